@@ -1,0 +1,41 @@
+"""Newsletter signup service: forms, double opt-in, subscribers per newsletter."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from newsletter import cli
+from newsletter import config
+from newsletter import db
+from newsletter import web
+
+PACKAGE = Path(__file__).parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: configuration, database, web surface, commands."""
+    app = Flask(
+        __name__,
+        instance_path=_instance_path(test_config),
+        template_folder=_resource_folder("templates"),
+        static_folder=_resource_folder("static"),
+    )
+    config.load(app, test_config)
+    db.init_app(app)
+    web.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _instance_path(test_config: dict | None) -> str | None:
+    """``NEWSLETTER_INSTANCE_PATH`` (or the test's ``INSTANCE_PATH``), else Flask's default."""
+    if test_config and "INSTANCE_PATH" in test_config:
+        return str(test_config["INSTANCE_PATH"])
+    return os.environ.get("NEWSLETTER_INSTANCE_PATH")
+
+
+def _resource_folder(name: str) -> str:
+    """Inside the package when installed from a wheel, beside it in a source checkout."""
+    packaged = PACKAGE / name
+    return str(packaged if packaged.is_dir() else PACKAGE.parent / name)

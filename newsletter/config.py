@@ -1,0 +1,88 @@
+"""Configuration: documented defaults, then instance/config.py, then NEWSLETTER_* variables.
+
+Every setting has a default that works on a laptop. Defaults that depend on where the
+instance folder is (the SQLite file, the secret key file, the mail folder) are filled in
+by :func:`finish` once the layers above have had their say.
+"""
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+from flask import Flask
+
+DEFAULTS = {
+    # SQLAlchemy URL; None means a SQLite file in the instance folder.
+    "DATABASE_URL": None,
+    # None means: generated once and kept in instance/secret_key.
+    "SECRET_KEY": None,
+    # None means: messages written as .eml files under instance/mail, links logged.
+    "MAIL_URL": None,
+    "MAIL_FROM": "Newsletter <newsletter@localhost>",
+    # Base of every link in an email; never taken from the request's Host header.
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    # How long a confirmation link works, in seconds (7 days).
+    "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
+    # A pending address gets its confirmation again at most once per this many seconds.
+    "CONFIRMATION_RESEND_INTERVAL": 10 * 60,
+    # Look up the domain's MX/A records when validating an address (off: no DNS traffic).
+    "CHECK_DELIVERABILITY": False,
+    # First retry of a failed delivery after this many seconds, doubling up to a day.
+    "MAIL_RETRY_BASE_SECONDS": 30,
+    # After this many failed attempts a message is marked failed for an editor to see.
+    "MAIL_MAX_ATTEMPTS": 10,
+    # Deliver queued mail from a thread inside the web process (`newsletter serve`).
+    "MAIL_BACKGROUND_SENDER": False,
+    # Number of reverse proxies in front of the app that set X-Forwarded-* headers.
+    "PROXY_HOPS": 0,
+    # Requests with larger bodies are refused with 413 before they are read.
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_ENABLED": True,
+    # Unsubscribe and confirm POSTs come from mail clients and scanners: no cookie CSRF.
+    "WTF_CSRF_TIME_LIMIT": None,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+}
+
+
+def load(app: Flask, test_config: dict | None) -> None:
+    """Layer the configuration: defaults, instance/config.py, environment, test mapping."""
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("NEWSLETTER")
+    else:
+        app.config.from_mapping(test_config)
+    finish(app)
+
+
+def finish(app: Flask) -> None:
+    """Fill the defaults that live in the instance folder, and normalise what was given."""
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'newsletter.db'}"
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+    app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
+    app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
+
+
+def _instance_secret(path: Path) -> str:
+    """Read the secret kept in the instance folder, creating it on first use.
+
+    The key is written to a private temporary file and linked into place, which fails if
+    another process got there first: every process then reads the same complete key.
+    """
+    if not path.exists():
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as file:
+            file.write(secrets.token_hex(32))
+        try:
+            os.link(file.name, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(file.name)
+    return path.read_text(encoding="ascii").strip()

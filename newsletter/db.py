@@ -1,0 +1,169 @@
+"""The database: one engine and session factory per app, a session per request on ``g``.
+
+Services take a session and never commit; the request (or the CLI command, or the mail
+worker) that opened the session commits. Requests with unsafe methods open their session
+on the *writer* engine: on SQLite it begins with ``BEGIN IMMEDIATE`` so that two writers
+queue on the busy timeout instead of failing when a read lock cannot be upgraded. On
+PostgreSQL both engines are the same pool and the option is ignored.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC
+from datetime import datetime
+
+from flask import Flask
+from flask import current_app
+from flask import g
+from flask import has_request_context
+from flask import request
+from sqlalchemy import DateTime
+from sqlalchemy import Engine
+from sqlalchemy import MetaData
+from sqlalchemy import create_engine
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Base(DeclarativeBase):
+    """Declarative base whose constraint names are stable across backends and migrations."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp that is always an aware UTC datetime in Python, whatever the backend.
+
+    SQLite has no time zones, so values are stored there as naive UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC: the only clock the models use."""
+    return datetime.now(UTC)
+
+
+class Database:
+    """The engine and session factories of one app."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        self.reading_sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.writing_sessions = sessionmaker(self.writer, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write session for work outside a request: commits on success, else rolls back."""
+        with self.writing_sessions.begin() as session:
+            yield session
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine, with SQLite made fit for a web server (WAL, busy timeout, FKs)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_timeout=5)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Take over transaction control from pysqlite so that BEGIN can be IMMEDIATE.
+
+    This is the recipe from SQLAlchemy's SQLite dialect docs ("Serializable isolation /
+    Savepoints / Transactional DDL"): pysqlite's own BEGIN handling is switched off and
+    the engine emits BEGIN itself.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def insert_unless_exists(
+    session: Session, model: type[Base], unique_columns: list[str], **values: object
+) -> bool:
+    """INSERT a row unless one with the same unique key exists; True if it was inserted.
+
+    ``ON CONFLICT DO NOTHING`` waits for a concurrent insert of the same key to commit
+    instead of failing, so callers need no retry loop and the server logs no error.
+    """
+    dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    insert = dialect_insert[session.get_bind().dialect.name]
+    statement = (
+        insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=unique_columns)
+        .returning(model.id)
+    )
+    return session.execute(statement).first() is not None
+
+
+def init_app(app: Flask) -> None:
+    """Create the app's database and close the request's session at teardown."""
+    app.extensions["database"] = Database(app.config["DATABASE_URL"])
+    app.teardown_appcontext(_close_session)
+
+
+def database(app: Flask | None = None) -> Database:
+    """The current (or given) app's database."""
+    return (app or current_app).extensions["database"]
+
+
+def session() -> Session:
+    """The request's session, opened on first use; writer for unsafe methods."""
+    if "db_session" not in g:
+        db = database()
+        reading = has_request_context() and request.method in SAFE_METHODS
+        factory = db.reading_sessions if reading else db.writing_sessions
+        g.db_session = factory()
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    """Roll back whatever the request did not commit, and give the connection back."""
+    db_session = g.pop("db_session", None)
+    if db_session is not None:
+        db_session.close()

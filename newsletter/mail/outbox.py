@@ -1,0 +1,125 @@
+"""The outbox: messages written with the change that caused them, claimed by workers.
+
+Claiming is one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``
+statement: on PostgreSQL concurrent workers skip each other's rows; on SQLite the single
+statement is atomic under the database's write lock. A claim is a lease: if its worker
+dies, the message becomes claimable again when the lease runs out.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import parseaddr
+
+from sqlalchemy import and_
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from newsletter.db import utcnow
+from newsletter.models import OutboxMessage
+from newsletter.models import OutboxStatus
+from newsletter.models import Subscription
+
+LEASE = timedelta(minutes=5)
+MAX_BACKOFF = timedelta(days=1)
+MAX_ERROR_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What a transport needs to send one message, detached from any session."""
+
+    id: int
+    sender: str
+    recipient: str
+    message_id: str
+    raw: str
+
+
+def enqueue(
+    session: Session, message: EmailMessage, kind: str, subscription: Subscription
+) -> OutboxMessage:
+    """Queue a rendered message; it is sent only if the caller's transaction commits."""
+    queued = OutboxMessage(
+        subscription_id=subscription.id,
+        kind=kind,
+        sender=parseaddr(str(message["From"]))[1],
+        recipient=str(message["To"]),
+        message_id=str(message["Message-ID"]),
+        raw=message.as_string(),
+    )
+    session.add(queued)
+    return queued
+
+
+def claim(session: Session, limit: int) -> list[Envelope]:
+    """Take up to ``limit`` due messages for this worker, oldest first."""
+    now = utcnow()
+    claimable = or_(
+        and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now),
+    )
+    due = (
+        select(OutboxMessage.id)
+        .where(claimable)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due.scalar_subquery()), claimable)
+        .values(
+            status=OutboxStatus.SENDING,
+            claimed_until=now + LEASE,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .returning(
+            OutboxMessage.id,
+            OutboxMessage.sender,
+            OutboxMessage.recipient,
+            OutboxMessage.message_id,
+            OutboxMessage.raw,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return sorted((Envelope(*row) for row in claimed), key=lambda envelope: envelope.id)
+
+
+def mark_sent(session: Session, message_id: int) -> None:
+    """Record a delivery; the message leaves the queue."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status=OutboxStatus.SENT, sent_at=utcnow(), claimed_until=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_failed_attempt(
+    session: Session,
+    message_id: int,
+    error: str,
+    *,
+    permanent: bool,
+    max_attempts: int,
+    retry_base_seconds: float,
+) -> None:
+    """Put the message back with a later due time, or give up on it for good."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None:  # erased while we were sending
+        return
+    message.last_error = error[:MAX_ERROR_LENGTH]
+    message.claimed_until = None
+    if permanent or message.attempts >= max_attempts:
+        message.status = OutboxStatus.FAILED
+    else:
+        message.status = OutboxStatus.QUEUED
+        message.next_attempt_at = utcnow() + backoff(message.attempts, retry_base_seconds)
+
+
+def backoff(attempts: int, base_seconds: float) -> timedelta:
+    """Exponential delay after the ``attempts``-th failure: base, 2×base, 4×base … a day."""
+    return min(timedelta(seconds=base_seconds * 2 ** (attempts - 1)), MAX_BACKOFF)

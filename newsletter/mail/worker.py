@@ -1,0 +1,114 @@
+"""Delivering the outbox: claim a batch, send it over one connection, record each result."""
+
+import logging
+import threading
+
+from flask import Flask
+
+from newsletter import addresses
+from newsletter.db import Database
+from newsletter.db import database
+from newsletter.mail import outbox
+from newsletter.mail import transports
+from newsletter.mail.transports import DeliveryError
+from newsletter.mail.transports import Transport
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 50
+POLL_SECONDS = 1.0
+
+
+class Worker:
+    """One delivery loop; any number may run at once against the same database."""
+
+    def __init__(
+        self,
+        db: Database,
+        transport: Transport,
+        *,
+        max_attempts: int,
+        retry_base_seconds: float,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self.db = db
+        self.transport = transport
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self.batch_size = batch_size
+
+    @classmethod
+    def for_app(cls, app: Flask) -> "Worker":
+        """A worker configured from the app's settings."""
+        return cls(
+            database(app),
+            transports.from_url(app.config["MAIL_URL"], app.instance_path),
+            max_attempts=app.config["MAIL_MAX_ATTEMPTS"],
+            retry_base_seconds=app.config["MAIL_RETRY_BASE_SECONDS"],
+        )
+
+    def deliver_batch(self) -> int:
+        """Claim and send one batch; returns how many messages were claimed."""
+        with self.db.transaction() as session:
+            batch = outbox.claim(session, self.batch_size)
+        if not batch:
+            return 0
+        pending = list(batch)
+        try:
+            with self.transport.connection() as send:
+                while pending:
+                    envelope = pending[0]
+                    try:
+                        send(envelope)
+                    except DeliveryError as error:
+                        self._record_failure(envelope, error)
+                    else:
+                        with self.db.transaction() as session:
+                            outbox.mark_sent(session, envelope.id)
+                    pending.pop(0)
+        except DeliveryError as error:
+            # The connection itself failed: every message not yet tried waits for a retry.
+            for envelope in pending:
+                self._record_failure(envelope, error)
+        return len(batch)
+
+    def drain(self) -> int:
+        """Deliver until nothing is due; returns how many messages were tried."""
+        total = 0
+        while count := self.deliver_batch():
+            total += count
+        return total
+
+    def run(self, stop: threading.Event, poll_seconds: float = POLL_SECONDS) -> None:
+        """Deliver until ``stop`` is set, polling the queue when it is empty."""
+        while not stop.is_set():
+            try:
+                delivered = self.deliver_batch()
+            except Exception:
+                log.exception("Mail delivery failed; trying again shortly")
+                delivered = 0
+            if not delivered:
+                stop.wait(poll_seconds)
+
+    def _record_failure(self, envelope: outbox.Envelope, error: DeliveryError) -> None:
+        """Log without the address, and reschedule or give up on the message."""
+        kind = "permanent" if error.permanent else "temporary"
+        reason = addresses.mask(str(error))
+        log.warning("Delivery of queued message %s failed (%s): %s", envelope.id, kind, reason)
+        with self.db.transaction() as session:
+            outbox.mark_failed_attempt(
+                session,
+                envelope.id,
+                str(error),
+                permanent=error.permanent,
+                max_attempts=self.max_attempts,
+                retry_base_seconds=self.retry_base_seconds,
+            )
+
+
+def start_background_sender(app: Flask) -> threading.Event:
+    """Deliver mail from a daemon thread of this process; set the returned event to stop."""
+    stop = threading.Event()
+    worker = Worker.for_app(app)
+    threading.Thread(target=worker.run, args=(stop,), name="mail-sender", daemon=True).start()
+    return stop

@@ -1,0 +1,160 @@
+"""The tables: newsletters, their subscriptions with consent evidence, and the mail outbox."""
+
+import enum
+import secrets
+from datetime import datetime
+
+from sqlalchemy import JSON
+from sqlalchemy import Enum
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from newsletter.db import Base
+from newsletter.db import UTCDateTime
+from newsletter.db import utcnow
+
+# Longest values we keep from what a browser sends; longer ones are cut, not refused.
+USER_AGENT_LENGTH = 512
+URL_LENGTH = 2048
+ADDRESS_LENGTH = 320
+
+
+def _string_enum(enum_class: type[enum.Enum]) -> Enum:
+    """Store an enum as its values in a VARCHAR with a CHECK constraint (portable)."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+def _public_id() -> str:
+    """An opaque, unguessable identifier for links; never the row id or the address."""
+    return secrets.token_urlsafe(16)
+
+
+class Newsletter(Base):
+    """A newsletter readers can sign up to, such as "Explaining Ukraine with Kate Tsurkan"."""
+
+    __tablename__ = "newsletter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Origins (scheme://host[:port]) whose pages may embed this newsletter's form.
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SubscriptionStatus(enum.StrEnum):
+    """Where a subscription is in its lifecycle: pending → confirmed → unsubscribed."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class Subscription(Base):
+    """One address's subscription to one newsletter, with the evidence of its consent.
+
+    ``email`` is the address as email-validator normalised it (the local part keeps its
+    case, as mail servers may care); ``email_key`` is its lower-cased form, on which the
+    database enforces one subscription per newsletter.
+    """
+
+    __tablename__ = "subscription"
+    __table_args__ = (
+        UniqueConstraint("newsletter_id", "email_key"),
+        Index("ix_subscription_newsletter_id_status", "newsletter_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=_public_id)
+    newsletter_id: Mapped[int] = mapped_column(ForeignKey("newsletter.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    email_key: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    status: Mapped[SubscriptionStatus] = mapped_column(
+        _string_enum(SubscriptionStatus), default=SubscriptionStatus.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Consent evidence of the latest signup: when, from where, through which form.
+    signup_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    signup_ip: Mapped[str | None] = mapped_column(String(45))
+    signup_user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
+    source: Mapped[str] = mapped_column(String(16), default="web")
+    source_url: Mapped[str | None] = mapped_column(String(URL_LENGTH))
+
+    # Bumped by each new double opt-in, so a confirm link only confirms its own round.
+    confirmation_round: Mapped[int] = mapped_column(default=1)
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_ip: Mapped[str | None] = mapped_column(String(45))
+    confirmed_user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    newsletter: Mapped[Newsletter] = relationship()
+
+
+class SubscriptionEvent(Base):
+    """An append-only record of what happened to a subscription, for proof of consent."""
+
+    __tablename__ = "subscription_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscription.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
+    detail: Mapped[str | None] = mapped_column(String(URL_LENGTH))
+
+
+class OutboxStatus(enum.StrEnum):
+    """Where a queued message is: waiting, being sent by a worker, sent, or given up on."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(Base):
+    """A fully rendered email waiting to be delivered, written in the signup's transaction."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscription.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    sender: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    recipient: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    raw: Mapped[str] = mapped_column(Text)
+    status: Mapped[OutboxStatus] = mapped_column(
+        _string_enum(OutboxStatus), default=OutboxStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A worker's claim on a message in SENDING; another worker may take it after this.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

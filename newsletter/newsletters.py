@@ -1,0 +1,147 @@
+"""Newsletters: creating and changing them, with the checks an editor's input needs."""
+
+import re
+from urllib.parse import urlsplit
+
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter.models import Newsletter
+
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+MAX_SLUG_LENGTH = 64
+MAX_NAME_LENGTH = 200
+MAX_ORIGINS = 50
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+DEFAULT_NEWSLETTER = {
+    "slug": "explaining-ukraine",
+    "name": "Explaining Ukraine with Kate Tsurkan",
+    "description": (
+        "A weekly letter on the war, the politics and the people of Ukraine, "
+        "explained for readers everywhere."
+    ),
+}
+
+
+class InvalidNewsletter(ValueError):
+    """An editor's input that cannot become a newsletter; the message says why."""
+
+
+def get_by_slug(session: Session, slug: str) -> Newsletter | None:
+    """The newsletter with this slug, or None."""
+    if len(slug) > MAX_SLUG_LENGTH:
+        return None
+    return session.scalars(select(Newsletter).where(Newsletter.slug == slug)).one_or_none()
+
+
+def all_newsletters(session: Session) -> list[Newsletter]:
+    """Every newsletter, oldest first (the order they appear on the front page)."""
+    return list(session.scalars(select(Newsletter).order_by(Newsletter.id)))
+
+
+def create(
+    session: Session,
+    *,
+    slug: str,
+    name: str,
+    description: str = "",
+    allowed_origins: list[str] | tuple[str, ...] = (),
+) -> Newsletter:
+    """Add a newsletter after checking every field; the slug must be free."""
+    newsletter = Newsletter(
+        slug=_checked_slug(slug),
+        name=_checked_name(name),
+        description=description.strip(),
+        allowed_origins=normalize_origins(allowed_origins),
+    )
+    if get_by_slug(session, newsletter.slug) is not None:
+        raise InvalidNewsletter(f"a newsletter with the slug {slug!r} exists already")
+    session.add(newsletter)
+    session.flush()
+    return newsletter
+
+
+def update(
+    session: Session,
+    newsletter: Newsletter,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    allowed_origins: list[str] | tuple[str, ...] | None = None,
+) -> Newsletter:
+    """Change the given fields of a newsletter (None leaves a field as it is)."""
+    if name is not None:
+        newsletter.name = _checked_name(name)
+    if description is not None:
+        newsletter.description = description.strip()
+    if allowed_origins is not None:
+        newsletter.allowed_origins = normalize_origins(allowed_origins)
+    session.flush()
+    return newsletter
+
+
+def seed_default(session: Session) -> Newsletter | None:
+    """Create the first newsletter when there is none, so a fresh install shows a form."""
+    if session.scalar(select(func.count()).select_from(Newsletter)):
+        return None
+    return create(session, **DEFAULT_NEWSLETTER)
+
+
+def normalize_origins(values: list[str] | tuple[str, ...]) -> list[str]:
+    """Check and normalise a list of origins, dropping repeats and keeping the order."""
+    origins = list(dict.fromkeys(normalize_origin(value) for value in values))
+    if len(origins) > MAX_ORIGINS:
+        raise InvalidNewsletter(f"at most {MAX_ORIGINS} allowed origins")
+    return origins
+
+
+def normalize_origin(value: str) -> str:
+    """``scheme://host[:port]`` in lower case, or :class:`InvalidNewsletter`.
+
+    These values end up in CORS and Content-Security-Policy headers, so anything but a
+    bare origin (a path, a query, credentials, spaces, quotes, a wildcard) is refused.
+    """
+    text = value.strip().rstrip("/")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as error:
+        raise InvalidNewsletter(f"not an origin: {value!r}") from error
+    host = parts.hostname or ""
+    if (
+        parts.scheme not in ("http", "https")
+        or not re.fullmatch(r"[a-z0-9.-]+|[0-9a-f:.]+", host)
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+        or parts.password is not None
+    ):
+        raise InvalidNewsletter(f"not an origin (scheme://host[:port]): {value!r}")
+    if ":" in host:
+        host = f"[{host}]"
+    # Browsers leave a scheme's default port out of the Origin header; so do we.
+    if port is None or port == DEFAULT_PORTS[parts.scheme]:
+        return f"{parts.scheme}://{host}"
+    return f"{parts.scheme}://{host}:{port}"
+
+
+def _checked_slug(slug: str) -> str:
+    """A slug is lower-case words of letters and digits joined by single hyphens."""
+    slug = slug.strip()
+    if len(slug) > MAX_SLUG_LENGTH or not SLUG_PATTERN.fullmatch(slug):
+        raise InvalidNewsletter(
+            f"a slug is up to {MAX_SLUG_LENGTH} lower-case letters, digits and single "
+            f"hyphens, such as explaining-ukraine: {slug!r}"
+        )
+    return slug
+
+
+def _checked_name(name: str) -> str:
+    """A name is required, one line, and fits the column."""
+    name = " ".join(name.split())
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise InvalidNewsletter(f"a name is 1 to {MAX_NAME_LENGTH} characters")
+    return name

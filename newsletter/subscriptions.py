@@ -1,0 +1,266 @@
+"""The subscription lifecycle: subscribe, confirm, unsubscribe. No Flask request in here.
+
+Functions take the caller's session and never commit: the request (or command) commits,
+and with it the outbox messages these functions queue. Policy comes from the app's
+configuration (an app context is enough).
+
+The answer to a signup never depends on the address's state, so nothing here returns
+whether an address was known. What happens behind the answer:
+
+=============  ==========================================================
+state          on signup
+=============  ==========================================================
+(none)         pending; confirmation queued
+pending        confirmation queued again, at most once per resend interval
+confirmed      nothing (a confirmed reader stays confirmed)
+unsubscribed   pending again, in a new round; confirmation queued
+=============  ==========================================================
+"""
+
+import enum
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter import addresses
+from newsletter import tokens
+from newsletter.db import insert_unless_exists
+from newsletter.db import utcnow
+from newsletter.mail import messages
+from newsletter.mail import outbox
+from newsletter.models import URL_LENGTH
+from newsletter.models import USER_AGENT_LENGTH
+from newsletter.models import Newsletter
+from newsletter.models import Subscription
+from newsletter.models import SubscriptionEvent
+from newsletter.models import SubscriptionStatus
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Who did something, as the server saw it: the proof of consent we keep."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+    source: str = "web"
+    source_url: str | None = None
+
+    def __post_init__(self) -> None:
+        # Browser-supplied text: cut to the column and rid of control characters
+        # (PostgreSQL refuses NUL in text; nobody needs the rest).
+        object.__setattr__(self, "user_agent", _printable(self.user_agent, USER_AGENT_LENGTH))
+        object.__setattr__(self, "source_url", _printable(self.source_url, URL_LENGTH))
+
+
+class LinkState(enum.StrEnum):
+    """What a confirm or unsubscribe link leads to, for the page that answers it."""
+
+    READY = "ready"  # the action is there to be taken
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+    SUPERSEDED = "superseded"  # an older round's confirm link; a newer one was sent
+    EXPIRED = "expired"
+
+
+class InvalidLink(LookupError):
+    """The token is not ours, or its subscription no longer exists."""
+
+
+@dataclass(frozen=True)
+class Link:
+    """A subscription reached through a link, and the state the link finds it in."""
+
+    subscription: Subscription
+    state: LinkState
+
+
+def subscribe(session: Session, newsletter: Newsletter, email: str, evidence: Evidence) -> None:
+    """Sign ``email`` (already normalised) up to ``newsletter``: see the module's table.
+
+    Safe under concurrency: the insert ignores a conflict on the unique key, and the row
+    is then read under a lock, so simultaneous signups of one address make one row and
+    at most one confirmation.
+    """
+    now = utcnow()
+    insert_unless_exists(
+        session,
+        Subscription,
+        ["newsletter_id", "email_key"],
+        newsletter_id=newsletter.id,
+        email=email,
+        email_key=addresses.key(email),
+        created_at=now,
+        signup_at=now,
+        signup_ip=evidence.ip,
+        signup_user_agent=evidence.user_agent,
+        source=evidence.source,
+        source_url=evidence.source_url,
+    )
+    subscription = session.scalars(
+        select(Subscription)
+        .where(
+            Subscription.newsletter_id == newsletter.id,
+            Subscription.email_key == addresses.key(email),
+        )
+        .with_for_update()
+    ).one()
+    if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
+        _start_new_round(subscription, evidence)
+    if subscription.status is SubscriptionStatus.PENDING and _may_send_confirmation(subscription):
+        _record(session, subscription, "signup", evidence, evidence.source_url)
+        _queue_confirmation(session, subscription)
+
+
+def inspect_confirm_link(session: Session, token: str) -> Link:
+    """What ``GET /confirm/<token>`` shows; changes nothing (mail scanners fetch links)."""
+    claim = _read_confirm_token(token)
+    subscription = _by_public_id(session, claim.public_id)
+    return Link(subscription, _confirm_state(subscription, claim))
+
+
+def confirm(session: Session, token: str, evidence: Evidence) -> Link:
+    """Confirm the subscription; a repeat is harmless. Queues the welcome email once."""
+    claim = _read_confirm_token(token)
+    subscription = _by_public_id(session, claim.public_id, lock=True)
+    state = _confirm_state(subscription, claim)
+    if state is LinkState.READY:
+        subscription.status = SubscriptionStatus.CONFIRMED
+        subscription.confirmed_at = utcnow()
+        subscription.confirmed_ip = evidence.ip
+        subscription.confirmed_user_agent = evidence.user_agent
+        _record(session, subscription, "confirmed", evidence)
+        outbox.enqueue(session, messages.welcome(subscription), "welcome", subscription)
+        state = LinkState.CONFIRMED
+    return Link(subscription, state)
+
+
+def renew_confirm_link(session: Session, token: str, evidence: Evidence) -> Link:
+    """Send a fresh confirmation for an expired or superseded link (throttled, silent)."""
+    claim = _read_confirm_token(token)
+    subscription = _by_public_id(session, claim.public_id, lock=True)
+    state = _confirm_state(subscription, claim)
+    renewable = state in (LinkState.EXPIRED, LinkState.SUPERSEDED)
+    if renewable and _may_send_confirmation(subscription):
+        _record(session, subscription, "confirmation_renewed", evidence)
+        _queue_confirmation(session, subscription)
+    return Link(subscription, state)
+
+
+def inspect_unsubscribe_link(session: Session, token: str) -> Link:
+    """What ``GET /unsubscribe/<token>`` shows; changes nothing."""
+    subscription = _by_public_id(session, _read_unsubscribe_token(token))
+    return Link(subscription, _unsubscribe_state(subscription))
+
+
+def unsubscribe(session: Session, token: str, evidence: Evidence, channel: str) -> Link:
+    """Unsubscribe (a pending signup is cancelled the same way); a repeat is harmless."""
+    subscription = _by_public_id(session, _read_unsubscribe_token(token), lock=True)
+    if _unsubscribe_state(subscription) is LinkState.READY:
+        subscription.status = SubscriptionStatus.UNSUBSCRIBED
+        subscription.unsubscribed_at = utcnow()
+        _record(session, subscription, "unsubscribed", evidence, channel)
+    return Link(subscription, LinkState.UNSUBSCRIBED)
+
+
+def _start_new_round(subscription: Subscription, evidence: Evidence) -> None:
+    """A former subscriber signs up again: a new double opt-in with fresh evidence."""
+    subscription.status = SubscriptionStatus.PENDING
+    subscription.confirmation_round += 1
+    subscription.confirmation_sent_at = None
+    subscription.confirmed_at = None
+    subscription.confirmed_ip = None
+    subscription.confirmed_user_agent = None
+    subscription.unsubscribed_at = None
+    subscription.signup_at = utcnow()
+    subscription.signup_ip = evidence.ip
+    subscription.signup_user_agent = evidence.user_agent
+    subscription.source = evidence.source
+    subscription.source_url = evidence.source_url
+
+
+def _may_send_confirmation(subscription: Subscription) -> bool:
+    """The per-address throttle: the form must not be a way to flood someone's inbox."""
+    last = subscription.confirmation_sent_at
+    interval = timedelta(seconds=current_app.config["CONFIRMATION_RESEND_INTERVAL"])
+    return last is None or utcnow() - last >= interval
+
+
+def _queue_confirmation(session: Session, subscription: Subscription) -> None:
+    """Write the confirmation email into the outbox, in the caller's transaction."""
+    subscription.confirmation_sent_at = utcnow()
+    outbox.enqueue(session, messages.confirmation(subscription), "confirmation", subscription)
+
+
+def _confirm_state(subscription: Subscription, claim: tokens.ConfirmClaim) -> LinkState:
+    """Judge a confirm link against the subscription's current state and round."""
+    if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
+        return LinkState.UNSUBSCRIBED
+    if claim.round != subscription.confirmation_round:
+        # A link from an earlier round never confirms a later signup.
+        return LinkState.SUPERSEDED
+    if subscription.status is SubscriptionStatus.CONFIRMED:
+        return LinkState.CONFIRMED
+    return LinkState.EXPIRED if claim.expired else LinkState.READY
+
+
+def _unsubscribe_state(subscription: Subscription) -> LinkState:
+    """An unsubscribe link is ready until the subscription is unsubscribed."""
+    if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
+        return LinkState.UNSUBSCRIBED
+    return LinkState.READY
+
+
+def _read_confirm_token(token: str) -> tokens.ConfirmClaim:
+    try:
+        return tokens.read_confirm_token(
+            current_app.secret_key, token, current_app.config["CONFIRM_TOKEN_MAX_AGE"]
+        )
+    except tokens.InvalidToken as error:
+        raise InvalidLink from error
+
+
+def _read_unsubscribe_token(token: str) -> str:
+    try:
+        return tokens.read_unsubscribe_token(current_app.secret_key, token)
+    except tokens.InvalidToken as error:
+        raise InvalidLink from error
+
+
+def _by_public_id(session: Session, public_id: str, *, lock: bool = False) -> Subscription:
+    """The subscription a link names; locked when the caller is about to change it."""
+    query = select(Subscription).where(Subscription.public_id == public_id)
+    if lock:
+        query = query.with_for_update()
+    subscription = session.scalars(query).one_or_none()
+    if subscription is None:
+        raise InvalidLink
+    return subscription
+
+
+def _record(
+    session: Session,
+    subscription: Subscription,
+    kind: str,
+    evidence: Evidence,
+    detail: str | None = None,
+) -> None:
+    """Append an event to the subscription's history."""
+    session.add(
+        SubscriptionEvent(
+            subscription_id=subscription.id,
+            kind=kind,
+            ip=evidence.ip,
+            user_agent=evidence.user_agent,
+            detail=detail,
+        )
+    )
+
+
+def _printable(value: str | None, limit: int) -> str | None:
+    """Keep printable characters only, up to ``limit`` of them."""
+    if value is None:
+        return None
+    return "".join(char for char in value if char.isprintable())[:limit] or None

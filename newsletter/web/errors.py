@@ -1,0 +1,84 @@
+"""Error answers in the caller's format: an HTML page for people, JSON for scripts.
+
+No traceback or exception text ever reaches the client; a 500 is logged for the operator
+and the request's transaction is rolled back.
+"""
+
+import logging
+
+from flask import Flask
+from flask import g
+from flask import render_template
+from flask import request
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import InternalServerError
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Please go back and try again."),
+    404: ("Page not found", "There is nothing at this address."),
+    405: ("Method not allowed", "This address does not accept that kind of request."),
+    410: ("Link expired", "This link no longer works."),
+    413: ("Request too large", "What was sent is larger than this service accepts."),
+    415: ("Unsupported content type", "This address does not accept that kind of content."),
+    429: ("Too many requests", "You have tried this too often. Please wait a little."),
+    500: ("Something went wrong", "Sorry, the page could not be shown. Please try again."),
+    503: ("Temporarily unavailable", "The service is busy or down. Please try again shortly."),
+}
+
+INVALID_LINK = (
+    "Link not valid",
+    "This link is not valid: it may have been cut off by your mail program, or the "
+    "subscription no longer exists. You can sign up again from the newsletter's page.",
+)
+
+
+def init_app(app: Flask) -> None:
+    """Answer every HTTP error, and any unexpected exception, in the caller's format."""
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def wants_json() -> bool:
+    """Scripts get JSON: the API's paths, and clients that prefer JSON to HTML."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _http_error(error: HTTPException):
+    """Render an HTTP error with our own words, never the exception's internals."""
+    status = error.code or 500
+    title, message = MESSAGES.get(status, (error.name, "The request could not be completed."))
+    if error.description == "invalid_link":
+        title, message = INVALID_LINK
+    if wants_json():
+        response = {"error": _slug(error.name), "message": message}
+        return response, status, _headers(error)
+    return (
+        render_template("errors/error.html", title=title, message=message),
+        status,
+        _headers(error),
+    )
+
+
+def _unexpected_error(error: Exception):
+    """Log the bug, roll back, and answer 500 without details."""
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    db_session = g.pop("db_session", None)
+    if db_session is not None:
+        db_session.rollback()
+        db_session.close()
+    return _http_error(InternalServerError())
+
+
+def _headers(error: HTTPException) -> dict[str, str]:
+    """Keep headers an error must carry (Allow on 405, Retry-After on 429/503)."""
+    response = error.get_response()
+    return {name: value for name, value in response.headers if name in ("Allow", "Retry-After")}
+
+
+def _slug(name: str) -> str:
+    return name.lower().replace(" ", "_")

@@ -1,0 +1,93 @@
+"""Links from emails: confirm and unsubscribe. GET only shows a page; POST acts.
+
+Mail scanners fetch every link (some run JavaScript), so a GET never changes anything and
+no page submits itself. Repeating a POST is harmless. ``POST /unsubscribe/<token>`` also
+answers RFC 8058 one-click requests from mail providers: no cookies, no redirect.
+"""
+
+from flask import Blueprint
+from flask import abort
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+
+from newsletter import db
+from newsletter import subscriptions
+from newsletter.subscriptions import InvalidLink
+from newsletter.subscriptions import Link
+from newsletter.subscriptions import LinkState
+from newsletter.web import evidence
+from newsletter.web import security
+
+bp = Blueprint("links", __name__)
+bp.after_request(security.token_page)
+
+# A link that can no longer do its job is answered 410 Gone, with a way forward.
+STATUS = {LinkState.EXPIRED: 410, LinkState.SUPERSEDED: 410}
+ONE_CLICK = "One-Click"
+
+
+@bp.get("/confirm/<token>")
+def confirm_page(token: str):
+    """The page with the "Confirm subscription" button."""
+    link = _follow(subscriptions.inspect_confirm_link, token)
+    return _render("links/confirm.html", link, token)
+
+
+@bp.post("/confirm/<token>")
+def confirm(token: str):
+    """Confirm, then show the confirmed page (post/redirect/get)."""
+    session = db.session()
+    link = _follow(subscriptions.confirm, token, evidence.from_request("link", ""))
+    session.commit()
+    if link.state is LinkState.CONFIRMED:
+        return redirect(url_for("links.confirm_page", token=token), 303)
+    return _render("links/confirm.html", link, token)
+
+
+@bp.post("/confirm/<token>/renew")
+def renew(token: str):
+    """Send a new confirmation link for an expired or replaced one."""
+    session = db.session()
+    link = _follow(subscriptions.renew_confirm_link, token, evidence.from_request("link", ""))
+    session.commit()
+    return render_template("links/renewed.html", newsletter=link.subscription.newsletter)
+
+
+@bp.get("/unsubscribe/<token>")
+def unsubscribe_page(token: str):
+    """The page with the "Unsubscribe" button."""
+    link = _follow(subscriptions.inspect_unsubscribe_link, token)
+    return _render("links/unsubscribe.html", link, token)
+
+
+@bp.post("/unsubscribe/<token>")
+def unsubscribe(token: str):
+    """Unsubscribe, from the page's button or a mail provider's one-click POST."""
+    session = db.session()
+    one_click = request.form.get("List-Unsubscribe") == ONE_CLICK
+    channel = "one-click" if one_click else "link"
+    link = _follow(subscriptions.unsubscribe, token, evidence.from_request("link", ""), channel)
+    session.commit()
+    return _render("links/unsubscribe.html", link, token)
+
+
+def _follow(action, token: str, *args) -> Link:
+    """Run a link action; a token that is not ours, or whose subscription is gone, is 404."""
+    try:
+        return action(db.session(), token, *args)
+    except InvalidLink:
+        abort(404, description="invalid_link")
+
+
+def _render(template: str, link: Link, token: str):
+    """Render a link page in the state the link found the subscription in."""
+    page = render_template(
+        template,
+        subscription=link.subscription,
+        newsletter=link.subscription.newsletter,
+        state=link.state.value,
+        token=token,
+    )
+    return page, STATUS.get(link.state, 200)

@@ -1,0 +1,137 @@
+"""Fixtures: the app on each database backend, a real SMTP server, and a reader's steps.
+
+Every test that takes ``app`` runs twice: on SQLite, and on PostgreSQL at
+``NEWSLETTER_TEST_DATABASE_URL``. Without that variable (or without the server) the
+PostgreSQL runs skip with the reason on a laptop, and fail when ``CI=true``.
+"""
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy import make_url
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from newsletter import create_app
+from newsletter import migrations
+from newsletter import newsletters
+from newsletter.db import database
+from tests.mailbox import Mailbox
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_URL_VARIABLE = "NEWSLETTER_TEST_DATABASE_URL"
+TABLES = ("outbox_message", "subscription_event", "subscription", "newsletter")
+SLUG = "explaining-ukraine"
+
+
+def missing_service(reason: str) -> None:
+    """Skip on a laptop; fail in CI, where every service must be there."""
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating each time is slower)."""
+    path = tmp_path_factory.mktemp("template") / "newsletter.db"
+    migrations.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database(worker_id: str) -> str:
+    """A database of this test worker's own on the PostgreSQL server, migrated once."""
+    base_url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not base_url:
+        missing_service(f"{POSTGRES_URL_VARIABLE} is not set (PostgreSQL tests need it)")
+    name = f"newsletter_test_{worker_id}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as error:
+        missing_service(f"PostgreSQL at {POSTGRES_URL_VARIABLE} is not reachable: {error}")
+    finally:
+        admin.dispose()
+    url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    migrations.upgrade(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path: Path) -> str:
+    """An empty, migrated database on the backend this run of the test is for."""
+    if request.param == "sqlite":
+        path = tmp_path / "newsletter.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_database")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Mailbox:
+    """A real SMTP server (aiosmtpd) on a local port, for the whole session."""
+    mailbox = Mailbox(port=free_port())
+    mailbox.start()
+    yield mailbox
+    mailbox.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: Mailbox) -> Mailbox:
+    """The SMTP server, emptied for this test."""
+    smtp_server.clear()
+    return smtp_server
+
+
+@pytest.fixture
+def settings(database_url: str, mailbox: Mailbox, tmp_path: Path) -> dict:
+    """The test app's configuration; tests may change it before asking for ``app``."""
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": tmp_path / "instance",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test secret key",
+        "MAIL_URL": mailbox.url,
+        "MAIL_FROM": "Newsletter <newsletter@example.org>",
+        "PUBLIC_URL": "https://news.example.org",
+        "MAIL_RETRY_BASE_SECONDS": 0,
+    }
+
+
+@pytest.fixture
+def app(settings: dict):
+    """The app, with the first newsletter seeded as ``newsletter serve`` would."""
+    app = create_app(settings)
+    with app.app_context(), database(app).transaction() as session:
+        newsletters.seed_default(session)
+    yield app
+    database(app).engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

@@ -1,0 +1,46 @@
+"""A real SMTP server for tests: aiosmtpd on a local port, keeping what it receives."""
+
+import threading
+from email import message_from_bytes
+from email import policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+
+class Mailbox:
+    """Receives mail over SMTP and keeps each message, parsed, with its envelope."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"smtp://127.0.0.1:{port}"
+        self._lock = threading.Lock()
+        self._messages: list[EmailMessage] = []
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(
+            self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True
+        )
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._messages.clear()
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        with self._lock:
+            return list(self._messages)
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        with self._lock:
+            self._messages.append(message)
+        return "250 Message accepted for delivery"

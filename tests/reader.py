@@ -1,0 +1,65 @@
+"""What a reader does, step by step, through the HTTP surface only."""
+
+import re
+from email.message import EmailMessage
+
+from sqlalchemy import func
+from sqlalchemy import select
+
+from newsletter.db import database
+from newsletter.models import Subscription
+
+CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+LINK = re.compile(r"https://news\.example\.org(/[^\s\"<>]+)")
+SLUG = "explaining-ukraine"
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token a rendered form carries."""
+    match = CSRF_FIELD.search(html)
+    assert match, "the page has no form with a CSRF token"
+    return match.group(1)
+
+
+def sign_up(client, email: str, slug: str = SLUG, **headers):
+    """Open the newsletter's page, fill the form, submit it; returns the POST's response."""
+    page = client.get(f"/newsletters/{slug}")
+    assert page.status_code == 200
+    return client.post(
+        f"/newsletters/{slug}/subscribe",
+        data={"email": email, "csrf_token": csrf_token(page.text)},
+        headers=headers,
+    )
+
+
+def deliver(runner) -> None:
+    """Run the mail worker until nothing is due, as ``newsletter worker --once``."""
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+
+
+def text_part(message: EmailMessage) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+def html_part(message: EmailMessage) -> str:
+    return message.get_body(("html",)).get_content()
+
+
+def link_path(message: EmailMessage, prefix: str) -> str:
+    """The path of the first link in the plain-text part that starts with ``prefix``."""
+    for path in LINK.findall(text_part(message)):
+        if path.startswith(prefix):
+            return path
+    raise AssertionError(f"no {prefix} link in:\n{text_part(message)}")
+
+
+def subscriptions(app) -> list[Subscription]:
+    """Every subscription row, as the database holds it."""
+    with app.app_context(), database(app).transaction() as session:
+        return list(session.scalars(select(Subscription).order_by(Subscription.id)))
+
+
+def count(app, model) -> int:
+    with app.app_context(), database(app).transaction() as session:
+        return session.scalar(select(func.count()).select_from(model))

@@ -51,24 +51,27 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_database(worker_id: str) -> str:
-    """A database of this test worker's own on the PostgreSQL server, migrated once."""
+def postgres_database() -> str:
+    """A database of this test process's own on the PostgreSQL server, migrated once.
+
+    Named after the process, so parallel workers and parallel runs never share one.
+    """
     base_url = os.environ.get(POSTGRES_URL_VARIABLE)
     if not base_url:
         missing_service(f"{POSTGRES_URL_VARIABLE} is not set (PostgreSQL tests need it)")
-    name = f"newsletter_test_{worker_id}"
+    name = f"newsletter_test_{os.getpid()}"
     admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except OperationalError as error:
         missing_service(f"PostgreSQL at {POSTGRES_URL_VARIABLE} is not reachable: {error}")
-    finally:
-        admin.dispose()
     url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
     migrations.upgrade(url)
-    return url
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -55,6 +55,10 @@ def serve(host: str, port: int, threads: int) -> None:
     """Run the whole product: migrate, seed a first newsletter, deliver mail, serve."""
     _log_to_stderr()
     app = current_app._get_current_object()
+    if app.config["PUBLIC_URL_IS_DEFAULT"]:
+        # Links in emails must reach this server when no public URL was configured.
+        link_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        app.config["PUBLIC_URL"] = f"http://{link_host}:{port}"
     migrations.upgrade(app.config["DATABASE_URL"])
     with database(app).transaction() as session:
         seeded = newsletters.seed_default(session)

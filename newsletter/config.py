@@ -12,6 +12,8 @@ from pathlib import Path
 
 from flask import Flask
 
+LOCAL_URL = "http://127.0.0.1:5000"
+
 DEFAULTS = {
     # SQLAlchemy URL; None means a SQLite file in the instance folder.
     "DATABASE_URL": None,
@@ -21,7 +23,8 @@ DEFAULTS = {
     "MAIL_URL": None,
     "MAIL_FROM": "Newsletter <newsletter@localhost>",
     # Base of every link in an email; never taken from the request's Host header.
-    "PUBLIC_URL": "http://127.0.0.1:5000",
+    # None means: the address `newsletter serve` listens on (http://127.0.0.1:5000).
+    "PUBLIC_URL": None,
     # How long a confirmation link works, in seconds (7 days).
     "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
     # A pending address gets its confirmation again at most once per this many seconds.
@@ -66,7 +69,8 @@ def finish(app: Flask) -> None:
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'newsletter.db'}"
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
-    app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
+    app.config["PUBLIC_URL_IS_DEFAULT"] = not app.config["PUBLIC_URL"]
+    app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"] or LOCAL_URL).rstrip("/")
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
 
 

@@ -16,6 +16,7 @@ class Mailbox:
         self.url = f"smtp://127.0.0.1:{port}"
         self._lock = threading.Lock()
         self._messages: list[EmailMessage] = []
+        self._raw: dict[str, bytes] = {}
         self._controller: Controller | None = None
 
     def start(self) -> None:
@@ -32,15 +33,23 @@ class Mailbox:
     def clear(self) -> None:
         with self._lock:
             self._messages.clear()
+            self._raw.clear()
 
     @property
     def messages(self) -> list[EmailMessage]:
         with self._lock:
             return list(self._messages)
 
+    def raw_header_lines(self, message: EmailMessage) -> list[str]:
+        """The message's header lines as they came over the wire, before any decoding."""
+        with self._lock:
+            raw = self._raw[message["Message-ID"]]
+        return raw.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")
+
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
         message = message_from_bytes(envelope.content, policy=policy.default)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         with self._lock:
             self._messages.append(message)
+            self._raw[message["Message-ID"]] = envelope.content
         return "250 Message accepted for delivery"

@@ -1,9 +1,8 @@
 """The emails a subscriber gets, rendered from ``templates/email/<name>.txt`` and ``.html``."""
 
 import secrets
+from email import policy
 from email.message import EmailMessage
-from email.policy import SMTP
-from email.policy import SMTPUTF8
 from email.utils import formatdate
 from urllib.parse import urlsplit
 
@@ -13,6 +12,12 @@ from flask import render_template
 from newsletter import addresses
 from newsletter import tokens
 from newsletter.models import Subscription
+
+# Headers are folded at RFC 5322's hard limit, not the usual 78: a long header without
+# spaces, such as List-Unsubscribe's URL, would otherwise be RFC 2047-encoded, and mail
+# providers then cannot read the one-click link.
+ASCII_POLICY = policy.SMTP.clone(max_line_length=998)
+UTF8_POLICY = policy.SMTPUTF8.clone(max_line_length=998)
 
 
 def confirm_url(subscription: Subscription) -> str:
@@ -59,7 +64,7 @@ def _render(template: str, subscription: Subscription, *, subject: str, **contex
     """Build a two-part (text and HTML) message to the subscriber."""
     recipient = addresses.for_transport(subscription.email)
     # Only an internationalised local part needs SMTPUTF8; everything else stays 7-bit.
-    message = EmailMessage(policy=SMTP if recipient.isascii() else SMTPUTF8)
+    message = EmailMessage(policy=ASCII_POLICY if recipient.isascii() else UTF8_POLICY)
     message["Subject"] = subject
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = recipient

@@ -29,6 +29,10 @@ DEFAULTS = {
     "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
     # A pending address gets its confirmation again at most once per this many seconds.
     "CONFIRMATION_RESEND_INTERVAL": 10 * 60,
+    # How long an iframe signup form may sit open before its token expires (a day).
+    "EMBED_FORM_MAX_AGE": 24 * 3600,
+    # Serve a sample article page at /demo/article embedding the form both ways.
+    "DEMO": False,
     # Look up the domain's MX/A records when validating an address (off: no DNS traffic).
     "CHECK_DELIVERABILITY": False,
     # First retry of a failed delivery after this many seconds, doubling up to a day.
@@ -43,6 +47,15 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_ENABLED": True,
+    # Signups per client network (an IPv4 address or an IPv6 /64), on all forms together;
+    # generous, for a newsroom's office or a mobile carrier's shared address.
+    "SIGNUP_RATE_LIMIT": "20 per minute;200 per hour",
+    # Signups per address, on all newsletters together (stops list bombing).
+    "ADDRESS_RATE_LIMIT": "10 per hour",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    # If Redis is down, count in memory rather than refuse readers.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
     # Unsubscribe and confirm POSTs come from mail clients and scanners: no cookie CSRF.
     "WTF_CSRF_TIME_LIMIT": None,
     "SESSION_COOKIE_HTTPONLY": True,

@@ -1,10 +1,14 @@
-"""The HTTP surface: one blueprint per concern, plus errors and security headers."""
+"""The HTTP surface: one blueprint per concern, plus errors, limits and security headers."""
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from newsletter.web import api
+from newsletter.web import demo
+from newsletter.web import embed
 from newsletter.web import errors
 from newsletter.web import health
+from newsletter.web import limits
 from newsletter.web import links
 from newsletter.web import pages
 from newsletter.web import security
@@ -16,11 +20,14 @@ def init_app(app: Flask) -> None:
     """Register the blueprints and the request-wide protections."""
     security.init_app(app)
     csrf.init_app(app)
-    # Links in emails are capabilities in themselves and must work from any mail client,
-    # and RFC 8058 forbids cookies on one-click unsubscribe: no session CSRF there.
-    csrf.exempt(links.bp)
-    csrf.exempt(health.bp)
+    # Session CSRF needs a cookie. The iframe form and the API work on other sites, where
+    # third-party cookies may be blocked: they have their own defences (see embed, api).
+    # Links in emails are capabilities in themselves, and RFC 8058 forbids cookies.
+    for cookieless in (embed.bp, api.bp, links.bp, health.bp):
+        csrf.exempt(cookieless)
     errors.init_app(app)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(links.bp)
-    app.register_blueprint(health.bp)
+    for blueprint in (pages.bp, embed.bp, api.bp, links.bp, health.bp):
+        app.register_blueprint(blueprint)
+    if app.config["DEMO"]:
+        app.register_blueprint(demo.bp)
+    limits.init_app(app, signup_blueprints=["pages", "embed", "api"])

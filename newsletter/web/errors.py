@@ -27,11 +27,21 @@ MESSAGES = {
     503: ("Temporarily unavailable", "The service is busy or down. Please try again shortly."),
 }
 
-INVALID_LINK = (
-    "Link not valid",
-    "This link is not valid: it may have been cut off by your mail program, or the "
-    "subscription no longer exists. You can sign up again from the newsletter's page.",
-)
+# Finer reasons, given as ``abort(status, description=<reason>)``.
+REASONS = {
+    "invalid_link": (
+        "Link not valid",
+        "This link is not valid: it may have been cut off by your mail program, or the "
+        "subscription no longer exists. You can sign up again from the newsletter's page.",
+    ),
+    "origin_not_allowed": (
+        "Not allowed from this site",
+        "This newsletter's form may not be used from this site.",
+    ),
+    "invalid_json": ("Bad request", "The body is not valid JSON."),
+    "expected_object": ("Bad request", 'The body must be a JSON object, such as {"email": "…"}.'),
+    "expected_json": ("Unsupported content type", "Send the body as application/json."),
+}
 
 
 def init_app(app: Flask) -> None:
@@ -51,12 +61,11 @@ def wants_json() -> bool:
 def _http_error(error: HTTPException):
     """Render an HTTP error with our own words, never the exception's internals."""
     status = error.code or 500
-    title, message = MESSAGES.get(status, (error.name, "The request could not be completed."))
-    if error.description == "invalid_link":
-        title, message = INVALID_LINK
+    reason = error.description if error.description in REASONS else _slug(error.name)
+    default = MESSAGES.get(status, (error.name, "The request could not be completed."))
+    title, message = REASONS.get(reason, default)
     if wants_json():
-        response = {"error": _slug(error.name), "message": message}
-        return response, status, _headers(error)
+        return {"error": reason, "message": message}, status, _headers(error)
     return (
         render_template("errors/error.html", title=title, message=message),
         status,

@@ -1,15 +1,22 @@
-"""The signup form and its address check (the seed page's wording)."""
+"""The signup forms, the seed page's wording, and the iframe form's cookie-less CSRF token."""
 
 from flask import current_app
 from flask_wtf import FlaskForm
+from itsdangerous import BadData
+from itsdangerous import URLSafeTimedSerializer
 from wtforms import EmailField
 from wtforms import Field
 from wtforms import Form
+from wtforms import HiddenField
+from wtforms import StringField
+from wtforms.csrf.core import CSRF
 from wtforms.validators import ValidationError
 
 from newsletter import addresses
 
 INVALID_ADDRESS = "Please, enter correct email address"
+FORM_EXPIRED = "This form has expired. Please submit it again."
+EMBED_FORM_SALT = "newsletter.embed-form"
 
 
 class ValidAddress:
@@ -25,7 +32,59 @@ class ValidAddress:
             raise ValidationError(INVALID_ADDRESS) from error
 
 
-class SignupForm(FlaskForm):
-    """Enter your email to subscribe."""
+class SignupFields(Form):
+    """What every signup surface asks: an address, and a honeypot people never see."""
 
     email = EmailField("Email", validators=[ValidAddress()])
+    # Hidden off-screen from people; a bot that fills it gets a success it can't tell
+    # from a real one, and nothing is stored.
+    website = StringField()
+
+    def filled_by_bot(self) -> bool:
+        return bool(self.website.data)
+
+
+class SignupForm(SignupFields, FlaskForm):
+    """The form on our own pages, protected by Flask-WTF's session CSRF token."""
+
+
+class SignedFormToken(CSRF):
+    """CSRF for the iframe form that needs no cookie (third-party cookies may be blocked).
+
+    The token is signed with the app's key, names the newsletter the form was rendered
+    for, and expires after ``EMBED_FORM_MAX_AGE`` seconds. It proves the form was served
+    by us for this newsletter; the Fetch-Metadata check on the POST proves the request
+    came from our frame, not another site.
+    """
+
+    def setup_form(self, form: Form):
+        self.newsletter_slug = form.meta.csrf_context
+        return super().setup_form(form)
+
+    def generate_csrf_token(self, csrf_token_field: Field) -> str:
+        return self._serializer().dumps(self.newsletter_slug)
+
+    def validate_csrf_token(self, form: Form, field: Field) -> None:
+        max_age = current_app.config["EMBED_FORM_MAX_AGE"]
+        try:
+            slug = self._serializer().loads(field.data or "", max_age=max_age)
+        except BadData as error:
+            raise ValidationError(FORM_EXPIRED) from error
+        if slug != self.newsletter_slug:
+            raise ValidationError(FORM_EXPIRED)
+
+    @staticmethod
+    def _serializer() -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(current_app.secret_key, salt=EMBED_FORM_SALT)
+
+
+class EmbedSignupForm(SignupFields):
+    """The compact form inside an iframe on another site: no session, no cookie."""
+
+    # The embedding page, as the browser told us when it loaded the frame.
+    source_url = HiddenField()
+
+    class Meta:
+        csrf = True
+        csrf_class = SignedFormToken
+        csrf_field_name = "form_token"

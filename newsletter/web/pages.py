@@ -10,14 +10,13 @@ from flask_wtf.csrf import CSRFError
 
 from newsletter import db
 from newsletter import newsletters
-from newsletter import subscriptions
 from newsletter.models import Newsletter
 from newsletter.web import evidence
+from newsletter.web import signups
+from newsletter.web.forms import FORM_EXPIRED
 from newsletter.web.forms import SignupForm
 
 bp = Blueprint("pages", __name__)
-
-FORM_EXPIRED = "This form has expired. Please submit it again."
 
 
 @bp.get("/")
@@ -36,13 +35,10 @@ def newsletter(slug: str):
 @bp.post("/newsletters/<slug>/subscribe")
 def subscribe(slug: str):
     """Sign up; the answer is the same whatever the address's state (no enumeration)."""
-    session = db.session()
     found = _get_or_404(slug)
     form = SignupForm()
-    if not form.validate_on_submit():
+    if not signups.accept(form, found, evidence.from_request("web")):
         return render_template("pages/newsletter.html", newsletter=found, form=form), 422
-    subscriptions.subscribe(session, found, form.email.data, evidence.from_request("web"))
-    session.commit()
     return redirect(url_for("pages.subscribed", slug=found.slug), 303)
 
 

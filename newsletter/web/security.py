@@ -1,26 +1,29 @@
-"""Headers every response carries, and the client address behind trusted proxies."""
+"""Headers every response carries, and the client address behind trusted proxies.
+
+Every page is unframable (``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``)
+except the iframe form, which a view opens to exactly its newsletter's allowed origins
+with :func:`allow_framing_by`.
+"""
 
 from flask import Flask
 from flask import Response
+from flask import g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "img-src 'self' data:",
-        "form-action 'self'",
-        "base-uri 'none'",
-        "object-src 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "img-src": "'self' data:",
+    "form-action": "'self'",
+    "base-uri": "'none'",
+    "object-src": "'none'",
+    "frame-ancestors": "'none'",
+}
 
 DEFAULT_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
 
 # Pages whose URL holds a token: keep it out of Referer headers and caches.
@@ -32,17 +35,38 @@ def init_app(app: Flask) -> None:
     hops = int(app.config["PROXY_HOPS"])
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
-    app.after_request(_add_default_headers)
+    app.after_request(_add_headers)
 
 
-def _add_default_headers(response: Response) -> Response:
-    """Add the defaults without overriding what a blueprint chose for its responses."""
-    for name, value in DEFAULT_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
+def allow_framing_by(origins: list[str]) -> None:
+    """Let these origins (and only these) frame the current response."""
+    set_policy(**{"frame-ancestors": " ".join(origins) or "'none'"})
+    g.framable = True
+
+
+def set_policy(**directives: str) -> None:
+    """Change Content-Security-Policy directives for the current response only."""
+    g.setdefault("csp", {}).update(directives)
 
 
 def token_page(response: Response) -> Response:
     """After-request hook for blueprints whose URLs carry tokens."""
     response.headers.update(TOKEN_PAGE_HEADERS)
+    return response
+
+
+def _add_headers(response: Response) -> Response:
+    """Add the defaults without overriding what a view chose for its response."""
+    policy = CONTENT_SECURITY_POLICY | g.get("csp", {})
+    response.headers.setdefault(
+        "Content-Security-Policy", "; ".join(f"{name} {value}" for name, value in policy.items())
+    )
+    for name, value in DEFAULT_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if g.get("framable"):
+        # A framed form is rendered per request with its own token: never cache it.
+        del response.headers["X-Frame-Options"]
+        response.headers["Cache-Control"] = "no-store"
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     return response

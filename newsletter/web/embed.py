@@ -1,0 +1,97 @@
+"""Forms on other sites: the iframe form and the ``embed.js`` script.
+
+The iframe form works with third-party cookies blocked because it uses none: instead of
+a session CSRF token it carries a signed, expiring token naming its newsletter
+(:class:`~newsletter.web.forms.SignedFormToken`), and its POST must come from our own
+frame (``Sec-Fetch-Site: same-origin``, or, from browsers without Fetch Metadata, an
+``Origin`` that is ours). Only the newsletter's allowed origins may frame it.
+"""
+
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import send_from_directory
+from flask import url_for
+
+from newsletter import db
+from newsletter import newsletters
+from newsletter.models import Newsletter
+from newsletter.web import evidence
+from newsletter.web import origins
+from newsletter.web import security
+from newsletter.web import signups
+from newsletter.web.forms import EmbedSignupForm
+
+bp = Blueprint("embed", __name__)
+
+SCRIPT_MAX_AGE = 300  # publishers pick up a new embed.js within minutes
+
+
+@bp.get("/newsletters/<slug>/embed")
+def form(slug: str):
+    """The compact form, for an ``<iframe>`` on an allowed site."""
+    found = _framed_newsletter(slug)
+    signup = EmbedSignupForm(meta={"csrf_context": found.slug})
+    signup.source_url.data = request.referrer or ""
+    return _render(found, signup)
+
+
+@bp.post("/newsletters/<slug>/embed")
+def subscribe(slug: str):
+    """Submit from inside the frame; errors and success stay in the frame."""
+    found = _framed_newsletter(slug)
+    if not _from_our_frame():
+        abort(403, description="origin_not_allowed")
+    signup = EmbedSignupForm(request.form, meta={"csrf_context": found.slug})
+    source = evidence.from_request("embed", signup.source_url.data or None)
+    if not signups.accept(signup, found, source):
+        return _render(found, signup), 422
+    return redirect(url_for("embed.subscribed", slug=found.slug), 303)
+
+
+@bp.get("/newsletters/<slug>/embed/subscribed")
+def subscribed(slug: str):
+    """The success message, inside the frame."""
+    found = _framed_newsletter(slug)
+    return render_template("embed/subscribed.html", newsletter=found, **_frame_context(found))
+
+
+@bp.get("/embed.js")
+def script():
+    """The script a site includes once to render ``<div data-newsletter="SLUG">`` forms."""
+    response = send_from_directory(current_app.static_folder, "embed.js", max_age=SCRIPT_MAX_AGE)
+    # Any site may load the script; what it may do is decided per newsletter by the API.
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+def _framed_newsletter(slug: str) -> Newsletter:
+    """The newsletter, with this response framable by its allowed origins only."""
+    found = newsletters.get_by_slug(db.session(), slug)
+    if found is None:
+        abort(404)
+    security.allow_framing_by(found.allowed_origins)
+    return found
+
+
+def _from_our_frame() -> bool:
+    """Fetch Metadata first; the Origin header for browsers that don't send it."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site == "same-origin"
+    origin = request.headers.get("Origin")
+    return origin is None or origin == origins.own_origin()
+
+
+def _render(found: Newsletter, signup: EmbedSignupForm) -> str:
+    return render_template(
+        "embed/form.html", newsletter=found, form=signup, **_frame_context(found)
+    )
+
+
+def _frame_context(found: Newsletter) -> dict:
+    """The origins the frame may tell its height to (postMessage needs exact targets)."""
+    return {"parent_origins": found.allowed_origins}

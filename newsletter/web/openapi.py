@@ -1,0 +1,150 @@
+"""The OpenAPI 3.1 document of ``/api/v1``, served at ``/api/v1/openapi.json``."""
+
+from functools import cache
+
+from newsletter.newsletters import MAX_SLUG_LENGTH
+
+
+def _error(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+SLUG_PARAMETER = {
+    "name": "slug",
+    "in": "path",
+    "required": True,
+    "description": "The newsletter's slug, e.g. explaining-ukraine.",
+    "schema": {"type": "string", "maxLength": MAX_SLUG_LENGTH},
+}
+
+
+@cache
+def document() -> dict:
+    """The document; built once, it does not depend on the request."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Newsletter signup API",
+            "version": "1.0.0",
+            "description": (
+                "Sign readers up to newsletters with double opt-in. The answer to a valid "
+                "signup is the same whatever the address's state, so the API never reveals "
+                "who is subscribed. Browsers may call it from a newsletter's allowed origins "
+                "(CORS, no credentials); a request from any other origin is refused with 403."
+            ),
+        },
+        "paths": {
+            "/api/v1/newsletters/{slug}": {
+                "get": {
+                    "operationId": "getNewsletter",
+                    "summary": "A newsletter's name and description",
+                    "parameters": [SLUG_PARAMETER],
+                    "responses": {
+                        "200": {
+                            "description": "The newsletter",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Newsletter"}
+                                }
+                            },
+                        },
+                        "403": _error("The request's Origin may not use this newsletter"),
+                        "404": _error("No newsletter with this slug"),
+                    },
+                }
+            },
+            "/api/v1/newsletters/{slug}/subscriptions": {
+                "post": {
+                    "operationId": "subscribe",
+                    "summary": "Sign an address up (double opt-in)",
+                    "parameters": [SLUG_PARAMETER],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/SignupRequest"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "202": {
+                            "description": "Accepted: a confirmation email is on its way",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/SignupAccepted"}
+                                }
+                            },
+                        },
+                        "400": _error("The body is not a JSON object"),
+                        "403": _error("The request's Origin may not use this newsletter"),
+                        "404": _error("No newsletter with this slug"),
+                        "413": _error("The body is too large"),
+                        "415": _error("The body is not application/json"),
+                        "422": {
+                            "description": "A field is invalid",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ValidationErrors"}
+                                }
+                            },
+                        },
+                        "429": _error("Too many signups from this network or for this address"),
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "Newsletter": {
+                    "type": "object",
+                    "required": ["slug", "name", "description"],
+                    "properties": {
+                        "slug": {"type": "string"},
+                        "name": {"type": "string"},
+                        "description": {"type": "string"},
+                    },
+                },
+                "SignupRequest": {
+                    "type": "object",
+                    "required": ["email"],
+                    "properties": {
+                        "email": {"type": "string", "description": "The reader's address"},
+                        "source_url": {
+                            "type": "string",
+                            "description": "The page the form was on (as the browser reports)",
+                        },
+                        "website": {
+                            "type": "string",
+                            "description": "Honeypot: leave empty (a filled one is ignored)",
+                        },
+                    },
+                },
+                "SignupAccepted": {
+                    "type": "object",
+                    "required": ["status", "message"],
+                    "properties": {
+                        "status": {"const": "pending"},
+                        "message": {"type": "string"},
+                    },
+                },
+                "ValidationErrors": {
+                    "type": "object",
+                    "required": ["errors"],
+                    "properties": {
+                        "errors": {
+                            "type": "object",
+                            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                        }
+                    },
+                },
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "message"],
+                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+                },
+            }
+        },
+    }

@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 .PHONY: run test lint format clean
 
 run: $(INSTALLED)
-	$(BIN)/newsletter serve
+	NEWSLETTER_DEMO=true $(BIN)/newsletter serve
 
 test: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -55,15 +55,20 @@ def serve(host: str, port: int, threads: int) -> None:
     """Run the whole product: migrate, seed a first newsletter, deliver mail, serve."""
     _log_to_stderr()
     app = current_app._get_current_object()
+    local_origins: tuple[str, ...] = ()
     if app.config["PUBLIC_URL_IS_DEFAULT"]:
         # Links in emails must reach this server when no public URL was configured.
         link_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
         app.config["PUBLIC_URL"] = f"http://{link_host}:{port}"
+        # localhost is another origin than 127.0.0.1: the demo article embeds from there.
+        local_origins = (f"http://localhost:{port}",)
     migrations.upgrade(app.config["DATABASE_URL"])
     with database(app).transaction() as session:
-        seeded = newsletters.seed_default(session)
+        seeded = newsletters.seed_default(session, allowed_origins=local_origins)
     if seeded is not None:
         log.info("Created the newsletter %r (/newsletters/%s)", seeded.name, seeded.slug)
+    if app.config["DEMO"]:
+        log.info("Demo article embedding the form: http://localhost:%s/demo/article", port)
     stop_sender = start_background_sender(app)
     log.info("Serving on http://%s:%s/ (mail: %s)", host, port, _mail_description(app))
     try:

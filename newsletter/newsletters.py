@@ -82,11 +82,11 @@ def update(
     return newsletter
 
 
-def seed_default(session: Session) -> Newsletter | None:
+def seed_default(session: Session, allowed_origins: tuple[str, ...] = ()) -> Newsletter | None:
     """Create the first newsletter when there is none, so a fresh install shows a form."""
     if session.scalar(select(func.count()).select_from(Newsletter)):
         return None
-    return create(session, **DEFAULT_NEWSLETTER)
+    return create(session, **DEFAULT_NEWSLETTER, allowed_origins=allowed_origins)
 
 
 def normalize_origins(values: list[str] | tuple[str, ...]) -> list[str]:

@@ -7,10 +7,12 @@
   var origins = JSON.parse(root.getAttribute("data-parent-origins") || "[]");
   var slug = root.getAttribute("data-newsletter");
   function report() {
-    var message = { type: "newsletter:height", newsletter: slug, height: root.scrollHeight };
+    // The content's height: the document's own is never less than the frame's.
+    var height = Math.ceil(document.querySelector("main").getBoundingClientRect().height);
+    var message = { type: "newsletter:height", newsletter: slug, height: height };
     origins.forEach(function (origin) { window.parent.postMessage(message, origin); });
   }
-  if (window.ResizeObserver) new ResizeObserver(report).observe(document.body);
+  if (window.ResizeObserver) new ResizeObserver(report).observe(document.querySelector("main"));
   window.addEventListener("load", report);
   report();
 })();

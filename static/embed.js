@@ -16,10 +16,11 @@
     ":host{all:initial;display:block;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1a1a1a}" +
     "form,.done{background:#fff;border-top:4px solid #0057b8;padding:20px;box-shadow:0 1px 2px rgba(0,0,0,.08)}" +
     "h2{font:700 22px/1.3 Georgia,'Times New Roman',serif;margin:0 0 8px}p{margin:0 0 10px}" +
+    ".description{font-family:Georgia,'Times New Roman',serif}" +
     ".legend{color:#5b5b5b;font-size:13px}.star{color:#b00020}label{display:block;font-weight:600;margin:0 0 6px}" +
     ".row{display:flex;flex-wrap:wrap;gap:8px}input{flex:1 1 14em;min-width:0;font:inherit;padding:10px 12px;border:1px solid #8a8a84;border-radius:4px;color:inherit;background:#fff}" +
     "input[aria-invalid=true]{border-color:#b00020;box-shadow:inset 0 0 0 1px #b00020}" +
-    "button{font:700 16px/1 inherit;font-family:inherit;padding:12px 22px;border:0;border-radius:4px;background:#0057b8;color:#fff;cursor:pointer}" +
+    "button{font:inherit;font-weight:700;line-height:1;padding:12px 22px;border:0;border-radius:4px;background:#0057b8;color:#fff;cursor:pointer}" +
     "button:hover{background:#00408a}button[disabled]{opacity:.7;cursor:wait}" +
     "input:focus,button:focus{outline:3px solid #ffd500;outline-offset:2px}" +
     ".error{color:#b00020;font-weight:600;font-size:14px;margin:8px 0 0}.error:empty{display:none}" +
@@ -55,7 +56,7 @@
     addStyles(root);
     var form = el("form", { novalidate: "", "aria-labelledby": id + "-name" });
     form.appendChild(el("h2", { id: id + "-name" }, newsletter.name));
-    if (newsletter.description) form.appendChild(el("p", {}, newsletter.description));
+    if (newsletter.description) form.appendChild(el("p", { "class": "description" }, newsletter.description));
     var legend = el("p", { "class": "legend" });
     legend.appendChild(el("span", { "class": "star", "aria-hidden": "true" }, "*"));
     legend.appendChild(document.createTextNode(TEXT.legend.slice(1)));

@@ -3,13 +3,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# axe-core for the browser tests' accessibility checks (skipped, with a reason, without npm).
+NODE_TOOLS := node_modules/.installed
 
 .PHONY: run test lint format clean
 
 run: $(INSTALLED)
 	NEWSLETTER_DEMO=true $(BIN)/newsletter serve
 
-test: $(INSTALLED)
+test: $(INSTALLED) $(NODE_TOOLS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2
@@ -28,5 +30,9 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet --editable ".[test]"
 	touch $@
 
+$(NODE_TOOLS): package.json package-lock.json
+	if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: accessibility checks in browser tests will be skipped"; fi
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules build dist *.egg-info .pytest_cache .ruff_cache

@@ -60,9 +60,10 @@ def check_address(normalized: str) -> None:
     if not limiter.enabled:
         return
     key = addresses.key(normalized)
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
     try:
         allowed = all(
-            limiter.limiter.hit(limit, ADDRESS_SCOPE, key)
+            limiter.limiter.hit(limit, prefix, ADDRESS_SCOPE, key)
             for limit in parse_many(current_app.config["ADDRESS_RATE_LIMIT"])
         )
     except Exception as error:  # noqa: BLE001 (any storage failure: fail open, loudly)

@@ -30,8 +30,9 @@ class InvalidNewsletter(ValueError):
 
 
 def get_by_slug(session: Session, slug: str) -> Newsletter | None:
-    """The newsletter with this slug, or None."""
-    if len(slug) > MAX_SLUG_LENGTH:
+    """The newsletter with this slug, or None (without a query when no slug could match)."""
+    # A URL may carry anything, NUL included, which PostgreSQL refuses in a text parameter.
+    if len(slug) > MAX_SLUG_LENGTH or not SLUG_PATTERN.fullmatch(slug):
         return None
     return session.scalars(select(Newsletter).where(Newsletter.slug == slug)).one_or_none()
 

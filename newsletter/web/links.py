@@ -38,9 +38,7 @@ def confirm_page(token: str):
 @bp.post("/confirm/<token>")
 def confirm(token: str):
     """Confirm, then show the confirmed page (post/redirect/get)."""
-    session = db.session()
-    link = _follow(subscriptions.confirm, token, evidence.from_request("link", ""))
-    session.commit()
+    link = _act(subscriptions.confirm, token)
     if link.state is LinkState.CONFIRMED:
         return redirect(url_for("links.confirm_page", token=token), 303)
     return _render("links/confirm.html", link, token)
@@ -49,9 +47,7 @@ def confirm(token: str):
 @bp.post("/confirm/<token>/renew")
 def renew(token: str):
     """Send a new confirmation link for an expired or replaced one."""
-    session = db.session()
-    link = _follow(subscriptions.renew_confirm_link, token, evidence.from_request("link", ""))
-    session.commit()
+    link = _act(subscriptions.renew_confirm_link, token)
     return render_template("links/renewed.html", newsletter=link.subscription.newsletter)
 
 
@@ -65,12 +61,17 @@ def unsubscribe_page(token: str):
 @bp.post("/unsubscribe/<token>")
 def unsubscribe(token: str):
     """Unsubscribe, from the page's button or a mail provider's one-click POST."""
-    session = db.session()
     one_click = request.form.get("List-Unsubscribe") == ONE_CLICK
-    channel = "one-click" if one_click else "link"
-    link = _follow(subscriptions.unsubscribe, token, evidence.from_request("link", ""), channel)
-    session.commit()
+    link = _act(subscriptions.unsubscribe, token, "one-click" if one_click else "link")
     return _render("links/unsubscribe.html", link, token)
+
+
+def _act(action, token: str, *args) -> Link:
+    """Run a link action that changes something, with who did it, and commit."""
+    # The Referer of a link page is our own page: no source URL worth keeping.
+    link = _follow(action, token, evidence.from_request("link", source_url=""), *args)
+    db.session().commit()
+    return link
 
 
 def _follow(action, token: str, *args) -> Link:

@@ -2,11 +2,13 @@
 
 from flask import Blueprint
 from flask import abort
+from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import NotFound
 
 from newsletter import db
 from newsletter import newsletters
@@ -51,7 +53,10 @@ def subscribed(slug: str):
 @bp.errorhandler(CSRFError)
 def form_expired(_error: CSRFError):
     """A stale or missing CSRF token: show the form again, with a fresh token."""
-    found = _get_or_404((request.view_args or {}).get("slug", ""))
+    found = newsletters.get_by_slug(db.session(), (request.view_args or {}).get("slug", ""))
+    if found is None:
+        # Raising here would escape the error handling and become a 500.
+        return current_app.handle_http_exception(NotFound())
     form = SignupForm()
     form.email.errors = [FORM_EXPIRED]
     return render_template("pages/newsletter.html", newsletter=found, form=form), 400

@@ -74,7 +74,11 @@ class Subscription(Base):
     __tablename__ = "subscription"
     __table_args__ = (
         UniqueConstraint("newsletter_id", "email_key"),
-        Index("ix_subscription_newsletter_id_status", "newsletter_id", "status"),
+        # Editors page through a newsletter's subscribers newest first, by status or not.
+        Index("ix_subscription_newsletter_id_id", "newsletter_id", "id"),
+        Index("ix_subscription_newsletter_id_status_id", "newsletter_id", "status", "id"),
+        # The dashboard's chart of signups per day.
+        Index("ix_subscription_newsletter_id_created_at", "newsletter_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -158,3 +162,44 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Editor(Base):
+    """Someone who manages newsletters and their subscribers in ``/admin``."""
+
+    __tablename__ = "editor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A token for scripts (export automation); only its SHA-256 is kept."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Erasure(Base):
+    """What is left of an erased subscription: no address, no evidence, only that it was.
+
+    Keeps the counts honest after a reader exercises their right to erasure.
+    """
+
+    __tablename__ = "erasure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    newsletter_id: Mapped[int] = mapped_column(
+        ForeignKey("newsletter.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[SubscriptionStatus] = mapped_column(_string_enum(SubscriptionStatus))
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -19,12 +19,12 @@ from sqlalchemy.exc import OperationalError
 from newsletter import create_app
 from newsletter import migrations
 from newsletter import newsletters
+from newsletter.db import Base
 from newsletter.db import database
 from tests.mailbox import Mailbox
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL_VARIABLE = "NEWSLETTER_TEST_DATABASE_URL"
-TABLES = ("outbox_message", "subscription_event", "subscription", "newsletter")
 SLUG = "explaining-ukraine"
 
 
@@ -84,7 +84,8 @@ def database_url(request, tmp_path: Path) -> str:
     url = request.getfixturevalue("postgres_database")
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return url
 

@@ -110,8 +110,8 @@ def subscribe(session: Session, newsletter: Newsletter, email: str, evidence: Ev
     if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
         _start_new_round(subscription, evidence)
     if subscription.status is SubscriptionStatus.PENDING and _may_send_confirmation(subscription):
-        _record(session, subscription, "signup", evidence, evidence.source_url)
-        _queue_confirmation(session, subscription)
+        record_event(session, subscription, "signup", evidence, evidence.source_url)
+        queue_confirmation(session, subscription)
 
 
 def inspect_confirm_link(session: Session, token: str) -> Link:
@@ -131,7 +131,7 @@ def confirm(session: Session, token: str, evidence: Evidence) -> Link:
         subscription.confirmed_at = utcnow()
         subscription.confirmed_ip = evidence.ip
         subscription.confirmed_user_agent = evidence.user_agent
-        _record(session, subscription, "confirmed", evidence)
+        record_event(session, subscription, "confirmed", evidence)
         outbox.enqueue(session, messages.welcome(subscription), "welcome", subscription)
         state = LinkState.CONFIRMED
     return Link(subscription, state)
@@ -144,8 +144,8 @@ def renew_confirm_link(session: Session, token: str, evidence: Evidence) -> Link
     state = _confirm_state(subscription, claim)
     renewable = state in (LinkState.EXPIRED, LinkState.SUPERSEDED)
     if renewable and _may_send_confirmation(subscription):
-        _record(session, subscription, "confirmation_renewed", evidence)
-        _queue_confirmation(session, subscription)
+        record_event(session, subscription, "confirmation_renewed", evidence)
+        queue_confirmation(session, subscription)
     return Link(subscription, state)
 
 
@@ -158,11 +158,16 @@ def inspect_unsubscribe_link(session: Session, token: str) -> Link:
 def unsubscribe(session: Session, token: str, evidence: Evidence, channel: str) -> Link:
     """Unsubscribe (a pending signup is cancelled the same way); a repeat is harmless."""
     subscription = _by_public_id(session, _read_unsubscribe_token(token), lock=True)
+    end(session, subscription, evidence, channel)
+    return Link(subscription, LinkState.UNSUBSCRIBED)
+
+
+def end(session: Session, subscription: Subscription, evidence: Evidence, channel: str) -> None:
+    """Move a subscription to unsubscribed, recording how; nothing if it is there already."""
     if _unsubscribe_state(subscription) is LinkState.READY:
         subscription.status = SubscriptionStatus.UNSUBSCRIBED
         subscription.unsubscribed_at = utcnow()
-        _record(session, subscription, "unsubscribed", evidence, channel)
-    return Link(subscription, LinkState.UNSUBSCRIBED)
+        record_event(session, subscription, "unsubscribed", evidence, channel)
 
 
 def _start_new_round(subscription: Subscription, evidence: Evidence) -> None:
@@ -188,7 +193,7 @@ def _may_send_confirmation(subscription: Subscription) -> bool:
     return last is None or utcnow() - last >= interval
 
 
-def _queue_confirmation(session: Session, subscription: Subscription) -> None:
+def queue_confirmation(session: Session, subscription: Subscription) -> None:
     """Write the confirmation email into the outbox, in the caller's transaction."""
     subscription.confirmation_sent_at = utcnow()
     outbox.enqueue(session, messages.confirmation(subscription), "confirmation", subscription)
@@ -240,7 +245,7 @@ def _by_public_id(session: Session, public_id: str, *, lock: bool = False) -> Su
     return subscription
 
 
-def _record(
+def record_event(
     session: Session,
     subscription: Subscription,
     kind: str,

@@ -1,0 +1,134 @@
+"""What editors do with a newsletter's subscribers: find, page, help, erase, purge.
+
+The reader-facing lifecycle lives in :mod:`newsletter.subscriptions`; this module adds
+what only an editor may do, and the queries behind the admin pages.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter import addresses
+from newsletter import subscriptions
+from newsletter.db import utcnow
+from newsletter.models import Erasure
+from newsletter.models import Newsletter
+from newsletter.models import Subscription
+from newsletter.models import SubscriptionEvent
+from newsletter.models import SubscriptionStatus
+from newsletter.subscriptions import Evidence
+
+PAGE_SIZE = 50
+MAX_QUERY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of subscribers, newest first, and the cursor of the next page (or None)."""
+
+    subscriptions: list[Subscription]
+    next_before: int | None
+
+
+def page(
+    session: Session,
+    newsletter: Newsletter,
+    *,
+    status: SubscriptionStatus | None = None,
+    query: str = "",
+    before: int | None = None,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """Keyset paging (``id < before``): as fast on page 1000 as on page 1."""
+    statement = select(Subscription).where(Subscription.newsletter_id == newsletter.id)
+    if status is not None:
+        statement = statement.where(Subscription.status == status)
+    if query:
+        needle = _escape_like(addresses.key(query.strip()[:MAX_QUERY_LENGTH]))
+        statement = statement.where(Subscription.email_key.like(f"%{needle}%", escape="\\"))
+    if before is not None:
+        statement = statement.where(Subscription.id < before)
+    rows = list(session.scalars(statement.order_by(Subscription.id.desc()).limit(size + 1)))
+    more = len(rows) > size
+    return Page(rows[:size], rows[size - 1].id if more else None)
+
+
+def get(session: Session, newsletter: Newsletter, public_id: str) -> Subscription | None:
+    """One subscriber of this newsletter, by the opaque id used in admin URLs."""
+    return session.scalars(
+        select(Subscription).where(
+            Subscription.newsletter_id == newsletter.id, Subscription.public_id == public_id
+        )
+    ).one_or_none()
+
+
+def history(session: Session, subscription: Subscription) -> list[SubscriptionEvent]:
+    """The subscription's events, oldest first: the proof of consent and what followed."""
+    return list(
+        session.scalars(
+            select(SubscriptionEvent)
+            .where(SubscriptionEvent.subscription_id == subscription.id)
+            .order_by(SubscriptionEvent.id)
+        )
+    )
+
+
+def resend_confirmation(session: Session, subscription: Subscription, editor: str) -> bool:
+    """Queue the confirmation again for a pending reader an editor is helping."""
+    if subscription.status is not SubscriptionStatus.PENDING:
+        return False
+    subscriptions.record_event(
+        session, subscription, "confirmation_resent", Evidence(), f"by editor {editor}"
+    )
+    subscriptions.queue_confirmation(session, subscription)
+    return True
+
+
+def unsubscribe(session: Session, subscription: Subscription, editor: str) -> None:
+    """Unsubscribe a reader at their request, by an editor's hand."""
+    subscriptions.end(session, subscription, Evidence(), f"by editor {editor}")
+
+
+def erase(session: Session, subscription: Subscription) -> None:
+    """Right to erasure: the address, its evidence, history and mail are deleted.
+
+    A tombstone with only the newsletter and the status keeps the counts honest.
+    """
+    session.add(Erasure(newsletter_id=subscription.newsletter_id, status=subscription.status))
+    session.delete(subscription)
+    session.flush()
+
+
+def purge_pending(session: Session, older_than: timedelta) -> int:
+    """Delete signups never confirmed within ``older_than`` (data minimisation)."""
+    result = session.execute(
+        delete(Subscription).where(
+            Subscription.status == SubscriptionStatus.PENDING,
+            Subscription.signup_at < utcnow() - older_than,
+        )
+    )
+    return result.rowcount
+
+
+def counts(session: Session, newsletter: Newsletter) -> dict[str, int]:
+    """How many subscriptions in each status, and how many were erased."""
+    by_status = dict.fromkeys((status.value for status in SubscriptionStatus), 0)
+    rows = session.execute(
+        select(Subscription.status, func.count())
+        .where(Subscription.newsletter_id == newsletter.id)
+        .group_by(Subscription.status)
+    )
+    by_status.update({status.value: total for status, total in rows})
+    by_status["erased"] = session.scalar(
+        select(func.count()).select_from(Erasure).where(Erasure.newsletter_id == newsletter.id)
+    )
+    return by_status
+
+
+def _escape_like(text: str) -> str:
+    """Make LIKE's wildcards literal in a search term."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,49 +1,23 @@
-"""The ``newsletter`` command: serve, migrate, manage newsletters, deliver mail."""
+"""Running the product: serve, migrate, deliver mail."""
 
 import logging
 import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import click
 import waitress
 from flask import Flask
 from flask import current_app
-from flask.cli import FlaskGroup
 from flask.cli import with_appcontext
-from sqlalchemy.orm import Session
 
 from newsletter import migrations
 from newsletter import newsletters
 from newsletter.db import database
 from newsletter.mail.worker import Worker
 from newsletter.mail.worker import start_background_sender
-from newsletter.newsletters import InvalidNewsletter
 
 log = logging.getLogger(__name__)
-
-
-def main() -> None:
-    """Entry point of the ``newsletter`` console script."""
-    # Imported here: the package's __init__ imports this module to register commands.
-    from newsletter import create_app
-
-    FlaskGroup(
-        name="newsletter",
-        help="Newsletter signup service.",
-        create_app=create_app,
-        add_default_commands=False,
-        load_dotenv=False,
-        set_debug_flag=False,
-    )()
-
-
-def init_app(app: Flask) -> None:
-    """Attach the commands to the app, where ``FlaskGroup`` and test runners find them."""
-    for command in (serve, db_group, newsletters_group, worker):
-        app.cli.add_command(command)
 
 
 @click.command()
@@ -90,64 +64,6 @@ def db_upgrade() -> None:
     click.echo("Database is up to date.")
 
 
-@click.group("newsletters")
-def newsletters_group() -> None:
-    """Create, list and change newsletters."""
-
-
-@newsletters_group.command("create")
-@click.option("--slug", required=True, help="Used in URLs, e.g. explaining-ukraine.")
-@click.option("--name", required=True, help="Shown to readers.")
-@click.option("--description", default="", help="One or two sentences for the signup page.")
-@click.option("--allow-origin", "origins", multiple=True, help="A site that may embed the form.")
-@with_appcontext
-def newsletters_create(slug: str, name: str, description: str, origins: tuple[str, ...]) -> None:
-    """Create a newsletter."""
-    with _editing() as session:
-        created = newsletters.create(
-            session, slug=slug, name=name, description=description, allowed_origins=origins
-        )
-        click.echo(f"Created {created.slug}: {created.name}")
-
-
-@newsletters_group.command("list")
-@with_appcontext
-def newsletters_list() -> None:
-    """List the newsletters."""
-    with database().transaction() as session:
-        for item in newsletters.all_newsletters(session):
-            origins = ", ".join(item.allowed_origins) or "-"
-            click.echo(f"{item.slug}\t{item.name}\t{origins}")
-
-
-@newsletters_group.command("update")
-@click.argument("slug")
-@click.option("--name", help="New name.")
-@click.option("--description", help="New description.")
-@click.option("--allow-origin", "origins", multiple=True, help="Replaces the allowed origins.")
-@click.option("--no-origins", is_flag=True, help="Allow no site to embed the form.")
-@with_appcontext
-def newsletters_update(
-    slug: str,
-    name: str | None,
-    description: str | None,
-    origins: tuple[str, ...],
-    no_origins: bool,
-) -> None:
-    """Change a newsletter's name, description or allowed origins."""
-    if origins and no_origins:
-        raise click.UsageError("--allow-origin and --no-origins contradict each other")
-    with _editing() as session:
-        found = newsletters.get_by_slug(session, slug)
-        if found is None:
-            raise click.ClickException(f"no newsletter with the slug {slug!r}")
-        new_origins = () if no_origins else (origins or None)
-        newsletters.update(
-            session, found, name=name, description=description, allowed_origins=new_origins
-        )
-        click.echo(f"Updated {found.slug}")
-
-
 @click.command()
 @click.option("--once", is_flag=True, help="Deliver what is due, then exit.")
 @with_appcontext
@@ -167,16 +83,6 @@ def worker(once: bool) -> None:
         mail_worker.run(stop)
     except KeyboardInterrupt:
         stop.set()
-
-
-@contextmanager
-def _editing() -> Iterator[Session]:
-    """A write transaction whose validation errors become clean command-line errors."""
-    try:
-        with database().transaction() as session:
-            yield session
-    except InvalidNewsletter as error:
-        raise click.ClickException(str(error)) from error
 
 
 def _mail_description(app: Flask) -> str:

@@ -1,0 +1,85 @@
+"""``newsletter export`` and ``newsletter purge-pending``: the list out, stale signups gone."""
+
+import re
+import sys
+import time
+from datetime import timedelta
+
+import click
+from flask.cli import with_appcontext
+
+from newsletter import export as csv_export
+from newsletter import newsletters
+from newsletter import subscribers
+from newsletter.db import database
+from newsletter.models import SubscriptionStatus
+
+DURATION = re.compile(r"(\d+)([dhm])")
+UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+@click.command("export")
+@click.option("--newsletter", "slug", required=True, help="The newsletter's slug.")
+@click.option(
+    "--status",
+    type=click.Choice([status.value for status in SubscriptionStatus]),
+    help="Only subscriptions in this status (default: all).",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File (default: stdout).")
+@with_appcontext
+def export(slug: str, status: str | None, output: str | None) -> None:
+    """Write a newsletter's subscribers as CSV, the same as the admin's download."""
+    db = database()
+    with db.transaction() as session:
+        newsletter = newsletters.get_by_slug(session, slug)
+        if newsletter is None:
+            raise click.ClickException(f"no newsletter with the slug {slug!r}")
+        wanted = SubscriptionStatus(status) if status else None
+        total = sum(subscribers.counts(session, newsletter)[s.value] for s in _statuses(wanted))
+    progress = Progress(total) if sys.stderr.isatty() else None
+    chunks = csv_export.stream_csv(db.engine, newsletter, wanted, progress)
+    # Binary, so the CSV's CRLF line ends reach the file as they are, on every system.
+    with click.open_file(output or "-", "wb") as file:
+        for chunk in chunks:
+            file.write(chunk.encode("utf-8"))
+    if progress is not None:
+        progress.finish()
+
+
+@click.command("purge-pending")
+@click.option("--older-than", default="30d", show_default=True, help="Age, e.g. 30d, 12h, 90m.")
+@with_appcontext
+def purge_pending(older_than: str) -> None:
+    """Delete signups never confirmed within the given time (data minimisation)."""
+    match = DURATION.fullmatch(older_than.strip())
+    if match is None:
+        raise click.BadParameter("use a number and d, h or m, e.g. 30d", param_hint="--older-than")
+    age = timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+    with database().transaction() as session:
+        purged = subscribers.purge_pending(session, age)
+    click.echo(f"Purged {purged} pending signup(s) older than {older_than}.")
+
+
+class Progress:
+    """Rows written and rows per second, on one line of a terminal's standard error."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.started = time.monotonic()
+
+    def __call__(self, rows: int) -> None:
+        self.done += rows
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        click.echo(
+            f"\r{self.done:,} / {self.total:,} rows · {self.done / elapsed:,.0f} rows/s",
+            err=True,
+            nl=False,
+        )
+
+    def finish(self) -> None:
+        click.echo(err=True)
+
+
+def _statuses(wanted: SubscriptionStatus | None) -> list[SubscriptionStatus]:
+    return [wanted] if wanted else list(SubscriptionStatus)

@@ -1,0 +1,70 @@
+"""``newsletter admins`` and ``newsletter tokens``: who may use /admin and the export API."""
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+from newsletter import api_tokens
+from newsletter import editors
+from newsletter.cli.common import editing
+from newsletter.db import database
+from newsletter.editors import InvalidEditor
+
+
+@click.group("admins")
+def admins_group() -> None:
+    """Editors who sign in to /admin."""
+
+
+@admins_group.command("create")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def admins_create(email: str, password_stdin: bool) -> None:
+    """Create an editor; the password is asked for (or read from standard input)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with editing(InvalidEditor) as session:
+        editor = editors.create(session, email, password)
+        click.echo(f"Created editor {editor.email}")
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """API tokens for scripts (export with Authorization: Bearer …)."""
+
+
+@tokens_group.command("create")
+@click.option("--name", required=True, help="What the token is for, e.g. 'nightly ESP sync'.")
+@with_appcontext
+def tokens_create(name: str) -> None:
+    """Create a token and print it: it is shown this once and never stored."""
+    with database().transaction() as session:
+        secret, token = api_tokens.create(session, name)
+        click.echo(f"Token {token.id} ({token.name}); keep it secret, it is shown only once:")
+        click.echo(secret)
+
+
+@tokens_group.command("list")
+@with_appcontext
+def tokens_list() -> None:
+    """List tokens (never their secrets)."""
+    with database().transaction() as session:
+        for token in api_tokens.all_tokens(session):
+            state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+            click.echo(f"{token.id}\t{token.name}\t{state}\tlast used {used}")
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token for good."""
+    with database().transaction() as session:
+        if api_tokens.revoke(session, token_id) is None:
+            raise click.ClickException(f"no token {token_id}")
+    click.echo(f"Revoked token {token_id}")

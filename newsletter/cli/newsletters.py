@@ -1,0 +1,67 @@
+"""``newsletter newsletters``: create, list and change newsletters."""
+
+import click
+from flask.cli import with_appcontext
+
+from newsletter import newsletters
+from newsletter.cli.common import editing
+from newsletter.db import database
+from newsletter.newsletters import InvalidNewsletter
+
+
+@click.group("newsletters")
+def newsletters_group() -> None:
+    """Create, list and change newsletters."""
+
+
+@newsletters_group.command("create")
+@click.option("--slug", required=True, help="Used in URLs, e.g. explaining-ukraine.")
+@click.option("--name", required=True, help="Shown to readers.")
+@click.option("--description", default="", help="One or two sentences for the signup page.")
+@click.option("--allow-origin", "origins", multiple=True, help="A site that may embed the form.")
+@with_appcontext
+def newsletters_create(slug: str, name: str, description: str, origins: tuple[str, ...]) -> None:
+    """Create a newsletter."""
+    with editing(InvalidNewsletter) as session:
+        created = newsletters.create(
+            session, slug=slug, name=name, description=description, allowed_origins=origins
+        )
+        click.echo(f"Created {created.slug}: {created.name}")
+
+
+@newsletters_group.command("list")
+@with_appcontext
+def newsletters_list() -> None:
+    """List the newsletters."""
+    with database().transaction() as session:
+        for item in newsletters.all_newsletters(session):
+            origins = ", ".join(item.allowed_origins) or "-"
+            click.echo(f"{item.slug}\t{item.name}\t{origins}")
+
+
+@newsletters_group.command("update")
+@click.argument("slug")
+@click.option("--name", help="New name.")
+@click.option("--description", help="New description.")
+@click.option("--allow-origin", "origins", multiple=True, help="Replaces the allowed origins.")
+@click.option("--no-origins", is_flag=True, help="Allow no site to embed the form.")
+@with_appcontext
+def newsletters_update(
+    slug: str,
+    name: str | None,
+    description: str | None,
+    origins: tuple[str, ...],
+    no_origins: bool,
+) -> None:
+    """Change a newsletter's name, description or allowed origins."""
+    if origins and no_origins:
+        raise click.UsageError("--allow-origin and --no-origins contradict each other")
+    with editing(InvalidNewsletter) as session:
+        found = newsletters.get_by_slug(session, slug)
+        if found is None:
+            raise click.ClickException(f"no newsletter with the slug {slug!r}")
+        new_origins = () if no_origins else (origins or None)
+        newsletters.update(
+            session, found, name=name, description=description, allowed_origins=new_origins
+        )
+        click.echo(f"Updated {found.slug}")

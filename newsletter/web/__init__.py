@@ -3,6 +3,7 @@
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from newsletter.web import admin
 from newsletter.web import api
 from newsletter.web import demo
 from newsletter.web import embed
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     for blueprint in (pages.bp, embed.bp, api.bp, links.bp, health.bp):
         app.register_blueprint(blueprint)
+    admin.init_app(app)
     if app.config["DEMO"]:
         app.register_blueprint(demo.bp)
     limits.init_app(app, signup_blueprints=["pages", "embed", "api"])

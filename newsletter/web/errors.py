@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Please go back and try again."),
+    401: ("Sign in required", "Sign in, or send a valid API token, to see this."),
+    403: ("Not allowed", "You may not do this."),
     404: ("Page not found", "There is nothing at this address."),
     405: ("Method not allowed", "This address does not accept that kind of request."),
     410: ("Link expired", "This link no longer works."),

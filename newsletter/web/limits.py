@@ -56,18 +56,30 @@ def check_address(normalized: str) -> None:
     The confirmation throttle already stops repeated emails per newsletter; this stops a
     script from walking one victim's address through every newsletter we host.
     """
+    limit = current_app.config["ADDRESS_RATE_LIMIT"]
+    if not hit(ADDRESS_SCOPE, addresses.key(normalized), limit):
+        raise TooManyRequests()
+
+
+def hit(scope: str, key: str, limit: str) -> bool:
+    """Count one event for ``key``; False once it is over ``limit`` ("10 per hour;...")."""
+    return _ask("hit", scope, key, limit)
+
+
+def allows(scope: str, key: str, limit: str) -> bool:
+    """Whether one more event for ``key`` would be within ``limit``, without counting it."""
+    return _ask("test", scope, key, limit)
+
+
+def _ask(method: str, scope: str, key: str, limit: str) -> bool:
+    """Ask the app's limiter strategy; if its storage fails, allow (fail open, loudly)."""
     limiter: Limiter = current_app.extensions["signup_limiter"]
     if not limiter.enabled:
-        return
-    key = addresses.key(normalized)
+        return True
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
+    ask = getattr(limiter.limiter, method)
     try:
-        allowed = all(
-            limiter.limiter.hit(limit, prefix, ADDRESS_SCOPE, key)
-            for limit in parse_many(current_app.config["ADDRESS_RATE_LIMIT"])
-        )
-    except Exception as error:  # noqa: BLE001 (any storage failure: fail open, loudly)
-        log.warning("Rate-limit storage unavailable, address limit skipped: %s", error)
-        return
-    if not allowed:
-        raise TooManyRequests()
+        return all(ask(item, prefix, scope, key) for item in parse_many(limit))
+    except Exception as error:  # noqa: BLE001 (any storage failure)
+        log.warning("Rate-limit storage unavailable, %s limit skipped: %s", scope, error)
+        return True

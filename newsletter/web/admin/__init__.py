@@ -1,0 +1,22 @@
+"""``/admin``: editors manage newsletters and subscribers, and export them.
+
+Every page needs a signed-in editor (anonymous visitors are sent to the sign-in page;
+scripts get 401). The CSV export also accepts an API token (``Authorization: Bearer``).
+Admin forms are protected by Flask-WTF's session CSRF token.
+"""
+
+from flask import Blueprint
+from flask import Flask
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def init_app(app: Flask) -> None:
+    """Register the admin blueprint with its sign-in machinery and its pages."""
+    # Imported here so that each module's routes are attached to the blueprint above.
+    from newsletter.web.admin import auth
+    from newsletter.web.admin import dashboard  # noqa: F401  (registers its routes)
+    from newsletter.web.admin import export  # noqa: F401
+
+    auth.init_app(app)
+    app.register_blueprint(bp)

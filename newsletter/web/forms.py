@@ -23,9 +23,11 @@ class ValidAddress:
     """Validate with email-validator and leave the *normalised* address in the field."""
 
     def __call__(self, form: Form, field: Field) -> None:
+        # A multipart body can make the field a file upload: that is no address either.
+        raw = field.data if isinstance(field.data, str) else ""
         try:
             field.data = addresses.normalize(
-                field.data or "",
+                raw,
                 check_deliverability=current_app.config["CHECK_DELIVERABILITY"],
             )
         except addresses.InvalidAddress as error:

@@ -1,0 +1,233 @@
+"""The ``newsletter`` command as an editor or operator types it."""
+
+import pytest
+
+from newsletter import create_app
+from newsletter.db import database
+from newsletter.models import Newsletter
+from tests.reader import count
+
+SEEDED = "explaining-ukraine"
+
+
+def newsletters(runner, *args: str):
+    """Run ``newsletter newsletters ARGS``."""
+    return runner.invoke(args=["newsletters", *args])
+
+
+def listed(runner) -> dict[str, tuple[str, str]]:
+    """``newsletters list`` read back: slug → (name, origins column)."""
+    result = newsletters(runner, "list")
+    assert result.exit_code == 0, result.output
+    rows = {}
+    for line in result.output.splitlines():
+        slug, name, origins = line.split("\t")
+        rows[slug] = (name, origins)
+    return rows
+
+
+def assert_refused(result, *words: str) -> None:
+    """A clean refusal: non-zero exit, a message naming the problem, no traceback."""
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    for word in words:
+        assert word in result.output
+
+
+def test_create_and_list(app, runner):
+    result = newsletters(
+        runner,
+        "create",
+        "--slug",
+        "weekly-digest",
+        "--name",
+        "The Weekly Digest",
+        "--description",
+        "The week in five stories.",
+        "--allow-origin",
+        "https://News.Example.com:443",
+        "--allow-origin",
+        "http://localhost:8080/",
+    )
+    assert result.exit_code == 0, result.output
+    assert "weekly-digest" in result.output
+    rows = listed(runner)
+    assert set(rows) == {SEEDED, "weekly-digest"}
+    name, origins = rows["weekly-digest"]
+    assert name == "The Weekly Digest"
+    assert origins == "https://news.example.com, http://localhost:8080"
+    assert rows[SEEDED][1] == "-"
+
+
+def test_created_newsletter_has_a_signup_page(app, runner, client):
+    result = newsletters(runner, "create", "--slug", "weekly-digest", "--name", "The Weekly Digest")
+    assert result.exit_code == 0, result.output
+    page = client.get("/newsletters/weekly-digest")
+    assert page.status_code == 200
+    assert "The Weekly Digest" in page.text
+
+
+def test_update_changes_name_and_origins(app, runner):
+    result = newsletters(
+        runner,
+        "update",
+        SEEDED,
+        "--name",
+        "Explaining Ukraine",
+        "--allow-origin",
+        "https://kyivindependent.com",
+        "--allow-origin",
+        "https://partner.example:8443",
+    )
+    assert result.exit_code == 0, result.output
+    name, origins = listed(runner)[SEEDED]
+    assert name == "Explaining Ukraine"
+    assert origins == "https://kyivindependent.com, https://partner.example:8443"
+
+    # Origins given again replace the list; the name is left alone.
+    result = newsletters(runner, "update", SEEDED, "--allow-origin", "https://other.example")
+    assert result.exit_code == 0, result.output
+    assert listed(runner)[SEEDED] == ("Explaining Ukraine", "https://other.example")
+
+
+def test_update_no_origins_clears_them(app, runner):
+    result = newsletters(runner, "update", SEEDED, "--allow-origin", "https://partner.example")
+    assert result.exit_code == 0, result.output
+    assert listed(runner)[SEEDED][1] == "https://partner.example"
+
+    result = newsletters(runner, "update", SEEDED, "--no-origins")
+    assert result.exit_code == 0, result.output
+    assert listed(runner)[SEEDED][1] == "-"
+
+
+def test_update_without_changes_keeps_everything(app, runner):
+    newsletters(runner, "update", SEEDED, "--allow-origin", "https://partner.example")
+    before = listed(runner)
+    result = newsletters(runner, "update", SEEDED)
+    assert result.exit_code == 0, result.output
+    assert listed(runner) == before
+
+
+def test_update_with_contradicting_origin_options_is_refused(app, runner):
+    result = newsletters(
+        runner, "update", SEEDED, "--allow-origin", "https://partner.example", "--no-origins"
+    )
+    assert_refused(result, "--no-origins")
+    assert listed(runner)[SEEDED][1] == "-"
+
+
+def test_update_of_unknown_newsletter_is_refused(app, runner):
+    result = newsletters(runner, "update", "no-such-newsletter", "--name", "Anything")
+    assert_refused(result, "no-such-newsletter")
+
+
+def test_duplicate_slug_is_refused(app, runner):
+    result = newsletters(runner, "create", "--slug", SEEDED, "--name", "Another one")
+    assert_refused(result, SEEDED, "exists")
+    assert count(app, Newsletter) == 1
+    assert listed(runner)[SEEDED][0] == "Explaining Ukraine with Kate Tsurkan"
+
+
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "Bad Slug!",
+        "UPPER",
+        "double--hyphen",
+        "-leading",
+        "trailing-",
+        "under_score",
+        "",
+        "x" * 65,
+        "snow☃man",
+        "nul\x00byte",
+    ],
+)
+def test_bad_slug_is_refused(app, runner, slug):
+    result = newsletters(runner, "create", "--slug", slug, "--name", "A newsletter")
+    assert_refused(result, "slug")
+    assert count(app, Newsletter) == 1
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 201])
+def test_bad_name_is_refused(app, runner, name):
+    result = newsletters(runner, "create", "--slug", "weekly-digest", "--name", name)
+    assert_refused(result, "name")
+    assert count(app, Newsletter) == 1
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "javascript:alert(1)",
+        "https://x.example/path",
+        "https://user@x.example",
+        "https://user:secret@x.example",
+        "https://x.example?query=1",
+        "https://x.example#fragment",
+        "https://*.example.com",
+        "ftp://x.example",
+        "x.example",
+        "https://x.example 'unsafe-inline'",
+        'https://x.example"',
+        "https://x.example:99999",
+    ],
+)
+def test_bad_origin_is_refused(app, runner, origin):
+    """An origin ends up in CORS and CSP headers: anything but scheme://host[:port] is out."""
+    created = newsletters(
+        runner, "create", "--slug", "weekly-digest", "--name", "Digest", "--allow-origin", origin
+    )
+    assert_refused(created, "origin")
+    assert count(app, Newsletter) == 1
+
+    updated = newsletters(runner, "update", SEEDED, "--allow-origin", origin)
+    assert_refused(updated, "origin")
+    assert listed(runner)[SEEDED][1] == "-"
+
+
+def test_one_bad_origin_refuses_the_whole_update(app, runner):
+    result = newsletters(
+        runner,
+        "update",
+        SEEDED,
+        "--name",
+        "Renamed",
+        "--allow-origin",
+        "https://good.example",
+        "--allow-origin",
+        "https://bad.example/path",
+    )
+    assert_refused(result, "https://bad.example/path")
+    assert listed(runner)[SEEDED] == ("Explaining Ukraine with Kate Tsurkan", "-")
+
+
+def test_db_upgrade_is_idempotent(app, runner):
+    """Run twice on an up-to-date database: both succeed, and the data is untouched."""
+    for _ in range(2):
+        result = runner.invoke(args=["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        assert "up to date" in result.output
+    assert set(listed(runner)) == {SEEDED}
+
+
+def test_db_upgrade_creates_the_schema_on_an_empty_database(tmp_path):
+    """An operator's first step on a fresh SQLite file: then the CLI can use it."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": tmp_path / "instance",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
+            "SECRET_KEY": "test secret key",
+        }
+    )
+    runner = app.test_cli_runner()
+    for _ in range(2):
+        result = runner.invoke(args=["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+    assert listed(runner) == {}
+    result = newsletters(runner, "create", "--slug", "first", "--name", "First")
+    assert result.exit_code == 0, result.output
+    assert set(listed(runner)) == {"first"}
+    database(app).engine.dispose()

@@ -7,6 +7,7 @@ dies, the message becomes claimable again when the lease runs out.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -54,11 +55,12 @@ def enqueue(
     return queued
 
 
-def claim(session: Session, limit: int) -> list[Envelope]:
-    """Take up to ``limit`` due messages for this worker, oldest first."""
+def claim(session: Session, limit: int, due_by: datetime | None = None) -> list[Envelope]:
+    """Take up to ``limit`` messages due by ``due_by`` (default: now), oldest first."""
     now = utcnow()
+    due_by = now if due_by is None else min(due_by, now)
     claimable = or_(
-        and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= due_by),
         and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now),
     )
     due = (
@@ -122,4 +124,11 @@ def mark_failed_attempt(
 
 def backoff(attempts: int, base_seconds: float) -> timedelta:
     """Exponential delay after the ``attempts``-th failure: base, 2×base, 4×base … a day."""
-    return min(timedelta(seconds=base_seconds * 2 ** (attempts - 1)), MAX_BACKOFF)
+    delay = timedelta(seconds=base_seconds)
+    # Double step by step and stop at the cap: 2 ** attempts overflows a timedelta.
+    for _ in range(attempts - 1):
+        if delay >= MAX_BACKOFF:
+            break
+        delay *= 2
+    return min(delay, MAX_BACKOFF)
+

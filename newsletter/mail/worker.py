@@ -2,12 +2,14 @@
 
 import logging
 import threading
+from datetime import datetime
 
 from flask import Flask
 
 from newsletter import addresses
 from newsletter.db import Database
 from newsletter.db import database
+from newsletter.db import utcnow
 from newsletter.mail import outbox
 from newsletter.mail import transports
 from newsletter.mail.transports import DeliveryError
@@ -47,10 +49,10 @@ class Worker:
             retry_base_seconds=app.config["MAIL_RETRY_BASE_SECONDS"],
         )
 
-    def deliver_batch(self) -> int:
+    def deliver_batch(self, due_by: datetime | None = None) -> int:
         """Claim and send one batch; returns how many messages were claimed."""
         with self.db.transaction() as session:
-            batch = outbox.claim(session, self.batch_size)
+            batch = outbox.claim(session, self.batch_size, due_by)
         if not batch:
             return 0
         pending = list(batch)
@@ -73,9 +75,14 @@ class Worker:
         return len(batch)
 
     def drain(self) -> int:
-        """Deliver until nothing is due; returns how many messages were tried."""
+        """Deliver what was due when called; returns how many messages were tried.
+
+        A message that fails now is not retried in the same drain, even when its retry is
+        due at once, and mail queued meanwhile waits for the next run: ``--once`` ends.
+        """
+        started = utcnow()
         total = 0
-        while count := self.deliver_batch():
+        while count := self.deliver_batch(started):
             total += count
         return total
 

@@ -1,0 +1,325 @@
+"""Mail delivery: the outbox, the SMTP transport, retries, several workers, the file transport.
+
+Messages are queued in the signup's transaction and delivered by ``newsletter worker``:
+through the CLI runner here, and as real ``newsletter worker --once`` processes where
+several workers share one PostgreSQL database.
+"""
+
+import logging
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from email import message_from_bytes
+from email import policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from newsletter import subscriptions as lifecycle
+from newsletter.db import database
+from newsletter.db import utcnow
+from newsletter.mail.outbox import MAX_BACKOFF
+from newsletter.mail.outbox import backoff
+from newsletter.models import Newsletter
+from newsletter.models import OutboxMessage
+from newsletter.models import OutboxStatus
+from newsletter.models import SubscriptionStatus
+from newsletter.newsletters import get_by_slug
+from tests.conftest import free_port
+from tests.mailbox import Mailbox
+from tests.reader import SLUG
+from tests.reader import deliver
+from tests.reader import html_part
+from tests.reader import link_path
+from tests.reader import sign_up
+from tests.reader import subscriptions
+from tests.reader import text_part
+
+NEWSLETTER = Path(sys.executable).with_name("newsletter")
+WORKER_TIMEOUT_SECONDS = 120
+
+
+def outbox_rows(app) -> list[OutboxMessage]:
+    """Every queued message, oldest first, as the database holds it."""
+    with app.app_context(), database(app).transaction() as session:
+        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def newsletter_name(app) -> str:
+    with app.app_context(), database(app).transaction() as session:
+        return session.scalars(select(Newsletter.name).where(Newsletter.slug == SLUG)).one()
+
+
+class RefusingMailbox(Mailbox):
+    """An SMTP server that knows no such user: every RCPT gets a permanent 550."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(port)
+        self.refused: list[str] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
+        self.refused.append(address)
+        return "550 5.1.1 No such user"
+
+
+@pytest.fixture
+def offline_mailbox(settings):
+    """An SMTP server that is not running yet; the app is configured to send to it."""
+    offline = Mailbox(port=free_port())
+    settings["MAIL_URL"] = offline.url
+    yield offline
+    offline.stop()
+
+
+@pytest.fixture
+def refusing_mailbox(settings):
+    """A running SMTP server that refuses every recipient; the app sends to it."""
+    refusing = RefusingMailbox(port=free_port())
+    refusing.start()
+    settings["MAIL_URL"] = refusing.url
+    yield refusing
+    refusing.stop()
+
+
+@pytest.fixture
+def resend_at_once(settings):
+    """No resend throttle: every signup of a pending address queues a confirmation."""
+    settings["CONFIRMATION_RESEND_INTERVAL"] = 0
+
+
+@pytest.fixture
+def slow_retries(settings):
+    """Retries wait 30 seconds and more, as in production."""
+    settings["MAIL_RETRY_BASE_SECONDS"] = 30
+
+
+@pytest.fixture
+def file_transport(settings):
+    """No mail server configured: the laptop default."""
+    settings["MAIL_URL"] = None
+
+
+def test_confirmation_reaches_the_smtp_server_complete(app, client, runner, mailbox, settings):
+    """From, Subject, Message-ID, both parts and a working link, as the server received them."""
+    sign_up(client, "reader@example.com")
+    [queued] = outbox_rows(app)
+    deliver(runner)
+
+    [message] = mailbox.messages
+    assert message["From"] == settings["MAIL_FROM"]
+    assert message["X-Envelope-To"] == "reader@example.com"
+    assert newsletter_name(app) in message["Subject"]
+    assert message["Message-ID"]
+    assert message["Message-ID"] == queued.message_id
+    assert message["Date"]
+    assert message.get_content_type() == "multipart/alternative"
+    assert "If you did not sign up" in text_part(message)
+    assert "If you did not sign up" in html_part(message)
+
+    confirm_path = link_path(message, "/confirm/")
+    assert f'href="https://news.example.org{confirm_path}"' in html_part(message)
+    page = client.get(confirm_path)
+    assert page.status_code == 200
+    assert "Confirm subscription" in page.text
+    assert client.post(confirm_path).status_code == 303
+    assert subscriptions(app)[0].status is SubscriptionStatus.CONFIRMED
+
+
+def test_signup_survives_a_mail_server_outage(offline_mailbox, app, client, runner):
+    """Server down: the signup still succeeds; once it is back, the same message goes once."""
+    assert app.config["MAIL_URL"] == offline_mailbox.url
+
+    response = sign_up(client, "reader@example.com")
+    assert response.status_code == 303
+    deliver(runner)  # the attempt fails: nobody listens on that port
+
+    [queued] = outbox_rows(app)
+    assert queued.status is OutboxStatus.QUEUED
+    assert queued.attempts == 1
+    assert queued.last_error
+    assert queued.sent_at is None
+    assert offline_mailbox.messages == []
+
+    offline_mailbox.start()
+    deliver(runner)  # the retry is due at once (MAIL_RETRY_BASE_SECONDS=0)
+
+    [message] = offline_mailbox.messages
+    assert message["Message-ID"] == queued.message_id
+    [sent] = outbox_rows(app)
+    assert sent.status is OutboxStatus.SENT
+    assert sent.attempts == 2
+    assert sent.sent_at is not None
+    assert sent.last_error is None
+
+    deliver(runner)  # nothing left to do: no second copy
+    assert len(offline_mailbox.messages) == 1
+
+
+def test_failed_attempt_waits_for_its_backoff(slow_retries, offline_mailbox, app, client, runner):
+    """After a failure the message is not due again before the retry delay has passed."""
+    assert app.config["MAIL_RETRY_BASE_SECONDS"] == 30
+    sign_up(client, "reader@example.com")
+    before = utcnow()
+    deliver(runner)
+    after = utcnow()
+
+    [queued] = outbox_rows(app)
+    assert queued.status is OutboxStatus.QUEUED
+    assert queued.attempts == 1
+    delay = timedelta(seconds=30)
+    assert before + delay <= queued.next_attempt_at <= after + delay
+
+    offline_mailbox.start()
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "Tried 0 message(s)." in result.output
+    assert offline_mailbox.messages == []
+    assert outbox_rows(app)[0].attempts == 1
+
+
+def test_permanent_refusal_fails_the_message_without_retries(refusing_mailbox, app, client, runner):
+    """A 550 for the recipient marks the message failed after one attempt, for good."""
+    assert app.config["MAIL_URL"] == refusing_mailbox.url
+    sign_up(client, "nobody@example.com")
+    deliver(runner)
+
+    [failed] = outbox_rows(app)
+    assert failed.status is OutboxStatus.FAILED
+    assert failed.attempts == 1
+    assert "550" in failed.last_error
+    assert refusing_mailbox.refused == ["nobody@example.com"]
+
+    deliver(runner)
+    deliver(runner)
+    [still_failed] = outbox_rows(app)
+    assert still_failed.status is OutboxStatus.FAILED
+    assert still_failed.attempts == 1
+    assert refusing_mailbox.refused == ["nobody@example.com"]
+    assert refusing_mailbox.messages == []
+
+
+def test_resend_throttle_sends_one_confirmation_per_interval(app, client, runner, mailbox):
+    """Two signups of a pending address within the interval: one confirmation email."""
+    assert sign_up(client, "reader@example.com").status_code == 303
+    assert sign_up(client, "Reader@Example.com").status_code == 303
+    deliver(runner)
+
+    assert len(mailbox.messages) == 1
+    assert [row.kind for row in outbox_rows(app)] == ["confirmation"]
+
+
+def test_without_resend_interval_each_signup_sends_one(
+    resend_at_once, app, client, runner, mailbox
+):
+    """With CONFIRMATION_RESEND_INTERVAL=0 a second signup queues a second confirmation."""
+    assert app.config["CONFIRMATION_RESEND_INTERVAL"] == 0
+    assert sign_up(client, "reader@example.com").status_code == 303
+    assert sign_up(client, "reader@example.com").status_code == 303
+    deliver(runner)
+
+    first, second = mailbox.messages
+    assert first["Message-ID"] != second["Message-ID"]
+    assert [row.kind for row in outbox_rows(app)] == ["confirmation", "confirmation"]
+    assert len(subscriptions(app)) == 1
+    # Both emails are for the one current round: the earlier link still confirms.
+    assert client.post(link_path(first, "/confirm/")).status_code == 303
+    assert subscriptions(app)[0].status is SubscriptionStatus.CONFIRMED
+
+
+def test_backoff_doubles_from_the_base_up_to_a_day():
+    """base, 2×base, 4×base … and never more than a day, however many attempts."""
+    base = 30
+    delays = [backoff(attempt, base) for attempt in range(1, 8)]
+    assert delays[0] == timedelta(seconds=base)
+    for earlier, later in zip(delays, delays[1:], strict=False):
+        assert later == 2 * earlier
+    assert backoff(12, base) == timedelta(seconds=base * 2**11)  # 17 h: not capped yet
+    assert backoff(13, base) == MAX_BACKOFF == timedelta(days=1)
+    for attempts in (14, 50, 100, 1000, 10_000):
+        assert backoff(attempts, base) == timedelta(days=1)
+    assert backoff(5, 0) == timedelta(0)
+
+
+def test_two_workers_deliver_each_message_exactly_once(app, mailbox, database_url, tmp_path):
+    """Two `newsletter worker --once` processes drain 500 messages without a duplicate."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("concurrent workers are a PostgreSQL deployment")
+    total = 500
+    with app.app_context(), database(app).transaction() as session:
+        newsletter = get_by_slug(session, SLUG)
+        for number in range(total):
+            lifecycle.subscribe(
+                session, newsletter, f"reader{number}@example.com", lifecycle.Evidence()
+            )
+    assert len(outbox_rows(app)) == total
+
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("NEWSLETTER_")
+    }
+    environment.update(
+        NEWSLETTER_DATABASE_URL=database_url,
+        NEWSLETTER_MAIL_URL=mailbox.url,
+        NEWSLETTER_SECRET_KEY=app.config["SECRET_KEY"],
+        NEWSLETTER_INSTANCE_PATH=str(tmp_path / "worker-instance"),
+        NEWSLETTER_PUBLIC_URL=app.config["PUBLIC_URL"],
+    )
+    workers = [
+        subprocess.Popen(
+            [str(NEWSLETTER), "worker", "--once"],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    tried = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=WORKER_TIMEOUT_SECONDS)
+        assert worker.returncode == 0, err
+        [line] = [line for line in out.splitlines() if line.startswith("Tried ")]
+        tried.append(int(line.split()[1]))
+    print(f"messages tried by each worker: {tried}")  # the split is up to the scheduler
+
+    received = mailbox.messages
+    assert len(received) == total
+    assert len({message["Message-ID"] for message in received}) == total
+    assert {message["X-Envelope-To"] for message in received} == {
+        f"reader{number}@example.com" for number in range(total)
+    }
+    assert sum(tried) == total  # no message was claimed twice
+    rows = outbox_rows(app)
+    assert {row.status for row in rows} == {OutboxStatus.SENT}
+    assert {row.attempts for row in rows} == {1}
+    assert {row.message_id for row in rows} == {message["Message-ID"] for message in received}
+
+
+def test_file_transport_writes_eml_and_logs_the_link(
+    file_transport, app, client, runner, caplog, settings
+):
+    """Without MAIL_URL: an .eml file under instance/mail, its link logged, no address logged."""
+    assert app.config["MAIL_URL"] is None
+    caplog.set_level(logging.INFO, logger="newsletter.mail.transports")
+    sign_up(client, "private.reader@example.com")
+    deliver(runner)
+
+    [eml] = sorted((Path(settings["INSTANCE_PATH"]) / "mail").glob("*.eml"))
+    message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert message["To"] == "private.reader@example.com"
+    [queued] = outbox_rows(app)
+    assert message["Message-ID"] == queued.message_id
+    assert queued.status is OutboxStatus.SENT
+    confirm_path = link_path(message, "/confirm/")
+
+    records = [r for r in caplog.records if r.name == "newsletter.mail.transports"]
+    [record] = records
+    logged = record.getMessage()
+    assert record.levelno == logging.INFO
+    assert f"https://news.example.org{confirm_path}" in logged
+    assert str(eml) in logged
+    assert "private.reader" not in logged
+    assert "example.com" not in logged
+
+    assert client.get(confirm_path).status_code == 200

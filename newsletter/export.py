@@ -70,10 +70,12 @@ def neutralise(cell: str | None) -> str:
 
 
 def _neutralise(row) -> list[str]:
+    """A row with every cell made spreadsheet-safe."""
     return [neutralise(cell) for cell in row]
 
 
 def _csv_text(rows) -> str:
+    """Rows as RFC 4180 text with CRLF line ends."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue()

@@ -219,6 +219,7 @@ def _unsubscribe_state(subscription: Subscription) -> LinkState:
 
 
 def _read_confirm_token(token: str) -> tokens.ConfirmClaim:
+    """The claim of a confirm token, or :class:`InvalidLink`."""
     try:
         return tokens.read_confirm_token(
             current_app.secret_key, token, current_app.config["CONFIRM_TOKEN_MAX_AGE"]
@@ -228,6 +229,7 @@ def _read_confirm_token(token: str) -> tokens.ConfirmClaim:
 
 
 def _read_unsubscribe_token(token: str) -> str:
+    """The ``public_id`` an unsubscribe token names, or :class:`InvalidLink`."""
     try:
         return tokens.read_unsubscribe_token(current_app.secret_key, token)
     except tokens.InvalidToken as error:

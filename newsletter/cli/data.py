@@ -78,8 +78,10 @@ class Progress:
         )
 
     def finish(self) -> None:
+        """End the progress line."""
         click.echo(err=True)
 
 
 def _statuses(wanted: SubscriptionStatus | None) -> list[SubscriptionStatus]:
+    """The statuses an export with this filter covers."""
     return [wanted] if wanted else list(SubscriptionStatus)

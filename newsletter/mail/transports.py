@@ -115,6 +115,7 @@ class FileTransport:
         yield self._write
 
     def _write(self, envelope: Envelope) -> None:
+        """Write one message to its file and log its links."""
         path = self.folder / f"{envelope.id:08d}.eml"
         path.write_text(envelope.raw, encoding="utf-8", newline="")
         body = message_from_string(envelope.raw, policy=policy.default).get_body(("plain",))

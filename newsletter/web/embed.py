@@ -87,6 +87,7 @@ def _from_our_frame() -> bool:
 
 
 def _render(found: Newsletter, signup: EmbedSignupForm) -> str:
+    """The iframe form, with its errors if any."""
     return render_template(
         "embed/form.html", newsletter=found, form=signup, **_frame_context(found)
     )

@@ -92,4 +92,5 @@ def _headers(error: HTTPException) -> dict[str, str]:
 
 
 def _slug(name: str) -> str:
+    """An error's name as a machine-readable code: ``Not Found`` → ``not_found``."""
     return name.lower().replace(" ", "_")

@@ -43,6 +43,7 @@ class SignupFields(Form):
     website = StringField()
 
     def filled_by_bot(self) -> bool:
+        """Whether the field people never see was filled in."""
         return bool(self.website.data)
 
 
@@ -77,6 +78,7 @@ class SignedFormToken(CSRF):
 
     @staticmethod
     def _serializer() -> URLSafeTimedSerializer:
+        """Signs with the app's key, salted for this one purpose."""
         return URLSafeTimedSerializer(current_app.secret_key, salt=EMBED_FORM_SALT)
 
 

@@ -6,6 +6,7 @@ from newsletter.newsletters import MAX_SLUG_LENGTH
 
 
 def _error(description: str) -> dict:
+    """A documented error response with the common JSON error body."""
     return {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},

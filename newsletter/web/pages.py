@@ -63,6 +63,7 @@ def form_expired(_error: CSRFError):
 
 
 def _get_or_404(slug: str) -> Newsletter:
+    """The newsletter with this slug, or a 404 answer."""
     found = newsletters.get_by_slug(db.session(), slug)
     if found is None:
         abort(404)

@@ -95,7 +95,11 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_timeout=5)
+    # Fail fast when the server is away: pre-ping drops dead pooled connections, and
+    # neither a new connection nor a free pool slot is awaited for more than 5 seconds.
+    return create_engine(
+        url, pool_pre_ping=True, pool_timeout=5, connect_args={"connect_timeout": 5}
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

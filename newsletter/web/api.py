@@ -12,6 +12,7 @@ from flask import Response
 from flask import abort
 from flask import g
 from flask import request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 
 from newsletter import db
@@ -77,7 +78,10 @@ def _cors_headers(response: Response) -> Response:
     origin = request.headers.get("Origin")
     if origin is not None and "cors_origin" not in g:
         slug = (request.view_args or {}).get("slug", "")
-        found = newsletters.get_by_slug(db.session(), slug)
+        try:
+            found = newsletters.get_by_slug(db.session(), slug)
+        except SQLAlchemyError:  # the database is down: the 503 goes out without CORS
+            found = None
         g.cors_origin = origin if found and origins.is_allowed(found, origin) else None
     if g.get("cors_origin"):
         response.headers["Access-Control-Allow-Origin"] = g.cors_origin

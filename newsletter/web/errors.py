@@ -10,8 +10,13 @@ from flask import Flask
 from flask import g
 from flask import render_template
 from flask import request
+from sqlalchemy.exc import InterfaceError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
+from werkzeug.exceptions import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +51,16 @@ REASONS = {
 }
 
 
+# Retry-After for a database outage: long enough to restart, short enough for a reader.
+OUTAGE_RETRY_SECONDS = 10
+
+
 def init_app(app: Flask) -> None:
     """Answer every HTTP error, and any unexpected exception, in the caller's format."""
     app.register_error_handler(HTTPException, _http_error)
+    # The database is down, restarting, or too busy: a temporary state, not a bug.
+    for outage in (OperationalError, InterfaceError, PoolTimeout):
+        app.register_error_handler(outage, _database_unavailable)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -75,14 +87,33 @@ def _http_error(error: HTTPException):
     )
 
 
+def _database_unavailable(error: Exception):
+    """503 with Retry-After, quickly, while the database cannot be reached."""
+    log.warning(
+        "Database unavailable on %s %s: %s", request.method, request.path, type(error).__name__
+    )
+    _discard_session()
+    unavailable = ServiceUnavailable(retry_after=OUTAGE_RETRY_SECONDS)
+    return _http_error(unavailable)
+
+
 def _unexpected_error(error: Exception):
     """Log the bug, roll back, and answer 500 without details."""
     log.exception("Unhandled error on %s %s", request.method, request.path)
-    db_session = g.pop("db_session", None)
-    if db_session is not None:
-        db_session.rollback()
-        db_session.close()
+    _discard_session()
     return _http_error(InternalServerError())
+
+
+def _discard_session() -> None:
+    """Roll back and drop the request's session; a broken connection is not reused."""
+    db_session = g.pop("db_session", None)
+    if db_session is None:
+        return
+    try:
+        db_session.rollback()
+    except SQLAlchemyError:
+        log.warning("Rollback failed; the connection is discarded")
+    db_session.close()
 
 
 def _headers(error: HTTPException) -> dict[str, str]:

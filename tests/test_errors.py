@@ -238,3 +238,10 @@ def test_unexpected_error_in_json(broken_app, caplog):
     assert response.status_code == 500
     assert response.get_json()["error"] == "internal_server_error"
     assert SECRET_DETAIL not in response.text
+
+
+def test_https_responses_carry_hsts_and_http_ones_do_not(app, client):
+    """Browsers are told to keep to HTTPS only when the service is reached over HTTPS."""
+    secure = client.get("/healthz", base_url="https://news.example.org")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert "Strict-Transport-Security" not in client.get("/healthz").headers

@@ -8,6 +8,7 @@ with :func:`allow_framing_by`.
 from flask import Flask
 from flask import Response
 from flask import g
+from flask import request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = {
@@ -25,6 +26,8 @@ DEFAULT_HEADERS = {
     "Referrer-Policy": "strict-origin-when-cross-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
+
+HSTS_MAX_AGE = 365 * 24 * 3600  # browsers remember to use HTTPS only, for a year
 
 # Pages whose URL holds a token: keep it out of Referer headers and caches.
 TOKEN_PAGE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
@@ -69,4 +72,6 @@ def _add_headers(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"
     if response.mimetype == "text/html":
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE}")
     return response

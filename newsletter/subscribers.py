@@ -4,12 +4,19 @@ The reader-facing lifecycle lives in :mod:`newsletter.subscriptions`; this modul
 what only an editor may do, and the queries behind the admin pages.
 """
 
+import re
 from dataclasses import dataclass
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
 from datetime import timedelta
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session
 
 from newsletter import addresses
@@ -24,6 +31,7 @@ from newsletter.subscriptions import Evidence
 
 PAGE_SIZE = 50
 MAX_QUERY_LENGTH = 200
+PUBLIC_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -47,8 +55,10 @@ def page(
     statement = select(Subscription).where(Subscription.newsletter_id == newsletter.id)
     if status is not None:
         statement = statement.where(Subscription.status == status)
+    # Typed by an editor, but a URL may carry anything: PostgreSQL refuses NUL in text.
+    query = "".join(char for char in query if char.isprintable()).strip()
     if query:
-        needle = _escape_like(addresses.key(query.strip()[:MAX_QUERY_LENGTH]))
+        needle = _escape_like(addresses.key(query[:MAX_QUERY_LENGTH]))
         statement = statement.where(Subscription.email_key.like(f"%{needle}%", escape="\\"))
     if before is not None:
         statement = statement.where(Subscription.id < before)
@@ -59,6 +69,8 @@ def page(
 
 def get(session: Session, newsletter: Newsletter, public_id: str) -> Subscription | None:
     """One subscriber of this newsletter, by the opaque id used in admin URLs."""
+    if not PUBLIC_ID_PATTERN.fullmatch(public_id):
+        return None  # no such id can exist; and no query with whatever a URL carried
     return session.scalars(
         select(Subscription).where(
             Subscription.newsletter_id == newsletter.id, Subscription.public_id == public_id
@@ -127,6 +139,56 @@ def counts(session: Session, newsletter: Newsletter) -> dict[str, int]:
         select(func.count()).select_from(Erasure).where(Erasure.newsletter_id == newsletter.id)
     )
     return by_status
+
+
+@dataclass(frozen=True)
+class DayActivity:
+    """One UTC day of a newsletter's chart: new signups and confirmations."""
+
+    day: date
+    signups: int
+    confirmations: int
+
+
+def daily_activity(
+    session: Session, newsletter: Newsletter, days: int, today: date | None = None
+) -> list[DayActivity]:
+    """Signups and confirmations per UTC day over the last ``days`` days, oldest first.
+
+    Every day is there, quiet ones with zeros. A signup counts on the day the
+    subscription was first created; a confirmation on the day of its latest confirmation.
+    """
+    today = today or utcnow().date()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, time(), tzinfo=UTC)
+    signups = _per_day(session, newsletter, Subscription.created_at, since)
+    confirmations = _per_day(session, newsletter, Subscription.confirmed_at, since)
+    every_day = (first + timedelta(days=offset) for offset in range(days))
+    return [DayActivity(day, signups.get(day, 0), confirmations.get(day, 0)) for day in every_day]
+
+
+def _per_day(
+    session: Session, newsletter: Newsletter, column: InstrumentedAttribute, since: datetime
+) -> dict[date, int]:
+    """How many of the newsletter's subscriptions have ``column`` on each UTC day."""
+    day = _utc_day(session, column).label("day")
+    rows = session.execute(
+        select(day, func.count())
+        .where(Subscription.newsletter_id == newsletter.id, column >= since)
+        .group_by(day)
+    )
+    return {date.fromisoformat(text): total for text, total in rows}
+
+
+def _utc_day(session: Session, column: InstrumentedAttribute) -> ColumnElement[str]:
+    """The UTC calendar day of a timestamp column as ``YYYY-MM-DD`` text, on either backend.
+
+    PostgreSQL keeps ``timestamptz``: convert to UTC whatever the session's time zone.
+    SQLite keeps naive UTC text (``YYYY-MM-DD HH:MM:SS.ffffff``): the day is its start.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
+    return func.substr(column, 1, 10)
 
 
 def _escape_like(text: str) -> str:

@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 
 from sqlalchemy import and_
+from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -132,3 +133,44 @@ def backoff(attempts: int, base_seconds: float) -> timedelta:
         delay *= 2
     return min(delay, MAX_BACKOFF)
 
+
+@dataclass(frozen=True)
+class QueueHealth:
+    """What an editor needs to see whether mail goes out: counts, the backlog's age, errors."""
+
+    queued: int
+    sending: int
+    failed: int
+    oldest_queued_at: datetime | None
+    last_error: str | None
+    last_error_queued_at: datetime | None
+
+
+def health(session: Session) -> QueueHealth:
+    """Count the messages not yet sent, and show the newest failure's error."""
+    counts = dict(
+        session.execute(
+            select(OutboxMessage.status, func.count())
+            .where(OutboxMessage.status != OutboxStatus.SENT)
+            .group_by(OutboxMessage.status)
+        ).all()
+    )
+    oldest = session.scalar(
+        select(func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.status == OutboxStatus.QUEUED
+        )
+    )
+    newest_failure = session.execute(
+        select(OutboxMessage.last_error, OutboxMessage.created_at)
+        .where(OutboxMessage.status == OutboxStatus.FAILED)
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    return QueueHealth(
+        queued=counts.get(OutboxStatus.QUEUED, 0),
+        sending=counts.get(OutboxStatus.SENDING, 0),
+        failed=counts.get(OutboxStatus.FAILED, 0),
+        oldest_queued_at=oldest,
+        last_error=newest_failure.last_error if newest_failure else None,
+        last_error_queued_at=newest_failure.created_at if newest_failure else None,
+    )

@@ -17,6 +17,8 @@ def init_app(app: Flask) -> None:
     from newsletter.web.admin import auth
     from newsletter.web.admin import dashboard  # noqa: F401  (registers its routes)
     from newsletter.web.admin import export  # noqa: F401
+    from newsletter.web.admin import newsletters  # noqa: F401
+    from newsletter.web.admin import subscribers  # noqa: F401
 
     auth.init_app(app)
     app.register_blueprint(bp)

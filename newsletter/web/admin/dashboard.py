@@ -1,17 +1,58 @@
-"""``/admin/``: each newsletter's subscribers by status."""
+"""``/admin/``: each newsletter's subscribers by status and by day, and the mail queue."""
+
+from datetime import datetime
+from datetime import timedelta
 
 from flask import render_template
 
 from newsletter import db
 from newsletter import newsletters
 from newsletter import subscribers
+from newsletter.db import utcnow
+from newsletter.mail import outbox
 from newsletter.web.admin import bp
+from newsletter.web.admin import chart
+
+CHART_DAYS = 30
 
 
 @bp.get("/")
 def dashboard():
-    """The editor's overview."""
+    """The editor's overview: counts, a chart per newsletter, and whether mail goes out."""
     session = db.session()
+    queue = outbox.health(session)
     listed = newsletters.all_newsletters(session)
     counts = {newsletter.id: subscribers.counts(session, newsletter) for newsletter in listed}
-    return render_template("admin/dashboard.html", newsletters=listed, counts=counts)
+    activity = {
+        newsletter.id: subscribers.daily_activity(session, newsletter, CHART_DAYS)
+        for newsletter in listed
+    }
+    charts = {
+        newsletter.id: chart.render(
+            activity[newsletter.id],
+            chart_id=f"chart-{newsletter.slug}",
+            title=f"Signups and confirmations per day, last {CHART_DAYS} days",
+        )
+        for newsletter in listed
+    }
+    return render_template(
+        "admin/dashboard.html",
+        newsletters=listed,
+        counts=counts,
+        activity=activity,
+        charts=charts,
+        chart_days=CHART_DAYS,
+        queue=queue,
+        oldest_age=age(queue.oldest_queued_at) if queue.oldest_queued_at else None,
+    )
+
+
+def age(since: datetime, now: datetime | None = None) -> str:
+    """How long ago, in the largest whole unit: "45 seconds", "3 hours", "2 days"."""
+    elapsed = max((now or utcnow()) - since, timedelta())
+    seconds = int(elapsed.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} second{'' if seconds == 1 else 's'}"

@@ -1,0 +1,100 @@
+"""The editors' forms: a newsletter's settings, and the subscriber list's filters.
+
+Field checks reuse the domain's rules (:mod:`newsletter.newsletters`) so that an error
+can be shown next to its field; the domain still checks everything again when saving.
+"""
+
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
+from wtforms import Field
+from wtforms import StringField
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired
+from wtforms.validators import Length
+from wtforms.validators import Regexp
+from wtforms.validators import ValidationError
+
+from newsletter import newsletters
+from newsletter.models import SubscriptionStatus
+from newsletter.subscribers import MAX_QUERY_LENGTH
+
+MAX_DESCRIPTION_LENGTH = 5000
+# Larger than any real page id; PostgreSQL's BIGINT would refuse more.
+MAX_CURSOR = 2**62
+
+
+def sentence(message: str) -> str:
+    """A domain message (lower-case, for composing) as a sentence for a page."""
+    message = message.strip()
+    return f"{message[:1].upper()}{message[1:]}{'' if message.endswith('.') else '.'}"
+
+
+def at_most(characters: int) -> Length:
+    """A length limit that says so in plain words."""
+    return Length(max=characters, message="At most %(max)d characters.")
+
+
+def origin_lines(text: str | None) -> list[str]:
+    """The origins in a textarea, one a line, blank lines ignored."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class NewsletterForm(FlaskForm):
+    """What an editor may change about a newsletter."""
+
+    name = StringField(
+        "Name",
+        validators=[
+            DataRequired("Give the newsletter a name."),
+            at_most(newsletters.MAX_NAME_LENGTH),
+        ],
+    )
+    description = TextAreaField(
+        "Description",
+        validators=[at_most(MAX_DESCRIPTION_LENGTH)],
+    )
+    allowed_origins = TextAreaField("Sites that may embed the form")
+
+    def validate_allowed_origins(self, field: Field) -> None:
+        """Each line must be a bare origin such as https://news.example.org."""
+        try:
+            newsletters.normalize_origins(origin_lines(field.data))
+        except newsletters.InvalidNewsletter as error:
+            raise ValidationError(sentence(str(error))) from error
+
+
+class NewNewsletterForm(NewsletterForm):
+    """A new newsletter also needs its slug, which stays fixed afterwards (it is in URLs)."""
+
+    slug = StringField(
+        "Slug",
+        validators=[
+            DataRequired("Give the newsletter a slug."),
+            at_most(newsletters.MAX_SLUG_LENGTH),
+            Regexp(
+                f"^(?:{newsletters.SLUG_PATTERN.pattern})$",
+                message="Use lower-case letters, digits and single hyphens, "
+                "such as explaining-ukraine.",
+            ),
+        ],
+    )
+
+
+def subscriber_filters(args: MultiDict) -> tuple[str, SubscriptionStatus | None, int | None]:
+    """The list's query string (``q``, ``status``, ``before``); nonsense is a 400."""
+    query = args.get("q", "")[:MAX_QUERY_LENGTH]
+    status_text = args.get("status", "")
+    if status_text and status_text not in {member.value for member in SubscriptionStatus}:
+        raise BadRequest("unknown status")
+    before_text = args.get("before", "")
+    cursor_digits = len(str(MAX_CURSOR))
+    if before_text and not (
+        len(before_text) <= cursor_digits
+        and before_text.isascii()
+        and before_text.isdigit()
+        and 0 < int(before_text) < MAX_CURSOR
+    ):
+        raise BadRequest("bad cursor")
+    status = SubscriptionStatus(status_text) if status_text else None
+    return query, status, int(before_text) if before_text else None

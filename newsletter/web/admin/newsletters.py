@@ -1,0 +1,80 @@
+"""``/admin/newsletters/new`` and ``…/<slug>/edit``: an editor creates and changes newsletters."""
+
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import url_for
+
+from newsletter import db
+from newsletter import newsletters
+from newsletter.models import Newsletter
+from newsletter.web.admin import bp
+from newsletter.web.admin.forms import NewNewsletterForm
+from newsletter.web.admin.forms import NewsletterForm
+from newsletter.web.admin.forms import origin_lines
+from newsletter.web.admin.forms import sentence
+
+
+@bp.route("/newsletters/new", methods=["GET", "POST"])
+def new_newsletter():
+    """Create a newsletter; its signup form is live as soon as it is saved."""
+    form = NewNewsletterForm()
+    if form.validate_on_submit():
+        try:
+            created = newsletters.create(
+                db.session(),
+                slug=form.slug.data,
+                name=form.name.data,
+                description=form.description.data or "",
+                allowed_origins=origin_lines(form.allowed_origins.data),
+            )
+        except newsletters.InvalidNewsletter as error:
+            return _invalid(form, error, newsletter=None)
+        db.session().commit()
+        flash(f"Created “{created.name}”. Its signup form is live.", "success")
+        return redirect(url_for("admin.subscribers", slug=created.slug), 303)
+    return _form_page(form, None)
+
+
+@bp.route("/newsletters/<slug>/edit", methods=["GET", "POST"])
+def edit_newsletter(slug: str):
+    """Change a newsletter's name, description and the sites that may embed its form."""
+    newsletter = newsletters.get_by_slug(db.session(), slug)
+    if newsletter is None:
+        abort(404)
+    form = NewsletterForm(
+        data={
+            "name": newsletter.name,
+            "description": newsletter.description,
+            "allowed_origins": "\n".join(newsletter.allowed_origins),
+        }
+    )
+    if form.validate_on_submit():
+        try:
+            newsletters.update(
+                db.session(),
+                newsletter,
+                name=form.name.data,
+                description=form.description.data or "",
+                allowed_origins=origin_lines(form.allowed_origins.data),
+            )
+        except newsletters.InvalidNewsletter as error:
+            db.session().rollback()
+            return _invalid(form, error, newsletter)
+        db.session().commit()
+        flash("Saved.", "success")
+        return redirect(url_for("admin.subscribers", slug=newsletter.slug), 303)
+    return _form_page(form, newsletter)
+
+
+def _form_page(form: NewsletterForm, newsletter: Newsletter | None):
+    """The form, with 422 when what was sent did not validate."""
+    page = render_template("admin/newsletter_form.html", form=form, newsletter=newsletter)
+    return page, 422 if form.errors else 200
+
+
+def _invalid(form: NewsletterForm, error: Exception, newsletter: Newsletter | None):
+    """The domain refused what the form let through (a slug in use, say): say why."""
+    form.form_errors.append(sentence(str(error)))
+    return _form_page(form, newsletter)

@@ -1,0 +1,113 @@
+"""``/admin/newsletters/<slug>``: find a newsletter's subscribers, see their evidence, help them.
+
+The actions (resend the confirmation, unsubscribe, erase) are POST forms with the session's
+CSRF token; each commits and answers with a 303 back to a page and a flashed message.
+"""
+
+import logging
+
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+
+from newsletter import db
+from newsletter import newsletters
+from newsletter import subscribers
+from newsletter.models import Newsletter
+from newsletter.models import Subscription
+from newsletter.models import SubscriptionStatus
+from newsletter.web.admin import bp
+from newsletter.web.admin.auth import who
+from newsletter.web.admin.forms import subscriber_filters
+
+log = logging.getLogger(__name__)
+
+
+@bp.get("/newsletters/<slug>", endpoint="subscribers")
+def subscribers_list(slug: str):
+    """Newest first, searchable by address, filtered by status, paged by keyset."""
+    newsletter = _newsletter_or_404(slug)
+    query, status, before = subscriber_filters(request.args)
+    found = subscribers.page(db.session(), newsletter, status=status, query=query, before=before)
+    return render_template(
+        "admin/subscribers.html",
+        newsletter=newsletter,
+        page=found,
+        query=query,
+        status=status,
+        before=before,
+        statuses=list(SubscriptionStatus),
+    )
+
+
+@bp.get("/newsletters/<slug>/subscribers/<public_id>")
+def subscriber(slug: str, public_id: str):
+    """One subscriber: the evidence of their consent, their history, and the actions."""
+    newsletter, found = _subscription_or_404(slug, public_id)
+    history = subscribers.history(db.session(), found)
+    return render_template(
+        "admin/subscriber.html", newsletter=newsletter, subscription=found, history=history
+    )
+
+
+@bp.post("/newsletters/<slug>/subscribers/<public_id>/resend")
+def resend(slug: str, public_id: str):
+    """Queue the confirmation email again, for a pending reader who lost it."""
+    newsletter, found = _subscription_or_404(slug, public_id)
+    if subscribers.resend_confirmation(db.session(), found, who()):
+        db.session().commit()
+        flash("The confirmation email was queued again.", "success")
+    else:
+        flash("Only a pending subscriber can be sent the confirmation again.", "error")
+    return _back_to(newsletter, found)
+
+
+@bp.post("/newsletters/<slug>/subscribers/<public_id>/unsubscribe")
+def unsubscribe(slug: str, public_id: str):
+    """Unsubscribe a reader who asked an editor to do it for them."""
+    newsletter, found = _subscription_or_404(slug, public_id)
+    if found.status is SubscriptionStatus.UNSUBSCRIBED:
+        flash("This subscriber is unsubscribed already.", "error")
+    else:
+        subscribers.unsubscribe(db.session(), found, who())
+        db.session().commit()
+        flash("Unsubscribed. No more newsletters will be sent to this address.", "success")
+    return _back_to(newsletter, found)
+
+
+@bp.post("/newsletters/<slug>/subscribers/<public_id>/erase")
+def erase(slug: str, public_id: str):
+    """Right to erasure: the address and everything about it leave the database."""
+    newsletter, found = _subscription_or_404(slug, public_id)
+    subscribers.erase(db.session(), found)
+    db.session().commit()
+    # On the record, without the address: that is what was erased.
+    log.info("A subscriber of %s was erased by %s", newsletter.slug, who())
+    flash("Erased. The address, its consent evidence and history are gone.", "success")
+    return redirect(url_for("admin.subscribers", slug=newsletter.slug), 303)
+
+
+def _newsletter_or_404(slug: str) -> Newsletter:
+    """The newsletter in the URL, or 404."""
+    newsletter = newsletters.get_by_slug(db.session(), slug)
+    if newsletter is None:
+        abort(404)
+    return newsletter
+
+
+def _subscription_or_404(slug: str, public_id: str) -> tuple[Newsletter, Subscription]:
+    """The newsletter and its subscriber in the URL, or 404."""
+    newsletter = _newsletter_or_404(slug)
+    found = subscribers.get(db.session(), newsletter, public_id)
+    if found is None:
+        abort(404)
+    return newsletter, found
+
+
+def _back_to(newsletter: Newsletter, subscription: Subscription):
+    """303 to the subscriber's page, where the flashed message says what happened."""
+    target = url_for("admin.subscriber", slug=newsletter.slug, public_id=subscription.public_id)
+    return redirect(target, 303)

@@ -23,6 +23,7 @@ from newsletter.db import utcnow
 USER_AGENT_LENGTH = 512
 URL_LENGTH = 2048
 ADDRESS_LENGTH = 320
+SENDER_LENGTH = 600  # a display name and an address
 
 
 def _string_enum(enum_class: type[enum.Enum]) -> Enum:
@@ -50,6 +51,8 @@ class Newsletter(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    # "Name <address>" its emails come from; empty means the service's MAIL_FROM.
+    sender: Mapped[str] = mapped_column(String(SENDER_LENGTH), default="", server_default="")
     # Origins (scheme://host[:port]) whose pages may embed this newsletter's form.
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

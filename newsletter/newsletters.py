@@ -1,12 +1,15 @@
 """Newsletters: creating and changing them, with the checks an editor's input needs."""
 
 import re
+from email.headerregistry import Address
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter import addresses
 from newsletter.models import Newsletter
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -49,6 +52,7 @@ def create(
     name: str,
     description: str = "",
     allowed_origins: list[str] | tuple[str, ...] = (),
+    sender: str = "",
 ) -> Newsletter:
     """Add a newsletter after checking every field; the slug must be free."""
     newsletter = Newsletter(
@@ -56,6 +60,7 @@ def create(
         name=_checked_name(name),
         description=description.strip(),
         allowed_origins=normalize_origins(allowed_origins),
+        sender=normalize_sender(sender),
     )
     if get_by_slug(session, newsletter.slug) is not None:
         raise InvalidNewsletter(f"a newsletter with the slug {slug!r} exists already")
@@ -71,6 +76,7 @@ def update(
     name: str | None = None,
     description: str | None = None,
     allowed_origins: list[str] | tuple[str, ...] | None = None,
+    sender: str | None = None,
 ) -> Newsletter:
     """Change the given fields of a newsletter (None leaves a field as it is)."""
     if name is not None:
@@ -79,6 +85,8 @@ def update(
         newsletter.description = description.strip()
     if allowed_origins is not None:
         newsletter.allowed_origins = normalize_origins(allowed_origins)
+    if sender is not None:
+        newsletter.sender = normalize_sender(sender)
     session.flush()
     return newsletter
 
@@ -127,6 +135,23 @@ def normalize_origin(value: str) -> str:
     if port is None or port == DEFAULT_PORTS[parts.scheme]:
         return f"{parts.scheme}://{host}"
     return f"{parts.scheme}://{host}:{port}"
+
+
+def normalize_sender(value: str) -> str:
+    """``Name <address>`` (or a bare address) checked and normalised; empty stays empty."""
+    text = value.strip()
+    if not text:
+        return ""
+    name, address = parseaddr(text)
+    try:
+        normalized = addresses.normalize(address)
+    except addresses.InvalidAddress as error:
+        raise InvalidNewsletter(f"not a sender address: {value!r}") from error
+    name = " ".join(name.split())
+    if len(name) > MAX_NAME_LENGTH or not name.isprintable():
+        raise InvalidNewsletter(f"a sender's name is up to {MAX_NAME_LENGTH} characters")
+    local, _, domain = normalized.rpartition("@")
+    return str(Address(display_name=name, username=local, domain=domain))
 
 
 def _checked_slug(slug: str) -> str:

@@ -19,12 +19,20 @@ def newsletters_group() -> None:
 @click.option("--name", required=True, help="Shown to readers.")
 @click.option("--description", default="", help="One or two sentences for the signup page.")
 @click.option("--allow-origin", "origins", multiple=True, help="A site that may embed the form.")
+@click.option("--sender", default="", help="From header, e.g. 'Kate Tsurkan <kate@example.com>'.")
 @with_appcontext
-def newsletters_create(slug: str, name: str, description: str, origins: tuple[str, ...]) -> None:
+def newsletters_create(
+    slug: str, name: str, description: str, origins: tuple[str, ...], sender: str
+) -> None:
     """Create a newsletter."""
     with editing(InvalidNewsletter) as session:
         created = newsletters.create(
-            session, slug=slug, name=name, description=description, allowed_origins=origins
+            session,
+            slug=slug,
+            name=name,
+            description=description,
+            allowed_origins=origins,
+            sender=sender,
         )
         click.echo(f"Created {created.slug}: {created.name}")
 
@@ -45,6 +53,7 @@ def newsletters_list() -> None:
 @click.option("--description", help="New description.")
 @click.option("--allow-origin", "origins", multiple=True, help="Replaces the allowed origins.")
 @click.option("--no-origins", is_flag=True, help="Allow no site to embed the form.")
+@click.option("--sender", help="New From header ('' for the service's default).")
 @with_appcontext
 def newsletters_update(
     slug: str,
@@ -52,8 +61,9 @@ def newsletters_update(
     description: str | None,
     origins: tuple[str, ...],
     no_origins: bool,
+    sender: str | None,
 ) -> None:
-    """Change a newsletter's name, description or allowed origins."""
+    """Change a newsletter's name, description, allowed origins or sender."""
     if origins and no_origins:
         raise click.UsageError("--allow-origin and --no-origins contradict each other")
     with editing(InvalidNewsletter) as session:
@@ -62,6 +72,11 @@ def newsletters_update(
             raise click.ClickException(f"no newsletter with the slug {slug!r}")
         new_origins = () if no_origins else (origins or None)
         newsletters.update(
-            session, found, name=name, description=description, allowed_origins=new_origins
+            session,
+            found,
+            name=name,
+            description=description,
+            allowed_origins=new_origins,
+            sender=sender,
         )
         click.echo(f"Updated {found.slug}")

@@ -66,7 +66,7 @@ def _render(template: str, subscription: Subscription, *, subject: str, **contex
     # Only an internationalised local part needs SMTPUTF8; everything else stays 7-bit.
     message = EmailMessage(policy=ASCII_POLICY if recipient.isascii() else UTF8_POLICY)
     message["Subject"] = subject
-    message["From"] = current_app.config["MAIL_FROM"]
+    message["From"] = subscription.newsletter.sender or current_app.config["MAIL_FROM"]
     message["To"] = recipient
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = _message_id(template)

@@ -16,6 +16,7 @@ from wtforms.validators import Regexp
 from wtforms.validators import ValidationError
 
 from newsletter import newsletters
+from newsletter.models import SENDER_LENGTH
 from newsletter.models import SubscriptionStatus
 from newsletter.subscribers import MAX_QUERY_LENGTH
 
@@ -55,6 +56,14 @@ class NewsletterForm(FlaskForm):
         validators=[at_most(MAX_DESCRIPTION_LENGTH)],
     )
     allowed_origins = TextAreaField("Sites that may embed the form")
+    sender = StringField("Sender", validators=[at_most(SENDER_LENGTH)])
+
+    def validate_sender(self, field: Field) -> None:
+        """A From header such as: Kate Tsurkan <kate@example.com> (or empty)."""
+        try:
+            newsletters.normalize_sender(field.data or "")
+        except newsletters.InvalidNewsletter as error:
+            raise ValidationError(sentence(str(error))) from error
 
     def validate_allowed_origins(self, field: Field) -> None:
         """Each line must be a bare origin such as https://news.example.org."""

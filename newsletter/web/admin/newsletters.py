@@ -28,6 +28,7 @@ def new_newsletter():
                 name=form.name.data,
                 description=form.description.data or "",
                 allowed_origins=origin_lines(form.allowed_origins.data),
+                sender=form.sender.data or "",
             )
         except newsletters.InvalidNewsletter as error:
             return _invalid(form, error, newsletter=None)
@@ -39,7 +40,7 @@ def new_newsletter():
 
 @bp.route("/newsletters/<slug>/edit", methods=["GET", "POST"])
 def edit_newsletter(slug: str):
-    """Change a newsletter's name, description and the sites that may embed its form."""
+    """Change a newsletter's name, description, sender and the sites that may embed it."""
     newsletter = newsletters.get_by_slug(db.session(), slug)
     if newsletter is None:
         abort(404)
@@ -48,6 +49,7 @@ def edit_newsletter(slug: str):
             "name": newsletter.name,
             "description": newsletter.description,
             "allowed_origins": "\n".join(newsletter.allowed_origins),
+            "sender": newsletter.sender,
         }
     )
     if form.validate_on_submit():
@@ -58,6 +60,7 @@ def edit_newsletter(slug: str):
                 name=form.name.data,
                 description=form.description.data or "",
                 allowed_origins=origin_lines(form.allowed_origins.data),
+                sender=form.sender.data or "",
             )
         except newsletters.InvalidNewsletter as error:
             db.session().rollback()

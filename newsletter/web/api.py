@@ -39,7 +39,8 @@ def openapi():
     return document()
 
 
-@bp.get("/newsletters/<slug>")
+# Flask's automatic OPTIONS answer would shadow the preflight view below.
+@bp.get("/newsletters/<slug>", provide_automatic_options=False)
 def newsletter(slug: str):
     """A newsletter's public face: what ``embed.js`` shows above the form."""
     found = _newsletter_for_origin(slug)

@@ -1,0 +1,332 @@
+"""Rate limits on signups: per client network and per address, on every surface, shared."""
+
+import os
+import re
+import uuid
+
+import pytest
+import redis
+
+from newsletter import create_app
+from newsletter import newsletters
+from newsletter.db import database
+from newsletter.models import Subscription
+from tests.conftest import free_port
+from tests.conftest import missing_service
+from tests.reader import count
+from tests.reader import csrf_token
+from tests.reader import subscriptions
+
+SLUG = "explaining-ukraine"
+OTHER_SLUG = "weekly-digest"
+ALLOWED = "https://news.example.com"
+LIMIT = 3
+SIGNUP_LIMIT = f"{LIMIT} per minute"
+REDIS_URL_VARIABLE = "NEWSLETTER_TEST_REDIS_URL"
+TITLE = re.compile(r"<title>(.*?)</title>", re.DOTALL)
+FRIENDLY = "You have tried this too often. Please wait a little."
+
+
+@pytest.fixture
+def make_app(settings):
+    """Build an app (seeded like ``newsletter serve``) with these settings changed."""
+    built = []
+
+    def make(**overrides):
+        app = create_app(settings | {"SIGNUP_RATE_LIMIT": SIGNUP_LIMIT} | overrides)
+        with app.app_context(), database(app).transaction() as session:
+            newsletters.seed_default(session)
+        built.append(app)
+        return app
+
+    yield make
+    for app in built:
+        database(app).engine.dispose()
+
+
+def add_newsletter(app, slug: str = OTHER_SLUG) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["newsletters", "create", "--slug", slug, "--name", "Weekly digest"]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def allow_origin(app, origin: str = ALLOWED) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["newsletters", "update", SLUG, "--allow-origin", origin]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def via_page(client, email: str, ip: str = "127.0.0.1", slug: str = SLUG, **headers):
+    """The form on our own page: open it, then submit it."""
+    environ = {"REMOTE_ADDR": ip}
+    page = client.get(f"/newsletters/{slug}", environ_base=environ, headers=headers)
+    assert page.status_code == 200
+    return client.post(
+        f"/newsletters/{slug}/subscribe",
+        data={"email": email, "csrf_token": csrf_token(page.text)},
+        environ_base=environ,
+        headers=headers,
+    )
+
+
+def via_frame(client, email: str, ip: str = "127.0.0.1", slug: str = SLUG, **headers):
+    """The iframe form: open it, then submit it from inside the frame."""
+    environ = {"REMOTE_ADDR": ip}
+    page = client.get(f"/newsletters/{slug}/embed", environ_base=environ, headers=headers)
+    assert page.status_code == 200
+    token = re.search(r'name="form_token" type="hidden" value="([^"]+)"', page.text)
+    assert token
+    return client.post(
+        f"/newsletters/{slug}/embed",
+        data={"email": email, "form_token": token.group(1)},
+        environ_base=environ,
+        headers={"Sec-Fetch-Site": "same-origin"} | headers,
+    )
+
+
+def via_api(client, email: str, ip: str = "127.0.0.1", slug: str = SLUG, **headers):
+    return client.post(
+        f"/api/v1/newsletters/{slug}/subscriptions",
+        json={"email": email},
+        environ_base={"REMOTE_ADDR": ip},
+        headers=headers,
+    )
+
+
+SURFACES = {"page": (via_page, 303), "frame": (via_frame, 303), "api": (via_api, 202)}
+
+
+def assert_retry_after(response) -> None:
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def assert_friendly_page(response) -> None:
+    """429 as an HTML page with our words, for people."""
+    assert response.status_code == 429
+    assert response.mimetype == "text/html"
+    match = TITLE.search(response.text)
+    assert match
+    assert match.group(1).strip() == "Too many requests"
+    assert FRIENDLY in response.text
+    assert_retry_after(response)
+
+
+def assert_json_429(response) -> None:
+    """429 as JSON, for scripts and embed.js."""
+    assert response.status_code == 429
+    assert response.mimetype == "application/json"
+    assert response.get_json() == {"error": "too_many_requests", "message": FRIENDLY}
+    assert_retry_after(response)
+
+
+def test_page_form_past_the_limit_gets_a_friendly_page(make_app):
+    app = make_app()
+    client = app.test_client()
+    for number in range(LIMIT):
+        assert via_page(client, f"reader{number}@example.com").status_code == 303
+    response = via_page(client, "one-too-many@example.com")
+    assert_friendly_page(response)
+    assert count(app, Subscription) == LIMIT
+
+
+def test_api_past_the_limit_gets_json_the_script_can_read(make_app):
+    app = make_app()
+    allow_origin(app)
+    client = app.test_client()
+    for number in range(LIMIT):
+        response = via_api(client, f"reader{number}@example.com", Origin=ALLOWED)
+        assert response.status_code == 202
+    response = via_api(client, "one-too-many@example.com", Origin=ALLOWED)
+    assert_json_429(response)
+    assert response.headers["Access-Control-Allow-Origin"] == ALLOWED
+    assert count(app, Subscription) == LIMIT
+
+
+@pytest.mark.parametrize("last", list(SURFACES))
+def test_one_budget_for_page_frame_and_api(make_app, last):
+    """A client cannot get three times the limit by using each form once."""
+    app = make_app()
+    client = app.test_client()
+    for name, (submit, success) in SURFACES.items():
+        assert submit(client, f"{name}@example.com").status_code == success
+    submit, _success = SURFACES[last]
+    response = submit(client, "one-too-many@example.com")
+    if last == "api":
+        assert_json_429(response)
+    else:
+        assert_friendly_page(response)
+    assert count(app, Subscription) == LIMIT
+
+
+@pytest.mark.parametrize(
+    ("first", "same_network", "other_network"),
+    [
+        pytest.param("192.0.2.10", "192.0.2.10", "192.0.2.11", id="ipv4"),
+        pytest.param(
+            "2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe", "2001:db8:1:3::1", id="ipv6-64"
+        ),
+    ],
+)
+def test_each_client_network_has_its_own_budget(make_app, first, same_network, other_network):
+    """An IPv4 address, or an IPv6 /64 (which one household holds whole), is one client."""
+    app = make_app()
+    client = app.test_client()
+    for number in range(LIMIT):
+        assert via_api(client, f"reader{number}@example.com", ip=first).status_code == 202
+    assert_json_429(via_api(client, "again@example.com", ip=same_network))
+    assert via_api(client, "neighbour@example.com", ip=other_network).status_code == 202
+    stored = {item.email: item.signup_ip for item in subscriptions(app)}
+    assert stored["reader0@example.com"] == first
+    assert stored["neighbour@example.com"] == other_network
+    assert "again@example.com" not in stored
+
+
+def test_behind_one_proxy_the_forwarded_address_is_the_client(make_app):
+    app = make_app(PROXY_HOPS=1)
+    client = app.test_client()
+    proxy = "10.0.0.1"
+    for number in range(LIMIT):
+        # A client may send its own X-Forwarded-For; the proxy appends the real address.
+        forwarded = {"X-Forwarded-For": f"203.0.113.{number}, 198.51.100.7"}
+        response = via_api(client, f"reader{number}@example.com", ip=proxy, **forwarded)
+        assert response.status_code == 202
+    assert_json_429(
+        via_api(client, "again@example.com", ip=proxy, **{"X-Forwarded-For": "198.51.100.7"})
+    )
+    other = via_api(client, "other@example.com", ip=proxy, **{"X-Forwarded-For": "198.51.100.8"})
+    assert other.status_code == 202
+    stored = {item.email: item.signup_ip for item in subscriptions(app)}
+    assert stored == {
+        "reader0@example.com": "198.51.100.7",
+        "reader1@example.com": "198.51.100.7",
+        "reader2@example.com": "198.51.100.7",
+        "other@example.com": "198.51.100.8",
+    }
+
+
+def test_without_proxies_the_forwarded_header_is_ignored(make_app):
+    """Anyone can send X-Forwarded-For; with PROXY_HOPS=0 it changes neither key nor evidence."""
+    app = make_app(PROXY_HOPS=0)
+    client = app.test_client()
+    for number in range(LIMIT):
+        forwarded = {"X-Forwarded-For": f"203.0.113.{number}"}
+        assert via_api(client, f"reader{number}@example.com", **forwarded).status_code == 202
+    assert_json_429(via_api(client, "again@example.com", **{"X-Forwarded-For": "203.0.113.99"}))
+    assert {item.signup_ip for item in subscriptions(app)} == {"127.0.0.1"}
+
+
+def test_one_address_is_limited_across_newsletters_and_networks(make_app):
+    """List bombing: one victim's address walked through every newsletter, from many IPs."""
+    app = make_app(ADDRESS_RATE_LIMIT="2 per hour")
+    add_newsletter(app)
+    client = app.test_client()
+    assert via_api(client, "victim@example.com", ip="192.0.2.1").status_code == 202
+    assert via_api(client, "victim@example.com", ip="192.0.2.2", slug=OTHER_SLUG).status_code == 202
+    # However the address is written, it is the same address.
+    assert_json_429(via_api(client, "VICTIM@example.com", ip="192.0.2.3"))
+    assert_friendly_page(via_page(client, "victim@example.com", ip="192.0.2.4", slug=OTHER_SLUG))
+    # Other readers, from the same networks, are not affected.
+    assert via_api(client, "reader@example.com", ip="192.0.2.3").status_code == 202
+    emails = sorted(item.email for item in subscriptions(app))
+    assert emails == ["reader@example.com", "victim@example.com", "victim@example.com"]
+
+
+def test_disabled_rate_limits_let_everything_through(make_app):
+    app = make_app(
+        RATELIMIT_ENABLED=False, SIGNUP_RATE_LIMIT="1 per minute", ADDRESS_RATE_LIMIT="1 per hour"
+    )
+    add_newsletter(app)
+    client = app.test_client()
+    for slug in (SLUG, OTHER_SLUG):
+        for name, (submit, success) in SURFACES.items():
+            response = submit(client, "reader@example.com", slug=slug)
+            assert response.status_code == success, (slug, name)
+        assert via_api(client, f"{slug}@example.com", slug=slug).status_code == 202
+    assert count(app, Subscription) == 4
+
+
+def test_reading_and_preflights_are_never_counted(make_app):
+    app = make_app()
+    allow_origin(app)
+    client = app.test_client()
+    preflight = {"Origin": ALLOWED, "Access-Control-Request-Method": "POST"}
+    for _ in range(3 * LIMIT):
+        assert client.get("/").status_code == 200
+        assert client.get(f"/newsletters/{SLUG}").status_code == 200
+        assert client.get(f"/newsletters/{SLUG}/embed").status_code == 200
+        assert client.get(f"/api/v1/newsletters/{SLUG}").status_code == 200
+        api = f"/api/v1/newsletters/{SLUG}/subscriptions"
+        assert client.options(api, headers=preflight).status_code == 204
+    for number in range(LIMIT):
+        assert via_api(client, f"reader{number}@example.com").status_code == 202
+    assert_json_429(via_api(client, "one-too-many@example.com"))
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis server for shared limits; skips on a laptop without one, fails in CI."""
+    url = os.environ.get(REDIS_URL_VARIABLE)
+    if not url:
+        missing_service(f"{REDIS_URL_VARIABLE} is not set (shared rate-limit tests need Redis)")
+    server = redis.Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        server.ping()
+    except redis.RedisError as error:
+        server.close()
+        missing_service(f"Redis at {REDIS_URL_VARIABLE} is not reachable: {error}")
+    yield url
+    server.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> str:
+    """A key prefix of this test's own, removed from Redis afterwards."""
+    prefix = f"newsletter-test-{uuid.uuid4().hex}"
+    yield prefix
+    server = redis.Redis.from_url(redis_url)
+    try:
+        for key in server.scan_iter(match=f"*{prefix}*"):
+            server.delete(key)
+    finally:
+        server.close()
+
+
+def test_limits_are_shared_by_two_web_processes_through_redis(make_app, redis_url, redis_prefix):
+    shared = {"RATELIMIT_STORAGE_URI": redis_url, "RATELIMIT_KEY_PREFIX": redis_prefix}
+    first, second = make_app(**shared), make_app(**shared)
+    first_client, second_client = first.test_client(), second.test_client()
+    for number in range(LIMIT - 1):
+        assert via_api(first_client, f"reader{number}@example.com").status_code == 202
+    assert via_page(second_client, "last@example.com").status_code == 303
+    assert_json_429(via_api(second_client, "over@example.com"))
+    assert_friendly_page(via_page(first_client, "over@example.com"))
+    assert count(first, Subscription) == LIMIT
+
+
+def test_address_limit_is_shared_through_redis(make_app, redis_url, redis_prefix):
+    shared = {
+        "RATELIMIT_STORAGE_URI": redis_url,
+        "RATELIMIT_KEY_PREFIX": redis_prefix,
+        "ADDRESS_RATE_LIMIT": "2 per hour",
+    }
+    first, second = make_app(**shared), make_app(**shared)
+    add_newsletter(first)
+    assert via_api(first.test_client(), "victim@example.com", ip="192.0.2.1").status_code == 202
+    response = via_api(second.test_client(), "victim@example.com", ip="192.0.2.2", slug=OTHER_SLUG)
+    assert response.status_code == 202
+    assert_json_429(via_api(first.test_client(), "victim@example.com", ip="192.0.2.3"))
+
+
+def test_signups_go_on_when_the_limit_storage_is_down(make_app):
+    """Redis unreachable: readers still sign up; each process counts in memory meanwhile."""
+    app = make_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
+    client = app.test_client()
+    assert via_page(client, "page@example.com").status_code == 303
+    assert via_frame(client, "frame@example.com").status_code == 303
+    assert via_api(client, "api@example.com").status_code == 202
+    emails = sorted(item.email for item in subscriptions(app))
+    assert emails == ["api@example.com", "frame@example.com", "page@example.com"]
+    # The in-memory fallback (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) still caps a client.
+    assert_json_429(via_api(client, "one-too-many@example.com"))

@@ -54,7 +54,6 @@ DEFAULTS = {
     "ADDRESS_RATE_LIMIT": "10 per hour",
     # Failed sign-ins to /admin, per account and per client network.
     "LOGIN_RATE_LIMIT": "10 per 15 minutes",
-    "RATELIMIT_HEADERS_ENABLED": True,
     # If Redis is down, count in memory rather than refuse readers.
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RATELIMIT_SWALLOW_ERRORS": True,

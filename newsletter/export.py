@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from sqlalchemy import ColumnElement
 from sqlalchemy import Engine
 from sqlalchemy import String
+from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import literal
 from sqlalchemy import select
@@ -52,12 +53,14 @@ def stream_csv(
     ``on_rows`` is told how many rows each piece held (for progress bars).
     """
     yield BOM + _csv_text([HEADER])
-    with engine.connect() as connection:
-        result = connection.execution_options(yield_per=BATCH_SIZE).execute(
-            _query(engine.dialect.name, newsletter, status)
-        )
+    statement = _query(engine.dialect.name, newsletter, status)
+    # The result closes its (server-side) cursor even when the download is abandoned.
+    with (
+        engine.connect() as connection,
+        connection.execution_options(yield_per=BATCH_SIZE).execute(statement) as result,
+    ):
         for rows in result.partitions():
-            yield _csv_text([_neutralise(row) for row in rows])
+            yield _csv_text(rows)
             if on_rows is not None:
                 on_rows(len(rows))
 
@@ -67,11 +70,6 @@ def neutralise(cell: str | None) -> str:
     if cell is None:
         return ""
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
-
-
-def _neutralise(row) -> list[str]:
-    """A row with every cell made spreadsheet-safe."""
-    return [neutralise(cell) for cell in row]
 
 
 def _csv_text(rows) -> str:
@@ -85,15 +83,15 @@ def _query(dialect: str, newsletter: Newsletter, status: SubscriptionStatus | No
     """The export's columns, as text the database formats, oldest subscription first."""
     statement = (
         select(
-            Subscription.email,
+            _neutralised(Subscription.email),
             type_coerce(Subscription.status, String),
             literal(newsletter.slug),
             _iso_utc(dialect, Subscription.created_at),
             _iso_utc(dialect, Subscription.confirmed_at),
             _iso_utc(dialect, Subscription.unsubscribed_at),
-            Subscription.source,
-            Subscription.source_url,
-            Subscription.signup_ip,
+            _neutralised(Subscription.source),
+            _neutralised(Subscription.source_url),
+            _neutralised(Subscription.signup_ip),
         )
         .where(Subscription.newsletter_id == newsletter.id)
         .order_by(Subscription.id)
@@ -101,6 +99,18 @@ def _query(dialect: str, newsletter: Newsletter, status: SubscriptionStatus | No
     if status is not None:
         statement = statement.where(Subscription.status == status)
     return statement
+
+
+def _neutralised(column) -> ColumnElement[str]:
+    """:func:`neutralise` done by the database, for the columns outside text can reach.
+
+    The address, the page and the IP (from a proxy's header) come from outside; statuses,
+    slugs and times never start with a formula character. Done in SQL, a million rows
+    cost the database little, where a Python call per cell was half the export's time.
+    A NULL stays NULL, which the CSV writer writes as an empty cell.
+    """
+    risky = func.substr(column, 1, 1).in_(FORMULA_STARTS)
+    return case((risky, literal("'") + column), else_=column)
 
 
 def _iso_utc(dialect: str, column) -> ColumnElement[str]:

@@ -225,12 +225,23 @@ def test_one_address_is_limited_across_newsletters_and_networks(make_app):
     assert via_api(client, "victim@example.com", ip="192.0.2.1").status_code == 202
     assert via_api(client, "victim@example.com", ip="192.0.2.2", slug=OTHER_SLUG).status_code == 202
     # However the address is written, it is the same address.
-    assert_json_429(via_api(client, "VICTIM@example.com", ip="192.0.2.3"))
+    refused = via_api(client, "VICTIM@example.com", ip="192.0.2.3")
+    assert_json_429(refused)
+    assert refused.headers["Retry-After"] == "3600"  # the address's window, not the IP's
     assert_friendly_page(via_page(client, "victim@example.com", ip="192.0.2.4", slug=OTHER_SLUG))
     # Other readers, from the same networks, are not affected.
     assert via_api(client, "reader@example.com", ip="192.0.2.3").status_code == 202
     emails = sorted(item.email for item in subscriptions(app))
     assert emails == ["reader@example.com", "victim@example.com", "victim@example.com"]
+
+
+def test_answers_within_the_limits_carry_no_rate_limit_headers(make_app):
+    """Counting is our business: readers and scripts see limits only when they hit one."""
+    client = make_app().test_client()
+    response = via_api(client, "reader@example.com")
+    assert response.status_code == 202
+    assert not [name for name in response.headers.keys() if "ratelimit" in name.lower()]
+    assert "Retry-After" not in response.headers
 
 
 def test_disabled_rate_limits_let_everything_through(make_app):

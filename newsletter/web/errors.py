@@ -10,6 +10,7 @@ from flask import Flask
 from flask import g
 from flask import render_template
 from flask import request
+from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import InterfaceError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import SQLAlchemyError
@@ -68,6 +69,10 @@ def wants_json() -> bool:
     """Scripts get JSON: the API's paths, and clients that prefer JSON to HTML."""
     if request.path.startswith("/api/"):
         return True
+    # A Bearer token comes from a script (browsers never send one on their own), and
+    # curl's "Accept: */*" would otherwise get an HTML page.
+    if request.headers.get("Authorization", "").lower().startswith("bearer"):
+        return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
 
@@ -119,7 +124,11 @@ def _discard_session() -> None:
 def _headers(error: HTTPException) -> dict[str, str]:
     """Keep headers an error must carry (Allow on 405, Retry-After on 429/503)."""
     response = error.get_response()
-    return {name: value for name, value in response.headers if name in ("Allow", "Retry-After")}
+    kept = {name: value for name, value in response.headers if name in ("Allow", "Retry-After")}
+    if isinstance(error, RateLimitExceeded):
+        # Flask-Limiter's own exception carries its limit, not a Retry-After header.
+        kept["Retry-After"] = str(error.limit.limit.get_expiry())
+    return kept
 
 
 def _slug(name: str) -> str:

@@ -58,7 +58,12 @@ def check_address(normalized: str) -> None:
     """
     limit = current_app.config["ADDRESS_RATE_LIMIT"]
     if not hit(ADDRESS_SCOPE, addresses.key(normalized), limit):
-        raise TooManyRequests()
+        raise TooManyRequests(retry_after=window_seconds(limit))
+
+
+def window_seconds(limit: str) -> int:
+    """The longest window of a limit string: a safe time to wait before trying again."""
+    return max(item.get_expiry() for item in parse_many(limit))
 
 
 def hit(scope: str, key: str, limit: str) -> bool:

@@ -19,6 +19,7 @@ from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import TooManyRequests
 from wtforms import EmailField
 from wtforms import PasswordField
 from wtforms.validators import DataRequired
@@ -104,7 +105,7 @@ def login():
             limits.allows(LOGIN_SCOPE, account, limit)
             and limits.allows(LOGIN_SCOPE, network, limit)
         ):
-            abort(429)
+            raise TooManyRequests(retry_after=limits.window_seconds(limit))
         editor = editors.authenticate(db.session(), form.email.data, form.password.data)
         if editor is None:
             limits.hit(LOGIN_SCOPE, account, limit)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from newsletter.db import database
 from newsletter.models import ApiToken
+from tests.reader import link_path
 
 EDITOR = "ed@example.com"
 PASSWORD = "correct horse battery staple"
@@ -65,3 +66,14 @@ def bearer(secret: str) -> dict[str, str]:
 def stored_tokens(app) -> list[ApiToken]:
     with app.app_context(), database(app).transaction() as session:
         return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
+
+
+def mailed_link(mailbox, address: str, prefix: str) -> str:
+    """The ``prefix`` link (``/confirm/``…) of the latest message to ``address`` with one."""
+    for message in reversed(mailbox.messages):
+        if message["X-Envelope-To"] == address:
+            try:
+                return link_path(message, prefix)
+            except AssertionError:
+                continue
+    raise AssertionError(f"no {prefix} link was mailed to {address}")

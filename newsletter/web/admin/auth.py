@@ -24,6 +24,7 @@ from wtforms import EmailField
 from wtforms import PasswordField
 from wtforms.validators import DataRequired
 
+from newsletter import addresses
 from newsletter import api_tokens
 from newsletter import db
 from newsletter import editors
@@ -57,11 +58,13 @@ login_manager.session_protection = "basic"
 
 @login_manager.user_loader
 def _load_editor(editor_id: str) -> SignedInEditor | None:
+    """The editor a session names, if the account still exists."""
     editor = db.session().get(Editor, int(editor_id)) if editor_id.isdigit() else None
     return SignedInEditor(editor.id, editor.email) if editor else None
 
 
 def init_app(app: Flask) -> None:
+    """Attach Flask-Login to the app."""
     login_manager.init_app(app)
 
 
@@ -99,17 +102,14 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         limit = current_app.config["LOGIN_RATE_LIMIT"]
-        account = form.email.data.strip().lower()[:320]
-        network = limits.client_network()
-        if not (
-            limits.allows(LOGIN_SCOPE, account, limit)
-            and limits.allows(LOGIN_SCOPE, network, limit)
-        ):
+        # Guessing is throttled for the account (from anywhere) and for the network.
+        keys = (addresses.key(form.email.data.strip()[:320]), limits.client_network())
+        if not all(limits.allows(LOGIN_SCOPE, key, limit) for key in keys):
             raise TooManyRequests(retry_after=limits.window_seconds(limit))
         editor = editors.authenticate(db.session(), form.email.data, form.password.data)
         if editor is None:
-            limits.hit(LOGIN_SCOPE, account, limit)
-            limits.hit(LOGIN_SCOPE, network, limit)
+            for key in keys:
+                limits.hit(LOGIN_SCOPE, key, limit)
             flash("That address and password do not match.", "error")
             return render_template("admin/login.html", form=form), 401
         db.session().commit()
@@ -121,6 +121,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """Sign out: the session is emptied, not only the editor's id."""
     logout_user()
     session.clear()
     return redirect(url_for("admin.login"), 303)

@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 # axe-core for the browser tests' accessibility checks (skipped, with a reason, without npm).
 NODE_TOOLS := node_modules/.installed
 
-.PHONY: run test lint format clean
+.PHONY: run test bench lint format clean
 
 run: $(INSTALLED)
 	NEWSLETTER_DEMO=true $(BIN)/newsletter serve
@@ -15,6 +15,11 @@ test: $(INSTALLED) $(NODE_TOOLS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2
+
+# Benchmarks against baselines measured in the same run; writes benchmarks/RESULTS.md.
+# BENCH_SCALE=small for a quick run; NEWSLETTER_BENCH_POSTGRES_URL adds PostgreSQL.
+bench: $(INSTALLED)
+	$(BIN)/python -m benchmarks
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

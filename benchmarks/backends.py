@@ -1,0 +1,100 @@
+"""The databases a run uses: SQLite files, or fresh PostgreSQL databases dropped at the end.
+
+Each backend also knows its native CSV dump (``sqlite3 -csv``, ``psql \\copy``) of the
+same columns the product's export writes: the export's baseline.
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from sqlalchemy import create_engine
+from sqlalchemy import make_url
+from sqlalchemy import text
+
+ISO_SQLITE = "strftime('%Y-%m-%dT%H:%M:%SZ', {})"
+ISO_POSTGRES = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+
+
+def export_query(iso: str, slug: str, newsletter_id: int) -> str:
+    """The product export's columns and order, in plain SQL."""
+    times = ", ".join(
+        iso.format(column) for column in ("created_at", "confirmed_at", "unsubscribed_at")
+    )
+    return (
+        f"SELECT email, status, '{slug}', {times}, source, source_url, signup_ip "
+        f"FROM subscription WHERE newsletter_id = {int(newsletter_id)} ORDER BY id"
+    )
+
+
+class SqliteBackend:
+    """SQLite files in the run's temporary folder."""
+
+    name = "SQLite"
+    baseline_name = "sqlite3 -csv"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def new_database(self, label: str) -> str:
+        """The URL of a new, empty database file."""
+        return f"sqlite:///{self.folder / f'{label}.db'}"
+
+    def export_baseline(self, url: str, slug: str, newsletter_id: int) -> list[str]:
+        """The command that dumps the export's columns as CSV to standard output."""
+        query = export_query(ISO_SQLITE, slug, newsletter_id)
+        return [_tool("sqlite3"), "-csv", "-header", make_url(url).database, query]
+
+    def version(self) -> str:
+        output = subprocess.run([_tool("sqlite3"), "--version"], capture_output=True, text=True)
+        return output.stdout.split()[0]
+
+    def drop_all(self) -> None:
+        """Nothing to do: the files go with the temporary folder."""
+
+
+class PostgresBackend:
+    """Fresh databases on the server ``NEWSLETTER_BENCH_POSTGRES_URL`` points at."""
+
+    name = "PostgreSQL"
+    baseline_name = "psql \\copy … csv"
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self.admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        self.created: list[str] = []
+
+    def new_database(self, label: str) -> str:
+        """Create ``bench_<pid>_<label>`` and return its URL."""
+        name = f"bench_{os.getpid()}_{label}"
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def export_baseline(self, url: str, slug: str, newsletter_id: int) -> list[str]:
+        query = export_query(ISO_POSTGRES, slug, newsletter_id)
+        libpq_url = make_url(url).set(drivername="postgresql").render_as_string(False)
+        copy = f"\\copy ({query}) TO STDOUT WITH (FORMAT csv, HEADER)"
+        return [_tool("psql"), "-X", "-q", "-d", libpq_url, "-c", copy]
+
+    def version(self) -> str:
+        with self.admin.connect() as connection:
+            return str(connection.execute(text("SHOW server_version")).scalar())
+
+    def drop_all(self) -> None:
+        """Drop every database this run created."""
+        with self.admin.connect() as connection:
+            for name in self.created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.created.clear()
+        self.admin.dispose()
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise SystemExit(f"{name} is needed for the export baseline (apt-get install {name})")
+    return found

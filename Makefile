@@ -14,6 +14,7 @@ run: $(INSTALLED)
 test: $(INSTALLED) $(NODE_TOOLS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit --quiet --recursive newsletter
 	$(BIN)/python -m pytest -n 2
 
 # Benchmarks against baselines measured in the same run; writes benchmarks/RESULTS.md.
@@ -24,6 +25,7 @@ bench: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit --quiet --recursive newsletter
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .

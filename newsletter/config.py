@@ -17,8 +17,6 @@ LOCAL_URL = "http://127.0.0.1:5000"
 DEFAULTS = {
     # SQLAlchemy URL; None means a SQLite file in the instance folder.
     "DATABASE_URL": None,
-    # None means: generated once and kept in instance/secret_key.
-    "SECRET_KEY": None,
     # None means: messages written as .eml files under instance/mail, links logged.
     "MAIL_URL": None,
     "MAIL_FROM": "Newsletter <newsletter@localhost>",
@@ -81,6 +79,7 @@ def finish(app: Flask) -> None:
     instance.mkdir(parents=True, exist_ok=True)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'newsletter.db'}"
+    # Flask's default is None: then a key is generated once and kept in instance/.
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
     app.config["PUBLIC_URL_IS_DEFAULT"] = not app.config["PUBLIC_URL"]

@@ -1,5 +1,6 @@
 """Running the product: serve, migrate, deliver mail."""
 
+import ipaddress
 import logging
 import signal
 import threading
@@ -32,7 +33,7 @@ def serve(host: str, port: int, threads: int) -> None:
     local_origins: tuple[str, ...] = ()
     if app.config["PUBLIC_URL_IS_DEFAULT"]:
         # Links in emails must reach this server when no public URL was configured.
-        link_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        link_host = "127.0.0.1" if _all_interfaces(host) else host
         app.config["PUBLIC_URL"] = f"http://{link_host}:{port}"
         # localhost is another origin than 127.0.0.1: the demo article embeds from there.
         local_origins = (f"http://localhost:{port}",)
@@ -83,6 +84,14 @@ def worker(once: bool) -> None:
         mail_worker.run(stop)
     except KeyboardInterrupt:
         stop.set()
+
+
+def _all_interfaces(host: str) -> bool:
+    """Whether ``host`` means every interface (0.0.0.0, ::), which no link can point at."""
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 def _mail_description(app: Flask) -> str:

@@ -22,8 +22,10 @@ from tests.conftest import POSTGRES_URL_VARIABLE
 from tests.conftest import missing_service
 
 SECRET = "property secret"
-# Characters PostgreSQL can hold in text (no NUL) and the CSV must carry.
-CELL_TEXT = st.text(st.characters(blacklist_characters="\x00"), max_size=40)
+# What a text column can hold (no NUL, no lone surrogates) and the CSV must carry.
+CELL_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
+)
 ADDRESSES = st.emails() | st.text(max_size=60)
 
 

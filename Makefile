@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 # axe-core for the browser tests' accessibility checks (skipped, with a reason, without npm).
 NODE_TOOLS := node_modules/.installed
 
-.PHONY: run test bench lint format clean
+.PHONY: run test bench soak lint format clean
 
 run: $(INSTALLED)
 	NEWSLETTER_DEMO=true $(BIN)/newsletter serve
@@ -21,6 +21,12 @@ test: $(INSTALLED) $(NODE_TOOLS)
 # BENCH_SCALE=small for a quick run; NEWSLETTER_BENCH_POSTGRES_URL adds PostgreSQL.
 bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks
+
+# Signups and confirmations under load while the SMTP sink, a mail worker, PostgreSQL and
+# Redis fail on a schedule; checks nothing was lost. Restarts this machine's PostgreSQL and
+# Redis. SOAK_SECONDS=600 for a longer run (default 60).
+soak: $(INSTALLED)
+	$(BIN)/python -m benchmarks.soak
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -35,7 +35,7 @@ from benchmarks.servers import Gunicorn
 from benchmarks.stats import percentile
 
 PROCESSES = 2
-START_DELAY = 0.5  # seconds for the generator processes to start before the load begins
+START_DELAY = 0.3  # seconds for the generator processes to start before the load begins
 CSRF_FIELD = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) newsletter-bench/1"
 ARTICLE = "https://news.example.org/2025/ukraine-explained"

@@ -82,7 +82,8 @@ def run_backend(backend, scale: Scale, sink: SmtpSink, folder: Path) -> report.S
     empty = Instance(folder / "empty", backend.new_database("empty"), sink.url)
     empty.prepare(slug)
 
-    fleets = [web_load.Fleet(model, empty, scaled, logs) for model in WORKER_MODELS]
+    models = WORKER_MODELS if scale.trial_duration else WORKER_MODELS[:1]
+    fleets = [web_load.Fleet(model, empty, scaled, logs) for model in models]
     with serving(*(server for fleet in fleets for server in fleet.servers)):
         progress.say(f"{backend.name}: servers up")
         trial = web_load.trial(fleets, scale)
@@ -94,15 +95,17 @@ def run_backend(backend, scale: Scale, sink: SmtpSink, folder: Path) -> report.S
         export = exports.measure(scaled, backend, scaled_id, scale, model, logs)
         pools = web_load.confirm_pools(empty, scale, trial.bare_rate)
         load_rows, load_notes = web_load.measure(chosen, scale, pools)
+    progress.say(f"{backend.name}: servers stopped")
     export_rows, export_notes = export
     others = ", ".join(other.description for other in WORKER_MODELS if other is not model)
-    section = report.Section(
-        backend.name,
-        version,
-        f"**{model.description}**, kept because it served at least as many signups per "
-        f"second at c={max(scale.concurrencies)} as {others} in this run's trial (rows at "
-        "the end; a tie keeps gthread)",
+    why = (
+        f"kept because it served at least as many signups per second at "
+        f"c={max(scale.concurrencies)} as {others} in this run's trial (rows at the end; a "
+        "tie keeps gthread)"
+        if trial.rows
+        else "the production choice; this scale runs no worker-model trial"
     )
+    section = report.Section(backend.name, version, f"**{model.description}**, {why}")
     mail_rows, mail_notes = mail.measure(backend, scale, sink, folder)
     section.rows = [
         *load_rows,

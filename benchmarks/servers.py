@@ -238,18 +238,24 @@ def serving(*servers: Gunicorn) -> Iterator[None]:
 
 
 class SmtpSink:
-    """The aiosmtpd sink (``python -m benchmarks.smtp_sink``) in a process of its own."""
+    """The aiosmtpd sink (``python -m benchmarks.smtp_sink``) in a process of its own.
 
-    def __init__(self, log_path: Path) -> None:
+    With ``record_path`` it records every message it accepts there (see the module). It
+    keeps its port across a stop and a start, as a mail server that was restarted does.
+    """
+
+    def __init__(self, log_path: Path, record_path: Path | None = None) -> None:
         self.log_path = log_path
+        self.record_path = record_path
         self.port = free_port()
         self.url = f"smtp://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "SmtpSink":
+        record = [str(self.record_path)] if self.record_path else []
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "benchmarks.smtp_sink", str(self.port)],
+                [sys.executable, "-m", "benchmarks.smtp_sink", str(self.port), *record],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=ROOT,

@@ -1,32 +1,67 @@
-"""An SMTP server that accepts every message and keeps none: the far end of mail delivery.
+"""An SMTP server that accepts every message: the far end of mail delivery.
 
-``python -m benchmarks.smtp_sink PORT`` runs aiosmtpd on 127.0.0.1:PORT until SIGTERM.
-Both the product's worker and the bare ``smtplib`` baseline send to it, so its own cost
-weighs on both sides of the ratio alike.
+``python -m benchmarks.smtp_sink PORT [RECORD]`` runs aiosmtpd on 127.0.0.1:PORT until
+SIGTERM. Both the product's worker and the bare ``smtplib`` baseline send to it, so its own
+cost weighs on both sides of the ratio alike. With ``RECORD`` (the soak), each message's
+``Message-ID``, recipient and confirmation link are appended to that file as a JSON line,
+written and flushed before the sink answers 250: what was acknowledged is on record.
 """
 
+import json
+import re
 import signal
 import sys
 import threading
+from email import message_from_bytes
+from email import policy
+from pathlib import Path
+from typing import TextIO
 
 from aiosmtpd.controller import Controller
 
+CONFIRM_LINK = re.compile(r"https?://[^\s<>\"]+(/confirm/[^\s<>\"]+)")
+
 
 class Sink:
-    """Accepts and counts."""
+    """Accepts and counts; records each message when given a file."""
 
-    def __init__(self) -> None:
+    def __init__(self, record: TextIO | None = None) -> None:
         self.received = 0
+        self.record = record
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
         self.received += 1
+        if self.record is not None:
+            self.record.write(json.dumps(describe(envelope.content)) + "\n")
+            self.record.flush()
         return "250 OK"
 
 
+def describe(content: bytes) -> dict[str, str | None]:
+    """A message's Message-ID, recipient and confirmation path (None if it has none)."""
+    message = message_from_bytes(content, policy=policy.default)
+    body = message.get_body(("plain",))
+    link = CONFIRM_LINK.search(body.get_content()) if body is not None else None
+    return {
+        "message_id": str(message["Message-ID"]),
+        "to": str(message["To"]),
+        "confirm": link.group(1) if link else None,
+    }
+
+
 def main() -> None:
-    """Serve until SIGTERM or SIGINT, then say how many messages arrived."""
+    """Serve on PORT, recording to RECORD if given."""
     port = int(sys.argv[1])
-    sink = Sink()
+    if len(sys.argv) > 2:
+        with Path(sys.argv[2]).open("a", encoding="utf-8") as record:
+            serve(port, record)
+    else:
+        serve(port, None)
+
+
+def serve(port: int, record: TextIO | None) -> None:
+    """Serve until SIGTERM or SIGINT, then say how many messages arrived."""
+    sink = Sink(record)
     controller = Controller(sink, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
     controller.start()
     stop = threading.Event()

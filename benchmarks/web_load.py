@@ -32,6 +32,9 @@ BARE_LABEL = "bare Flask"
 SIGNUP_RATIO = Target(0.20, at_least=True, on_ratio=True)
 CPU_PER_SIGNUP = Target(4.0, at_least=False)
 SCALE_RATIO = Target(0.9, at_least=True, on_ratio=True)
+# Sizes the confirm pools when no trial measured bare Flask: ten times the fastest
+# confirm rate seen on these machines (~300/s), so no run can use its pool up.
+CONFIRM_RATE_BOUND = 3_000.0
 # Errors above this share of completed operations make the run fail: the harness or the
 # product is broken, and the figures would mean nothing.
 TOLERATED_ERRORS = 0.01
@@ -62,6 +65,8 @@ class Trial:
 
     chosen: WorkerModel
     rows: list[Row]
+    # The fastest bare rate of the trial (without one, CONFIRM_RATE_BOUND): no confirm run
+    # goes faster, so it sizes the confirm pools.
     bare_rate: float
 
 
@@ -81,7 +86,12 @@ class LoadRuns:
 
 
 def trial(fleets: list[Fleet], scale: Scale) -> Trial:
-    """Try each worker model on signups at the highest concurrency; keep the faster."""
+    """Try each worker model on signups at the highest concurrency; keep the faster.
+
+    Without a trial (one fleet, or no ``trial_duration``) the first fleet's model is kept.
+    """
+    if len(fleets) == 1 or scale.trial_duration is None:
+        return Trial(fleets[0].model, [], CONFIRM_RATE_BOUND)
     concurrency = max(scale.concurrencies)
     timing = (concurrency, scale.warmup, scale.trial_duration)
     rows: list[Row] = []
@@ -115,7 +125,8 @@ def confirm_pools(empty: Instance, scale: Scale, bare_rate: float) -> list[list[
     """Pending subscriptions for every confirm run, and their confirm links' tokens.
 
     A run cannot confirm faster than bare Flask answers, so each pool holds what the
-    fastest bare rate of the trial would get through in a run, with a fifth more.
+    fastest bare rate of the trial (or the bound used without a trial) would get through
+    in a run, with a fifth more.
     """
     per_run = int(bare_rate * (scale.warmup + scale.duration + 1) * 1.2) + 100
     runs = scale.repeats * len(scale.concurrencies)

@@ -37,6 +37,9 @@ DEFAULTS = {
     "MAIL_RETRY_BASE_SECONDS": 30,
     # After this many failed attempts a message is marked failed for an editor to see.
     "MAIL_MAX_ATTEMPTS": 10,
+    # A worker's claim on a message lasts this many seconds: if the worker dies, another
+    # sends the message after that (a send must finish well within it).
+    "MAIL_LEASE_SECONDS": 5 * 60,
     # Deliver queued mail from a thread inside the web process (`newsletter serve`).
     "MAIL_BACKGROUND_SENDER": False,
     # Number of reverse proxies in front of the app that set X-Forwarded-* headers.

@@ -1,5 +1,7 @@
 """Editors' accounts: creation and password checks (scrypt, via Werkzeug)."""
 
+from functools import cache
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
@@ -11,8 +13,16 @@ from newsletter.models import Editor
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
-# Checked against when the account does not exist, so both answers take as long.
-_UNKNOWN_ACCOUNT_HASH = generate_password_hash("no such editor", method="scrypt")
+
+
+@cache
+def _unknown_account_hash() -> str:
+    """Checked against when the account does not exist, so both answers take as long.
+
+    Made on first use, not at import: scrypt costs ~0.2 s, which every process that
+    imports the package (each gunicorn worker, each CLI command, the mail worker) paid.
+    """
+    return generate_password_hash("no such editor", method="scrypt")
 
 
 class InvalidEditor(ValueError):
@@ -50,7 +60,7 @@ def authenticate(session: Session, email: str, password: str) -> Editor | None:
     editor = find(session, email) if len(email) <= addresses.MAX_INPUT_LENGTH else None
     password = password[:MAX_PASSWORD_LENGTH]
     if editor is None:
-        check_password_hash(_UNKNOWN_ACCOUNT_HASH, password)
+        check_password_hash(_unknown_account_hash(), password)
         return None
     if not check_password_hash(editor.password_hash, password):
         return None

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,10 @@ from newsletter.models import Newsletter
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionEvent
 from newsletter.models import SubscriptionStatus
+
+# Built once. Events are only ever appended and read by other requests, so they go in
+# with a plain INSERT instead of through the session's unit of work.
+INSERT_EVENT = insert(SubscriptionEvent.__table__)
 
 
 @dataclass(frozen=True)
@@ -254,15 +259,16 @@ def record_event(
     evidence: Evidence,
     detail: str | None = None,
 ) -> None:
-    """Append an event to the subscription's history."""
-    session.add(
-        SubscriptionEvent(
-            subscription_id=subscription.id,
-            kind=kind,
-            ip=evidence.ip,
-            user_agent=evidence.user_agent,
-            detail=detail,
-        )
+    """Append an event to the subscription's history (a Core insert: nothing reads it back)."""
+    session.execute(
+        INSERT_EVENT,
+        {
+            "subscription_id": subscription.id,
+            "kind": kind,
+            "ip": evidence.ip,
+            "user_agent": evidence.user_agent,
+            "detail": detail,
+        },
     )
 
 

@@ -16,10 +16,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from newsletter import subscriptions as lifecycle
 from newsletter.db import database
 from newsletter.db import utcnow
+from newsletter.mail import outbox
+from newsletter.mail import worker as mail_worker
 from newsletter.mail.outbox import MAX_BACKOFF
 from newsletter.mail.outbox import backoff
 from newsletter.models import Newsletter
@@ -240,6 +243,34 @@ def test_backoff_doubles_from_the_base_up_to_a_day():
     for attempts in (14, 50, 100, 1000, 10_000):
         assert backoff(attempts, base) == timedelta(days=1)
     assert backoff(5, 0) == timedelta(0)
+
+
+def test_a_delivery_is_recorded_once_the_database_is_back(app, client, mailbox, monkeypatch):
+    """A send whose record fails (the database restarting) is recorded, not sent again.
+
+    Found by the soak: the worker gave up on the batch, the message stayed claimed, and
+    it went out a second time when its lease ran out.
+    """
+    sign_up(client, "reader@example.com")
+    record = outbox.mark_sent
+    failures = []
+
+    def database_restarting_once(session, message_id: int) -> None:
+        if not failures:
+            failures.append(message_id)
+            raise OperationalError("UPDATE outbox_message", {}, Exception("server closed"))
+        record(session, message_id)
+
+    monkeypatch.setattr(outbox, "mark_sent", database_restarting_once)
+    monkeypatch.setattr(mail_worker, "RECORD_RETRY_SECONDS", 0.01)
+    with app.app_context():
+        mail_worker.Worker.for_app(app).drain()
+
+    assert len(failures) == 1
+    assert len(mailbox.messages) == 1
+    [row] = outbox_rows(app)
+    assert row.status is OutboxStatus.SENT
+    assert row.attempts == 1
 
 
 def test_two_workers_deliver_each_message_exactly_once(app, mailbox, database_url, tmp_path):

@@ -1,9 +1,23 @@
-"""The emails a subscriber gets, rendered from ``templates/email/<name>.txt`` and ``.html``."""
+"""The emails a subscriber gets, rendered from ``templates/email/<name>.txt`` and ``.html``.
 
+A message is rendered once, when it is queued, in the transaction of the change that
+caused it; the worker sends the stored text as it is. The MIME text is put together here
+directly (headers, then a ``multipart/alternative`` of the two parts in UTF-8
+quoted-printable) instead of with :class:`email.message.EmailMessage`: the modern
+``email`` package parses every header it is given and folds and encodes the whole tree
+again on output, which was half the CPU of a signup. Only what varies per subscriber is
+done per message; the ``From`` header is rendered by the stdlib once per distinct sender.
+"""
+
+import binascii
 import secrets
+from dataclasses import dataclass
 from email import policy
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate
+from email.utils import parseaddr
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -18,6 +32,21 @@ from newsletter.models import Subscription
 # providers then cannot read the one-click link.
 ASCII_POLICY = policy.SMTP.clone(max_line_length=998)
 UTF8_POLICY = policy.SMTPUTF8.clone(max_line_length=998)
+# Stored as it goes over the wire: lines end in CRLF.
+CRLF = "\r\n"
+# Where RFC 2047 encoded words are folded (RFC 2047 caps an encoded word at 75 characters).
+ENCODED_LINE_LENGTH = 76
+SENDERS_CACHED = 256
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message ready for the outbox: its envelope, its Message-ID and its full text."""
+
+    sender: str
+    recipient: str
+    message_id: str
+    raw: str
 
 
 def confirm_url(subscription: Subscription) -> str:
@@ -34,7 +63,7 @@ def unsubscribe_url(subscription: Subscription) -> str:
     return f"{current_app.config['PUBLIC_URL']}/unsubscribe/{token}"
 
 
-def confirmation(subscription: Subscription) -> EmailMessage:
+def confirmation(subscription: Subscription) -> Rendered:
     """Ask the address's owner to confirm; says what to do if they never signed up."""
     name = subscription.newsletter.name
     return _render(
@@ -46,34 +75,101 @@ def confirmation(subscription: Subscription) -> EmailMessage:
     )
 
 
-def welcome(subscription: Subscription) -> EmailMessage:
+def welcome(subscription: Subscription) -> Rendered:
     """Greet a confirmed subscriber, with one-click unsubscribe (RFC 8058) in the headers."""
     link = unsubscribe_url(subscription)
-    message = _render(
+    # Each on one line, unencoded, whatever its length: see ASCII_POLICY.
+    list_headers = (
+        f"List-Unsubscribe: <{_checked(link)}>",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+    )
+    return _render(
         "welcome",
         subscription,
         subject=f"Welcome to {subscription.newsletter.name}",
+        extra_headers=list_headers,
         unsubscribe_url=link,
     )
-    message["List-Unsubscribe"] = f"<{link}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    return message
 
 
-def _render(template: str, subscription: Subscription, *, subject: str, **context) -> EmailMessage:
+def _render(
+    template: str,
+    subscription: Subscription,
+    *,
+    subject: str,
+    extra_headers: tuple[str, ...] = (),
+    **context,
+) -> Rendered:
     """Build a two-part (text and HTML) message to the subscriber."""
     recipient = addresses.for_transport(subscription.email)
-    # Only an internationalised local part needs SMTPUTF8; everything else stays 7-bit.
-    message = EmailMessage(policy=ASCII_POLICY if recipient.isascii() else UTF8_POLICY)
-    message["Subject"] = subject
-    message["From"] = subscription.newsletter.sender or current_app.config["MAIL_FROM"]
-    message["To"] = recipient
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = _message_id(template)
+    from_header, sender = _sender(subscription.newsletter.sender or current_app.config["MAIL_FROM"])
+    message_id = _message_id(template)
     context.update(newsletter=subscription.newsletter, public_url=current_app.config["PUBLIC_URL"])
-    message.set_content(render_template(f"email/{template}.txt", **context))
-    message.add_alternative(render_template(f"email/{template}.html", **context), subtype="html")
-    return message
+    text = render_template(f"email/{template}.txt", **context)
+    html = render_template(f"email/{template}.html", **context)
+    # Quoted-printable never writes a bare "=", so no encoded line can be the boundary.
+    boundary = f"==============={secrets.token_hex(8)}=="
+    lines = [
+        f"Subject: {_encoded(subject)}",
+        from_header,
+        f"To: {_checked(recipient)}",
+        f"Date: {formatdate(usegmt=True)}",
+        f"Message-ID: {message_id}",
+        *extra_headers,
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        "",
+        _part(boundary, "plain", text),
+        _part(boundary, "html", html),
+        f"--{boundary}--",
+        "",
+    ]
+    return Rendered(sender, recipient, message_id, CRLF.join(lines))
+
+
+def _part(boundary: str, subtype: str, content: str) -> str:
+    """One body part in UTF-8 quoted-printable, after its boundary line."""
+    if not content.endswith("\n"):
+        content += "\n"
+    body = binascii.b2a_qp(content.encode("utf-8"), istext=True).decode("ascii")
+    return CRLF.join(
+        (
+            f"--{boundary}",
+            f'Content-Type: text/{subtype}; charset="utf-8"',
+            "Content-Transfer-Encoding: quoted-printable",
+            "",
+            body.replace("\n", CRLF),
+        )
+    )
+
+
+def _encoded(value: str) -> str:
+    """A header's unstructured text: as it is if ASCII, else RFC 2047 encoded words."""
+    _checked(value)
+    if value.isascii():
+        return value
+    return Header(value, "utf-8", ENCODED_LINE_LENGTH).encode(linesep=CRLF)
+
+
+def _checked(value: str) -> str:
+    """A header value, refused if a line break in it could start a header of its own."""
+    if "\n" in value or "\r" in value:
+        raise ValueError("a header value may not contain a line break")
+    return value
+
+
+@lru_cache(maxsize=SENDERS_CACHED)
+def _sender(value: str) -> tuple[str, str]:
+    """The ``From`` header line for a sender, as the stdlib renders it, and its address.
+
+    A sender changes only when an editor edits a newsletter, so the parsing and encoding
+    of its address header is done once per distinct value.
+    """
+    utf8 = not parseaddr(value)[1].isascii()
+    message = EmailMessage(policy=UTF8_POLICY if utf8 else ASCII_POLICY)
+    message["From"] = value
+    header = message["From"]
+    return message.policy.fold("From", header).rstrip(CRLF), parseaddr(str(header))[1]
 
 
 def _message_id(kind: str) -> str:

@@ -9,11 +9,11 @@ dies, the message becomes claimable again when the lease runs out.
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
-from email.message import EmailMessage
-from email.utils import parseaddr
 
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import func
+from sqlalchemy import insert
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import text
@@ -21,6 +21,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
+from newsletter.mail.messages import Rendered
 from newsletter.models import OutboxMessage
 from newsletter.models import OutboxStatus
 from newsletter.models import Subscription
@@ -28,6 +29,8 @@ from newsletter.models import Subscription
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(days=1)
 MAX_ERROR_LENGTH = 2000
+# Built once; an outbox row is written with a plain INSERT (see enqueue).
+INSERT_MESSAGE = insert(OutboxMessage.__table__)
 
 
 @dataclass(frozen=True)
@@ -41,24 +44,31 @@ class Envelope:
     raw: str
 
 
-def enqueue(
-    session: Session, message: EmailMessage, kind: str, subscription: Subscription
-) -> OutboxMessage:
-    """Queue a rendered message; it is sent only if the caller's transaction commits."""
-    queued = OutboxMessage(
-        subscription_id=subscription.id,
-        kind=kind,
-        sender=parseaddr(str(message["From"]))[1],
-        recipient=str(message["To"]),
-        message_id=str(message["Message-ID"]),
-        raw=message.as_string(),
+def enqueue(session: Session, message: Rendered, kind: str, subscription: Subscription) -> None:
+    """Queue a rendered message; it is sent only if the caller's transaction commits.
+
+    A plain INSERT in the caller's transaction: the row is only ever read by workers.
+    """
+    session.execute(
+        INSERT_MESSAGE,
+        {
+            "subscription_id": subscription.id,
+            "kind": kind,
+            "sender": message.sender,
+            "recipient": message.recipient,
+            "message_id": message.message_id,
+            "raw": message.raw,
+        },
     )
-    session.add(queued)
-    return queued
 
 
-def claim(session: Session, limit: int, due_by: datetime | None = None) -> list[Envelope]:
-    """Take up to ``limit`` messages due by ``due_by`` (default: now), oldest first."""
+def claim(
+    session: Session, limit: int, due_by: datetime | None = None, lease: timedelta = LEASE
+) -> list[Envelope]:
+    """Take up to ``limit`` messages due by ``due_by`` (default: now), oldest first.
+
+    Each is leased for ``lease``: if its worker dies, another may claim it after that.
+    """
     now = utcnow()
     due_by = now if due_by is None else min(due_by, now)
     claimable = or_(
@@ -77,7 +87,7 @@ def claim(session: Session, limit: int, due_by: datetime | None = None) -> list[
         .where(OutboxMessage.id.in_(due.scalar_subquery()), claimable)
         .values(
             status=OutboxStatus.SENDING,
-            claimed_until=now + LEASE,
+            claimed_until=now + lease,
             attempts=OutboxMessage.attempts + 1,
         )
         .returning(
@@ -92,6 +102,21 @@ def claim(session: Session, limit: int, due_by: datetime | None = None) -> list[
     return sorted((Envelope(*row) for row in claimed), key=lambda envelope: envelope.id)
 
 
+# Built once: a worker runs them for every message it sends. Core statements on the table
+# (nothing in the session to synchronise) skip the ORM's per-statement work.
+ASYNCHRONOUS_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
+MARK_SENT = (
+    update(OutboxMessage.__table__)
+    .where(OutboxMessage.__table__.c.id == bindparam("row_id"))
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=bindparam("sent_time"),
+        claimed_until=None,
+        last_error=None,
+    )
+)
+
+
 def mark_sent(session: Session, message_id: int) -> None:
     """Record a delivery; the message leaves the queue.
 
@@ -102,13 +127,8 @@ def mark_sent(session: Session, message_id: int) -> None:
     go out again when its lease runs out: at least once, as ever.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
-        .values(status=OutboxStatus.SENT, sent_at=utcnow(), claimed_until=None, last_error=None)
-        .execution_options(synchronize_session=False)
-    )
+        session.execute(ASYNCHRONOUS_COMMIT)
+    session.execute(MARK_SENT, {"row_id": message_id, "sent_time": utcnow()})
 
 
 def mark_failed_attempt(

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 SMTP_TIMEOUT_SECONDS = 30
 LINK = re.compile(r"https?://[^\s<>\"]+")
+NOOP_OK = 250
 
 Send = Callable[[Envelope], None]
 
@@ -43,9 +44,18 @@ class Transport(Protocol):
 
     def connection(self) -> Iterator[Send]: ...
 
+    def close(self) -> None:
+        """Let go of a connection kept open between batches, if any."""
+
 
 class SmtpTransport:
-    """Delivery to an SMTP server, one connection per batch."""
+    """Delivery to an SMTP server; a connection is kept from one batch to the next.
+
+    Connecting (TCP, greeting, EHLO, perhaps TLS and AUTH) and QUIT cost as much as
+    sending several messages. A connection that served a batch is used for the next one
+    if the server still answers NOOP; an error that escapes a batch drops it, and
+    :meth:`close` ends it (the worker calls it when the queue is empty).
+    """
 
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
@@ -58,20 +68,43 @@ class SmtpTransport:
         self.password = unquote(parts.password or "")
         self.timeout = float(options.get("timeout", SMTP_TIMEOUT_SECONDS))
         self._tls: ssl.SSLContext | None = None
+        self._kept: smtplib.SMTP | None = None
 
     @contextmanager
     def connection(self) -> Iterator[Send]:
-        try:
-            client = self._connect()
-        except (OSError, smtplib.SMTPException) as error:
-            raise DeliveryError(f"cannot reach {self.host}:{self.port}: {error}") from error
+        client = self._reusable() or self._open()
         try:
             yield lambda envelope: _send_smtp(client, envelope)
-        finally:
-            try:
-                client.quit()
-            except (OSError, smtplib.SMTPException):
-                client.close()
+        except BaseException:
+            _quit(client)
+            raise
+        self._kept = client
+
+    def close(self) -> None:
+        """QUIT the connection kept from the last batch, if there is one."""
+        client, self._kept = self._kept, None
+        if client is not None:
+            _quit(client)
+
+    def _reusable(self) -> smtplib.SMTP | None:
+        """The kept connection if the server still answers on it (it may have timed out)."""
+        client, self._kept = self._kept, None
+        if client is None:
+            return None
+        try:
+            if client.noop()[0] == NOOP_OK:
+                return client
+        except (OSError, smtplib.SMTPException):
+            pass
+        client.close()
+        return None
+
+    def _open(self) -> smtplib.SMTP:
+        """A new connection, or :class:`DeliveryError` if the server cannot be reached."""
+        try:
+            return self._connect()
+        except (OSError, smtplib.SMTPException) as error:
+            raise DeliveryError(f"cannot reach {self.host}:{self.port}: {error}") from error
 
     def _connect(self) -> smtplib.SMTP:
         """Connect, secure the channel as configured, and log in when a user is given."""
@@ -96,6 +129,14 @@ class SmtpTransport:
         if self._tls is None:
             self._tls = ssl.create_default_context()
         return self._tls
+
+
+def _quit(client: smtplib.SMTP) -> None:
+    """End a connection politely, or just close it if the server is gone."""
+    try:
+        client.quit()
+    except (OSError, smtplib.SMTPException):
+        client.close()
 
 
 def _send_smtp(client: smtplib.SMTP, envelope: Envelope) -> None:
@@ -125,6 +166,9 @@ class FileTransport:
     def connection(self) -> Iterator[Send]:
         self.folder.mkdir(parents=True, exist_ok=True)
         yield self._write
+
+    def close(self) -> None:
+        """Nothing is kept open between batches."""
 
     def _write(self, envelope: Envelope) -> None:
         """Write one message to its file and log its links."""

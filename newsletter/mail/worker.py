@@ -1,10 +1,15 @@
-"""Delivering the outbox: claim a batch, send it over one connection, record each result."""
+"""Delivering the outbox: claim a batch, send it, record each result; one connection while busy."""
 
 import logging
 import threading
+import time
 from datetime import datetime
+from datetime import timedelta
 
 from flask import Flask
+from sqlalchemy.exc import InterfaceError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from newsletter import addresses
 from newsletter.db import Database
@@ -19,6 +24,11 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
 POLL_SECONDS = 1.0
+# While the database is unreachable, recording a delivery is tried again this often.
+RECORD_RETRY_SECONDS = 0.5
+# ... for at most this share of the lease: past it another worker may claim the message.
+RECORD_LEASE_SHARE = 0.8
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
 
 
 class Worker:
@@ -32,12 +42,14 @@ class Worker:
         max_attempts: int,
         retry_base_seconds: float,
         batch_size: int = BATCH_SIZE,
+        lease: timedelta = outbox.LEASE,
     ) -> None:
         self.db = db
         self.transport = transport
         self.max_attempts = max_attempts
         self.retry_base_seconds = retry_base_seconds
         self.batch_size = batch_size
+        self.lease = lease
 
     @classmethod
     def for_app(cls, app: Flask) -> "Worker":
@@ -47,12 +59,14 @@ class Worker:
             transports.from_url(app.config["MAIL_URL"], app.instance_path),
             max_attempts=app.config["MAIL_MAX_ATTEMPTS"],
             retry_base_seconds=app.config["MAIL_RETRY_BASE_SECONDS"],
+            lease=timedelta(seconds=app.config["MAIL_LEASE_SECONDS"]),
         )
 
     def deliver_batch(self, due_by: datetime | None = None) -> int:
         """Claim and send one batch; returns how many messages were claimed."""
+        leased_until = time.monotonic() + self.lease.total_seconds() * RECORD_LEASE_SHARE
         with self.db.transaction() as session:
-            batch = outbox.claim(session, self.batch_size, due_by)
+            batch = outbox.claim(session, self.batch_size, due_by, self.lease)
         if not batch:
             return 0
         pending = list(batch)
@@ -65,8 +79,7 @@ class Worker:
                     except DeliveryError as error:
                         self._record_failure(envelope, error)
                     else:
-                        with self.db.transaction() as session:
-                            outbox.mark_sent(session, envelope.id)
+                        self._record_sent(envelope, leased_until)
                     pending.pop(0)
         except DeliveryError as error:
             # The connection itself failed: every message not yet tried waits for a retry.
@@ -82,8 +95,11 @@ class Worker:
         """
         started = utcnow()
         total = 0
-        while count := self.deliver_batch(started):
-            total += count
+        try:
+            while count := self.deliver_batch(started):
+                total += count
+        finally:
+            self.transport.close()
         return total
 
     def run(self, stop: threading.Event, poll_seconds: float = POLL_SECONDS) -> None:
@@ -95,7 +111,30 @@ class Worker:
                 log.exception("Mail delivery failed; trying again shortly")
                 delivered = 0
             if not delivered:
+                # The queue is empty: no connection is held open while waiting.
+                self.transport.close()
                 stop.wait(poll_seconds)
+        self.transport.close()
+
+    def _record_sent(self, envelope: outbox.Envelope, leased_until: float) -> None:
+        """Mark the message sent, trying again while the database is down and the claim holds.
+
+        A delivery that is not recorded goes out again once its lease runs out: a database
+        restart right after a send would otherwise give the reader the message twice.
+        """
+        while True:
+            try:
+                with self.db.transaction() as session:
+                    outbox.mark_sent(session, envelope.id)
+                return
+            except DATABASE_DOWN:
+                if time.monotonic() + RECORD_RETRY_SECONDS >= leased_until:
+                    raise
+                log.warning(
+                    "Database unavailable; recording the delivery of queued message %s again",
+                    envelope.id,
+                )
+                time.sleep(RECORD_RETRY_SECONDS)
 
     def _record_failure(self, envelope: outbox.Envelope, error: DeliveryError) -> None:
         """Log without the address, and reschedule or give up on the message."""

@@ -41,8 +41,8 @@ SMALL = Scale(
     existing_rows=20_000,
     mails=1_000,
     repeats=3,
-    warmup=0.2,
-    duration=0.7,
+    warmup=0.15,
+    duration=0.6,
     trial_duration=None,
 )
 SCALES = {scale.name: scale for scale in (FULL, SMALL)}

@@ -162,7 +162,7 @@ def _insert_unless_exists(dialect: str, table: Table, unique_columns: tuple[str,
 def init_app(app: Flask) -> None:
     """Create the app's database and close the request's session at teardown."""
     app.extensions["database"] = Database(app.config["DATABASE_URL"])
-    app.teardown_appcontext(_close_session)
+    app.teardown_appcontext(lambda _error: end_session())
 
 
 def database(app: Flask | None = None) -> Database:
@@ -180,11 +180,12 @@ def session() -> Session:
     return g.db_session
 
 
-def _close_session(_exc: BaseException | None) -> None:
+def end_session() -> None:
     """Roll back whatever the request did not commit, and give the connection back.
 
-    The answer is made by now: if the database went away meanwhile (a restart), the
-    rollback fails and the connection is dropped, rather than the answer lost to a 500.
+    Called at teardown, and by the error handlers before they answer. If the database
+    went away meanwhile (a restart), the rollback fails and the connection is dropped,
+    rather than the answer lost to a 500.
     """
     db_session = g.pop("db_session", None)
     if db_session is None:

@@ -7,17 +7,17 @@ and the request's transaction is rolled back.
 import logging
 
 from flask import Flask
-from flask import g
 from flask import render_template
 from flask import request
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import InterfaceError
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 from werkzeug.exceptions import ServiceUnavailable
+
+from newsletter import db
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def _database_unavailable(error: Exception):
     log.warning(
         "Database unavailable on %s %s: %s", request.method, request.path, type(error).__name__
     )
-    _discard_session()
+    db.end_session()
     unavailable = ServiceUnavailable(retry_after=OUTAGE_RETRY_SECONDS)
     return _http_error(unavailable)
 
@@ -105,20 +105,8 @@ def _database_unavailable(error: Exception):
 def _unexpected_error(error: Exception):
     """Log the bug, roll back, and answer 500 without details."""
     log.exception("Unhandled error on %s %s", request.method, request.path)
-    _discard_session()
+    db.end_session()
     return _http_error(InternalServerError())
-
-
-def _discard_session() -> None:
-    """Roll back and drop the request's session; a broken connection is not reused."""
-    db_session = g.pop("db_session", None)
-    if db_session is None:
-        return
-    try:
-        db_session.rollback()
-    except SQLAlchemyError:
-        log.warning("Rollback failed; the connection is discarded")
-    db_session.close()
 
 
 def _headers(error: HTTPException) -> dict[str, str]:

@@ -177,6 +177,11 @@ class Editor(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Carried in the editor's session cookie; bumping it ends every session they have
+    # (sign-out, password change, disabling), since a signed cookie can't be recalled.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # A disabled editor can't sign in, and their sessions and tokens stop working.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):

@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Running needs the product alone; the tests add their tools (browser driver, fuzzers, linters).
 INSTALLED := $(VENV)/.installed
+TEST_INSTALLED := $(VENV)/.installed-test
 # axe-core for the browser tests' accessibility checks (skipped, with a reason, without npm).
 NODE_TOOLS := node_modules/.installed
 
@@ -11,7 +13,7 @@ NODE_TOOLS := node_modules/.installed
 run: $(INSTALLED)
 	NEWSLETTER_DEMO=true $(BIN)/newsletter serve
 
-test: $(INSTALLED) $(NODE_TOOLS)
+test: $(TEST_INSTALLED) $(NODE_TOOLS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit --quiet --recursive newsletter
@@ -19,27 +21,31 @@ test: $(INSTALLED) $(NODE_TOOLS)
 
 # Benchmarks against baselines measured in the same run; writes benchmarks/RESULTS.md.
 # BENCH_SCALE=small for a quick run; NEWSLETTER_BENCH_POSTGRES_URL adds PostgreSQL.
-bench: $(INSTALLED)
+bench: $(TEST_INSTALLED)
 	$(BIN)/python -m benchmarks
 
 # Signups and confirmations under load while the SMTP sink, a mail worker, PostgreSQL and
 # Redis fail on a schedule; checks nothing was lost. Restarts this machine's PostgreSQL and
 # Redis. SOAK_SECONDS=600 for a longer run (default 60).
-soak: $(INSTALLED)
+soak: $(TEST_INSTALLED)
 	$(BIN)/python -m benchmarks.soak
 
-lint: $(INSTALLED)
+lint: $(TEST_INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit --quiet --recursive newsletter
 
-format: $(INSTALLED)
+format: $(TEST_INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --editable .
+	touch $@
+
+$(TEST_INSTALLED): $(INSTALLED)
 	$(BIN)/python -m pip install --quiet --editable ".[test]"
 	touch $@
 

@@ -21,19 +21,49 @@ COMMANDS: list[click.Command] = [
 ]
 
 
-def main() -> None:
-    """Entry point of the ``newsletter`` console script."""
+# Flask's own options (app import path, .env file, debug mode) are for Flask developers;
+# an operator configures the product through NEWSLETTER_* variables instead.
+FLASK_OPTIONS = {"app", "env_file", "debug"}
+
+
+class NewsletterGroup(FlaskGroup):
+    """Flask's command group, showing an operator only the product's own commands.
+
+    Flask also loads every installed extension's ``flask.commands`` entry point (such as
+    Flask-Limiter's ``limiter``); none of them is something to run on this product.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(command.name for command in COMMANDS if command.name)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.list_commands(ctx):
+            return None
+        return super().get_command(ctx, name)
+
+
+def command_group() -> NewsletterGroup:
+    """The ``newsletter`` command, with Flask's developer options hidden."""
     # Imported here: the package's __init__ imports this module to register commands.
     from newsletter import create_app
 
-    FlaskGroup(
+    group = NewsletterGroup(
         name="newsletter",
         help="Newsletter signup service.",
         create_app=create_app,
         add_default_commands=False,
+        add_version_option=False,
         load_dotenv=False,
         set_debug_flag=False,
-    )()
+    )
+    for option in group.params:
+        option.hidden = option.name in FLASK_OPTIONS
+    return click.version_option(package_name="newsletter")(group)
+
+
+def main() -> None:
+    """Entry point of the ``newsletter`` console script."""
+    command_group()()
 
 
 def init_app(app: Flask) -> None:

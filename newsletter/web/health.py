@@ -1,8 +1,9 @@
-"""``GET /healthz``: 200 when the app and its database answer, else 503."""
+"""What machines ask of any web server: ``GET /healthz`` for probes, ``/favicon.ico``."""
 
 import logging
 
 from flask import Blueprint
+from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,3 +23,9 @@ def healthz():
         log.warning("Health check: database unavailable: %s", type(error).__name__)
         return {"status": "unavailable", "database": "unreachable"}, 503
     return {"status": "ok", "database": "ok"}
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers and feed readers ask for it whatever the page links; answer, don't 404."""
+    return current_app.send_static_file("favicon.ico")

@@ -2,7 +2,6 @@
 
 import re
 import sys
-import time
 from datetime import timedelta
 
 import click
@@ -36,14 +35,15 @@ def export(slug: str, status: str | None, output: str | None) -> None:
             raise click.ClickException(f"no newsletter with the slug {slug!r}")
         wanted = SubscriptionStatus(status) if status else None
         total = sum(subscribers.counts(session, newsletter)[s.value] for s in _statuses(wanted))
-    progress = Progress(total) if sys.stderr.isatty() else None
-    chunks = csv_export.stream_csv(db.engine, newsletter, wanted, progress)
-    # Binary, so the CSV's CRLF line ends reach the file as they are, on every system.
-    with click.open_file(output or "-", "wb") as file:
-        for chunk in chunks:
-            file.write(chunk.encode("utf-8"))
-    if progress is not None:
-        progress.finish()
+    # On a terminal only: in a pipe or a cron job, standard error stays quiet.
+    with click.progressbar(
+        length=total, label="Rows", show_pos=True, hidden=not sys.stderr.isatty(), file=sys.stderr
+    ) as progress:
+        chunks = csv_export.stream_csv(db.engine, newsletter, wanted, progress.update)
+        # Binary, so the CSV's CRLF line ends reach the file as they are, on every system.
+        with click.open_file(output or "-", "wb") as file:
+            for chunk in chunks:
+                file.write(chunk.encode("utf-8"))
 
 
 @click.command("purge-pending")
@@ -58,28 +58,6 @@ def purge_pending(older_than: str) -> None:
     with database().transaction() as session:
         purged = subscribers.purge_pending(session, age)
     click.echo(f"Purged {purged} pending signup(s) older than {older_than}.")
-
-
-class Progress:
-    """Rows written and rows per second, on one line of a terminal's standard error."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done = 0
-        self.started = time.monotonic()
-
-    def __call__(self, rows: int) -> None:
-        self.done += rows
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        click.echo(
-            f"\r{self.done:,} / {self.total:,} rows · {self.done / elapsed:,.0f} rows/s",
-            err=True,
-            nl=False,
-        )
-
-    def finish(self) -> None:
-        """End the progress line."""
-        click.echo(err=True)
 
 
 def _statuses(wanted: SubscriptionStatus | None) -> list[SubscriptionStatus]:

@@ -17,19 +17,78 @@ def admins_group() -> None:
     """Editors who sign in to /admin."""
 
 
+PASSWORD_STDIN = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input."
+)
+
+
+def read_password(password_stdin: bool) -> str:
+    """The password from standard input (scripts), or typed twice without echo."""
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
 @admins_group.command("create")
 @click.argument("email")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@PASSWORD_STDIN
 @with_appcontext
 def admins_create(email: str, password_stdin: bool) -> None:
     """Create an editor; the password is asked for (or read from standard input)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = read_password(password_stdin)
     with editing(InvalidEditor) as session:
         editor = editors.create(session, email, password)
         click.echo(f"Created editor {editor.email}")
+
+
+@admins_group.command("list")
+@with_appcontext
+def admins_list() -> None:
+    """List editors: address, created, last sign-in, and whether they are disabled."""
+    with database().transaction() as session:
+        for editor in editors.all_editors(session):
+            signed_in = (
+                f"{editor.last_login_at:%Y-%m-%d %H:%M}" if editor.last_login_at else "never"
+            )
+            state = (
+                f"disabled {editor.disabled_at:%Y-%m-%d %H:%M}" if editor.disabled_at else "active"
+            )
+            click.echo(
+                f"{editor.email}\tcreated {editor.created_at:%Y-%m-%d}\t"
+                f"last sign-in {signed_in}\t{state}"
+            )
+
+
+@admins_group.command("set-password")
+@click.argument("email")
+@PASSWORD_STDIN
+@with_appcontext
+def admins_set_password(email: str, password_stdin: bool) -> None:
+    """Give an editor a new password (asked for twice); their sessions end."""
+    password = read_password(password_stdin)
+    with editing(InvalidEditor) as session:
+        editor = editors.set_password(session, email, password)
+        click.echo(f"New password for {editor.email}; their sessions have ended")
+
+
+@admins_group.command("disable")
+@click.argument("email")
+@with_appcontext
+def admins_disable(email: str) -> None:
+    """Keep an editor out: their sessions end and they cannot sign in."""
+    with editing(InvalidEditor) as session:
+        editor = editors.disable(session, email)
+        click.echo(f"Disabled editor {editor.email}; their sessions have ended")
+
+
+@admins_group.command("enable")
+@click.argument("email")
+@with_appcontext
+def admins_enable(email: str) -> None:
+    """Let a disabled editor sign in again."""
+    with editing(InvalidEditor) as session:
+        editor = editors.enable(session, email)
+        click.echo(f"Enabled editor {editor.email}")
 
 
 @click.group("tokens")

@@ -50,12 +50,17 @@ def attempt(app, email: str, password: str, ip: str):
     return client, sign_in(client, email=email, password=password)
 
 
+def answer(app, email: str, password: str, ip: str) -> int:
+    """The status of one sign-in from a fresh browser at this address."""
+    return attempt(app, email, password, ip)[1].status_code
+
+
 def test_failures_on_an_account_block_it_only_from_that_network(app, runner):
     """Anyone may guess; nobody can lock an editor out from the networks that did not."""
     assert create_editor(runner).exit_code == 0
     for email in ["ed@example.com", "ED@example.com", "Ed@Example.com"]:
-        _, failed = attempt(app, email, WRONG_PASSWORD, "198.51.100.1")
-        assert failed.status_code == 401  # under the limit: a normal failure
+        # Under the limit: a normal failure.
+        assert answer(app, email, WRONG_PASSWORD, "198.51.100.1") == 401
 
     client, response = attempt(app, EDITOR, PASSWORD, "198.51.100.1")
     assert response.status_code == 429  # the right password too: it is not checked
@@ -69,61 +74,47 @@ def test_failures_on_an_account_block_it_only_from_that_network(app, runner):
 def test_failures_from_one_network_block_it_across_accounts(app, runner):
     assert create_editor(runner).exit_code == 0
     for name in "abcde":
-        _, failed = attempt(app, f"{name}@example.com", WRONG_PASSWORD, "203.0.113.9")
-        assert failed.status_code == 401
+        assert answer(app, f"{name}@example.com", WRONG_PASSWORD, "203.0.113.9") == 401
 
     client, response = attempt(app, EDITOR, PASSWORD, "203.0.113.9")
     assert response.status_code == 429
     assert client.get("/admin/").status_code == 302
 
-    _, response = attempt(app, EDITOR, PASSWORD, "203.0.113.10")
-    assert response.status_code == 303
+    assert answer(app, EDITOR, PASSWORD, "203.0.113.10") == 303
 
 
 def test_ipv6_failures_count_per_64_network(app, runner):
     assert create_editor(runner).exit_code == 0
     for host in "12345":
-        _, failed = attempt(app, f"x{host}@example.com", WRONG_PASSWORD, f"2001:db8:1:1::{host}")
-        assert failed.status_code == 401
+        assert answer(app, f"x{host}@example.com", WRONG_PASSWORD, f"2001:db8:1:1::{host}") == 401
 
-    _, response = attempt(app, EDITOR, PASSWORD, "2001:db8:1:1::ffff")
-    assert response.status_code == 429
-    _, response = attempt(app, EDITOR, PASSWORD, "2001:db8:1:2::1")
-    assert response.status_code == 303
+    assert answer(app, EDITOR, PASSWORD, "2001:db8:1:1::ffff") == 429
+    assert answer(app, EDITOR, PASSWORD, "2001:db8:1:2::1") == 303
 
 
 def test_ipv4_clients_of_a_dual_stack_server_each_have_their_own_budget(app, runner):
     """A dual-stack socket shows IPv4 clients as ::ffff:a.b.c.d: each is its own network."""
     assert create_editor(runner).exit_code == 0
     for host in range(1, 20):
-        _, failed = attempt(app, EDITOR, WRONG_PASSWORD, f"::ffff:192.0.2.{host}")
-        assert failed.status_code == 401, host
+        assert answer(app, EDITOR, WRONG_PASSWORD, f"::ffff:192.0.2.{host}") == 401, host
 
-    _, response = attempt(app, EDITOR, PASSWORD, "::ffff:192.0.2.100")
-    assert response.status_code == 303
+    assert answer(app, EDITOR, PASSWORD, "::ffff:192.0.2.100") == 303
     # The mapped form and the plain form are the same client.
     for _ in range(ACCOUNT_LIMIT - 1):
-        _, failed = attempt(app, EDITOR, WRONG_PASSWORD, "192.0.2.1")
-        assert failed.status_code == 401
-    _, response = attempt(app, EDITOR, PASSWORD, "::ffff:192.0.2.1")
-    assert response.status_code == 429
+        assert answer(app, EDITOR, WRONG_PASSWORD, "192.0.2.1") == 401
+    assert answer(app, EDITOR, PASSWORD, "::ffff:192.0.2.1") == 429
 
 
 def test_a_successful_sign_in_forgets_the_accounts_failures(app, runner):
     """An editor who mistyped twice and then got in starts afresh, on their network only."""
     assert create_editor(runner).exit_code == 0
     for _ in range(ACCOUNT_LIMIT - 1):
-        _, failed = attempt(app, EDITOR, WRONG_PASSWORD, "198.51.100.7")
-        assert failed.status_code == 401
-    _, response = attempt(app, EDITOR, PASSWORD, "198.51.100.7")
-    assert response.status_code == 303
-    _, failed = attempt(app, EDITOR, WRONG_PASSWORD, "198.51.100.7")
-    assert failed.status_code == 401
-    _, response = attempt(app, EDITOR, PASSWORD, "198.51.100.7")
-    assert response.status_code == 303
+        assert answer(app, EDITOR, WRONG_PASSWORD, "198.51.100.7") == 401
+    assert answer(app, EDITOR, PASSWORD, "198.51.100.7") == 303
+    assert answer(app, EDITOR, WRONG_PASSWORD, "198.51.100.7") == 401
+    assert answer(app, EDITOR, PASSWORD, "198.51.100.7") == 303
     # The network's own budget is not reset by a success: 5 attempts are spent.
-    _, response = attempt(app, EDITOR, PASSWORD, "198.51.100.7")
-    assert response.status_code == 429
+    assert answer(app, EDITOR, PASSWORD, "198.51.100.7") == 429
 
 
 def guess_all_at_once(apps: list, ip: str) -> Counter:
@@ -160,8 +151,7 @@ def test_web_processes_share_sign_in_counts_through_redis(settings, redis_url, r
         assert create_editor(apps[0].test_cli_runner()).exit_code == 0
         answers = guess_all_at_once(apps, "198.51.100.9")
         assert answers == {401: ACCOUNT_LIMIT, 429: PARALLEL - ACCOUNT_LIMIT}
-        _, response = attempt(apps[1], EDITOR, PASSWORD, "198.51.100.10")
-        assert response.status_code == 303
+        assert answer(apps[1], EDITOR, PASSWORD, "198.51.100.10") == 303
     finally:
         for app in apps:
             database(app).engine.dispose()
@@ -172,9 +162,6 @@ def test_sign_in_stays_throttled_when_the_limit_storage_is_down(app, runner):
     """Redis unreachable: this process counts sign-ins in memory, never lets guesses run free."""
     assert create_editor(runner).exit_code == 0
     for _ in range(ACCOUNT_LIMIT):
-        _, failed = attempt(app, EDITOR, WRONG_PASSWORD, "198.51.100.20")
-        assert failed.status_code == 401
-    _, response = attempt(app, EDITOR, PASSWORD, "198.51.100.20")
-    assert response.status_code == 429
-    _, response = attempt(app, EDITOR, PASSWORD, "198.51.100.21")
-    assert response.status_code == 303
+        assert answer(app, EDITOR, WRONG_PASSWORD, "198.51.100.20") == 401
+    assert answer(app, EDITOR, PASSWORD, "198.51.100.20") == 429
+    assert answer(app, EDITOR, PASSWORD, "198.51.100.21") == 303

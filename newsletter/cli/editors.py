@@ -1,15 +1,18 @@
 """``newsletter admins`` and ``newsletter tokens``: who may use /admin and the export API."""
 
 import sys
+from collections.abc import Callable
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
 from newsletter import api_tokens
 from newsletter import editors
 from newsletter.cli.common import editing
 from newsletter.db import database
 from newsletter.editors import InvalidEditor
+from newsletter.models import Editor
 
 
 @click.group("admins")
@@ -59,6 +62,13 @@ def admins_list() -> None:
             )
 
 
+def change_editor(change: Callable[[Session, str], Editor], email: str, done: str) -> None:
+    """Apply ``change`` to the editor with this address, then say ``done`` to whom."""
+    with editing(InvalidEditor) as session:
+        editor = change(session, email)
+        click.echo(f"{done} {editor.email}")
+
+
 @admins_group.command("set-password")
 @click.argument("email")
 @PASSWORD_STDIN
@@ -66,9 +76,11 @@ def admins_list() -> None:
 def admins_set_password(email: str, password_stdin: bool) -> None:
     """Give an editor a new password (asked for twice); their sessions end."""
     password = read_password(password_stdin)
-    with editing(InvalidEditor) as session:
-        editor = editors.set_password(session, email, password)
-        click.echo(f"New password for {editor.email}; their sessions have ended")
+    change_editor(
+        lambda session, address: editors.set_password(session, address, password),
+        email,
+        "New password for",
+    )
 
 
 @admins_group.command("disable")
@@ -76,19 +88,15 @@ def admins_set_password(email: str, password_stdin: bool) -> None:
 @with_appcontext
 def admins_disable(email: str) -> None:
     """Keep an editor out: their sessions end and they cannot sign in."""
-    with editing(InvalidEditor) as session:
-        editor = editors.disable(session, email)
-        click.echo(f"Disabled editor {editor.email}; their sessions have ended")
+    change_editor(editors.disable, email, "Disabled editor")
 
 
 @admins_group.command("enable")
 @click.argument("email")
 @with_appcontext
 def admins_enable(email: str) -> None:
-    """Let a disabled editor sign in again."""
-    with editing(InvalidEditor) as session:
-        editor = editors.enable(session, email)
-        click.echo(f"Enabled editor {editor.email}")
+    """Let a disabled editor sign in again (their old sessions stay ended)."""
+    change_editor(editors.enable, email, "Enabled editor")
 
 
 @click.group("tokens")

@@ -124,7 +124,7 @@ def guess_all_at_once(apps: list, ip: str) -> Counter:
         client = apps[number % len(apps)].test_client()
         client.environ_base["REMOTE_ADDR"] = ip
         browsers.append((client, page_csrf_token(client.get("/admin/login").text)))
-    start = Barrier(PARALLEL)
+    start = Barrier(PARALLEL, timeout=60)  # a broken run fails instead of hanging
 
     def guess(browser) -> int:
         client, token = browser

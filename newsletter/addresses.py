@@ -43,6 +43,19 @@ def key(normalized: str) -> str:
     return normalized.lower()
 
 
+def mailbox(normalized: str) -> str:
+    """The inbox an address most likely reaches, for throttles (never for identity).
+
+    ``+tag`` is dropped (sub-addressing at most providers), and at Gmail dots too, with
+    googlemail.com as gmail.com: ``V.ictim+1@googlemail.com`` is ``victim@gmail.com``.
+    """
+    local, _, domain = key(normalized).rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in ("gmail.com", "googlemail.com"):
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
+
+
 def for_transport(normalized: str) -> str:
     """The address as SMTP wants it: ASCII (IDNA) domain; the local part may stay UTF-8."""
     local, _, domain = normalized.rpartition("@")

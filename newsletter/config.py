@@ -8,6 +8,7 @@ by :func:`finish` once the layers above have had their say.
 import os
 import secrets
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -53,13 +54,18 @@ DEFAULTS = {
     "SIGNUP_RATE_LIMIT": "20 per minute;200 per hour",
     # Signups per address, on all newsletters together (stops list bombing).
     "ADDRESS_RATE_LIMIT": "10 per hour",
-    # Failed sign-ins to /admin, per account and per client network.
+    # Sign-in attempts to /admin for one account from one client network (a right
+    # password forgets that account's failures there)...
     "LOGIN_RATE_LIMIT": "10 per 15 minutes",
+    # ...and from one client network on any account.
+    "LOGIN_NETWORK_RATE_LIMIT": "30 per 15 minutes",
     # If Redis is down, count in memory rather than refuse readers.
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RATELIMIT_SWALLOW_ERRORS": True,
     # Unsubscribe and confirm POSTs come from mail clients and scanners: no cookie CSRF.
     "WTF_CSRF_TIME_LIMIT": None,
+    # An editor's session ends after this many seconds without a request (a working day).
+    "ADMIN_SESSION_IDLE_SECONDS": 8 * 3600,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
 }
@@ -88,6 +94,10 @@ def finish(app: Flask) -> None:
     app.config["PUBLIC_URL_IS_DEFAULT"] = not app.config["PUBLIC_URL"]
     app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"] or LOCAL_URL).rstrip("/")
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
+    # Editors' sessions are permanent, renewed by each request (SESSION_REFRESH_EACH_REQUEST),
+    # so they last this long after the last one; Flask refuses older cookies.
+    idle = timedelta(seconds=int(app.config["ADMIN_SESSION_IDLE_SECONDS"]))
+    app.config["PERMANENT_SESSION_LIFETIME"] = idle
 
 
 def _instance_secret(path: Path) -> str:

@@ -1,4 +1,8 @@
-"""Editors' accounts: creation and password checks (scrypt, via Werkzeug)."""
+"""Editors' accounts: creation, password checks (scrypt, via Werkzeug), sessions, disabling.
+
+An editor's session cookie carries their ``session_version``; bumping it ends every
+session they have (a signed cookie cannot be recalled otherwise).
+"""
 
 from functools import cache
 
@@ -35,17 +39,62 @@ def create(session: Session, email: str, password: str) -> Editor:
         normalized = addresses.normalize(email)
     except addresses.InvalidAddress as error:
         raise InvalidEditor(f"not a valid address: {email!r}") from error
-    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise InvalidEditor(f"a password is at least {MIN_PASSWORD_LENGTH} characters")
+    password_hash = _hash(password)
     if find(session, normalized) is not None:
         raise InvalidEditor(f"an editor with the address {normalized} exists already")
-    editor = Editor(
-        email=addresses.key(normalized),
-        password_hash=generate_password_hash(password, method="scrypt"),
-    )
+    editor = Editor(email=addresses.key(normalized), password_hash=password_hash)
     session.add(editor)
     session.flush()
     return editor
+
+
+def all_editors(session: Session) -> list[Editor]:
+    """Every editor, by address."""
+    return list(session.scalars(select(Editor).order_by(Editor.email)))
+
+
+def set_password(session: Session, email: str, password: str) -> Editor:
+    """Give the editor a new password and end their sessions (whoever holds them)."""
+    editor = existing(session, email)
+    editor.password_hash = _hash(password)
+    end_sessions(session, editor)
+    return editor
+
+
+def disable(session: Session, email: str) -> Editor:
+    """Keep the editor out: no sign-in, and their sessions end now."""
+    editor = existing(session, email)
+    editor.disabled_at = editor.disabled_at or utcnow()
+    end_sessions(session, editor)
+    return editor
+
+
+def enable(session: Session, email: str) -> Editor:
+    """Let a disabled editor sign in again (their old sessions stay ended)."""
+    editor = existing(session, email)
+    editor.disabled_at = None
+    return editor
+
+
+def end_sessions(session: Session, editor: Editor) -> None:
+    """End every session of the editor, copies of the cookie included."""
+    editor.session_version = Editor.session_version + 1
+    session.flush()
+
+
+def existing(session: Session, email: str) -> Editor:
+    """The editor with this address, or :class:`InvalidEditor` saying there is none."""
+    editor = find(session, email)
+    if editor is None:
+        raise InvalidEditor(f"no editor with the address {email.strip()}")
+    return editor
+
+
+def _hash(password: str) -> str:
+    """The stored form of a new password; :class:`InvalidEditor` if it is too short or long."""
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise InvalidEditor(f"a password is at least {MIN_PASSWORD_LENGTH} characters")
+    return generate_password_hash(password, method="scrypt")
 
 
 def find(session: Session, email: str) -> Editor | None:
@@ -62,7 +111,7 @@ def authenticate(session: Session, email: str, password: str) -> Editor | None:
     if editor is None:
         check_password_hash(_unknown_account_hash(), password)
         return None
-    if not check_password_hash(editor.password_hash, password):
+    if not check_password_hash(editor.password_hash, password) or editor.disabled_at:
         return None
     editor.last_login_at = utcnow()
     return editor

@@ -1,4 +1,4 @@
-"""Fixtures: the app on each database backend, a real SMTP server, and a reader's steps.
+"""Fixtures: the app on each database backend, a real SMTP server, Redis for shared limits.
 
 Every test that takes ``app`` runs twice: on SQLite, and on PostgreSQL at
 ``NEWSLETTER_TEST_DATABASE_URL``. Without that variable (or without the server) the
@@ -8,9 +8,11 @@ PostgreSQL runs skip with the reason on a laptop, and fail when ``CI=true``.
 import os
 import shutil
 import socket
+import uuid
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import create_engine
 from sqlalchemy import make_url
 from sqlalchemy import text
@@ -25,6 +27,7 @@ from tests.mailbox import Mailbox
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL_VARIABLE = "NEWSLETTER_TEST_DATABASE_URL"
+REDIS_URL_VARIABLE = "NEWSLETTER_TEST_REDIS_URL"
 SLUG = "explaining-ukraine"
 
 
@@ -139,3 +142,32 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis server for shared limits; skips on a laptop without one, fails in CI."""
+    url = os.environ.get(REDIS_URL_VARIABLE)
+    if not url:
+        missing_service(f"{REDIS_URL_VARIABLE} is not set (shared rate-limit tests need Redis)")
+    server = redis.Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        server.ping()
+    except redis.RedisError as error:
+        server.close()
+        missing_service(f"Redis at {REDIS_URL_VARIABLE} is not reachable: {error}")
+    yield url
+    server.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> str:
+    """A key prefix of this test's own, removed from Redis afterwards."""
+    prefix = f"newsletter-test-{uuid.uuid4().hex}"
+    yield prefix
+    server = redis.Redis.from_url(redis_url)
+    try:
+        for key in server.scan_iter(match=f"*{prefix}*"):
+            server.delete(key)
+    finally:
+        server.close()

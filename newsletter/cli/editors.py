@@ -1,15 +1,18 @@
 """``newsletter admins`` and ``newsletter tokens``: who may use /admin and the export API."""
 
 import sys
+from collections.abc import Callable
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
 from newsletter import api_tokens
 from newsletter import editors
 from newsletter.cli.common import editing
 from newsletter.db import database
 from newsletter.editors import InvalidEditor
+from newsletter.models import Editor
 
 
 @click.group("admins")
@@ -17,19 +20,83 @@ def admins_group() -> None:
     """Editors who sign in to /admin."""
 
 
+PASSWORD_STDIN = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input."
+)
+
+
+def read_password(password_stdin: bool) -> str:
+    """The password from standard input (scripts), or typed twice without echo."""
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
 @admins_group.command("create")
 @click.argument("email")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@PASSWORD_STDIN
 @with_appcontext
 def admins_create(email: str, password_stdin: bool) -> None:
     """Create an editor; the password is asked for (or read from standard input)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = read_password(password_stdin)
     with editing(InvalidEditor) as session:
         editor = editors.create(session, email, password)
         click.echo(f"Created editor {editor.email}")
+
+
+@admins_group.command("list")
+@with_appcontext
+def admins_list() -> None:
+    """List editors: address, created, last sign-in, and whether they are disabled."""
+    with database().transaction() as session:
+        for editor in editors.all_editors(session):
+            signed_in = (
+                f"{editor.last_login_at:%Y-%m-%d %H:%M}" if editor.last_login_at else "never"
+            )
+            state = (
+                f"disabled {editor.disabled_at:%Y-%m-%d %H:%M}" if editor.disabled_at else "active"
+            )
+            click.echo(
+                f"{editor.email}\tcreated {editor.created_at:%Y-%m-%d}\t"
+                f"last sign-in {signed_in}\t{state}"
+            )
+
+
+def change_editor(change: Callable[[Session, str], Editor], email: str, done: str) -> None:
+    """Apply ``change`` to the editor with this address, then say ``done`` to whom."""
+    with editing(InvalidEditor) as session:
+        editor = change(session, email)
+        click.echo(f"{done} {editor.email}")
+
+
+@admins_group.command("set-password")
+@click.argument("email")
+@PASSWORD_STDIN
+@with_appcontext
+def admins_set_password(email: str, password_stdin: bool) -> None:
+    """Give an editor a new password (asked for twice); their sessions end."""
+    password = read_password(password_stdin)
+    change_editor(
+        lambda session, address: editors.set_password(session, address, password),
+        email,
+        "New password for",
+    )
+
+
+@admins_group.command("disable")
+@click.argument("email")
+@with_appcontext
+def admins_disable(email: str) -> None:
+    """Keep an editor out: their sessions end and they cannot sign in."""
+    change_editor(editors.disable, email, "Disabled editor")
+
+
+@admins_group.command("enable")
+@click.argument("email")
+@with_appcontext
+def admins_enable(email: str) -> None:
+    """Let a disabled editor sign in again (their old sessions stay ended)."""
+    change_editor(editors.enable, email, "Enabled editor")
 
 
 @click.group("tokens")

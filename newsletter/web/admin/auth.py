@@ -1,11 +1,11 @@
 """Signing editors in and out, and keeping everyone else out of ``/admin``."""
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Flask
 from flask import abort
-from flask import current_app
 from flask import flash
 from flask import g
 from flask import redirect
@@ -19,7 +19,6 @@ from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
 from flask_wtf import FlaskForm
-from werkzeug.exceptions import TooManyRequests
 from wtforms import EmailField
 from wtforms import PasswordField
 from wtforms.validators import DataRequired
@@ -36,15 +35,25 @@ from newsletter.web.errors import wants_json
 # Endpoints scripts may call with an API token instead of a session.
 TOKEN_ENDPOINTS = {"admin.export_csv"}
 OPEN_ENDPOINTS = {"admin.login"}
-LOGIN_SCOPE = "admin-login"
+# What SignedInEditor.get_id makes: the editor's id and session version.
+SESSION_ID = re.compile(r"(\d{1,18})-(\d{1,18})")
 
 
 @dataclass
 class SignedInEditor(UserMixin):
-    """The editor in the session (not the ORM row: the session outlives the request's)."""
+    """The editor in the session (not the ORM row: the session outlives the request's).
+
+    The session names the editor by id and session version ("7-3"): bumping the version
+    in the database ends every session made with the old one.
+    """
 
     id: int
     email: str
+    session_version: int
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session, and gives back to :func:`_load_editor`."""
+        return f"{self.id}-{self.session_version}"
 
 
 class LoginForm(FlaskForm):
@@ -57,10 +66,18 @@ login_manager.session_protection = "basic"
 
 
 @login_manager.user_loader
-def _load_editor(editor_id: str) -> SignedInEditor | None:
-    """The editor a session names, if the account still exists."""
-    editor = db.session().get(Editor, int(editor_id)) if editor_id.isdigit() else None
-    return SignedInEditor(editor.id, editor.email) if editor else None
+def _load_editor(session_id: str) -> SignedInEditor | None:
+    """The editor a session names, if the account exists, is enabled and the version holds."""
+    match = SESSION_ID.fullmatch(session_id)
+    editor = db.session().get(Editor, int(match.group(1))) if match else None
+    if editor is None or editor.disabled_at or editor.session_version != int(match.group(2)):
+        return None
+    return signed_in(editor)
+
+
+def signed_in(editor: Editor) -> SignedInEditor:
+    """The session's view of an editor, with their current session version."""
+    return SignedInEditor(editor.id, editor.email, editor.session_version)
 
 
 def init_app(app: Flask) -> None:
@@ -98,30 +115,31 @@ def _require_editor():
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Sign in; failures are throttled per account and per network."""
+    """Sign in; attempts are throttled per account and network, and per network."""
     form = LoginForm()
     if form.validate_on_submit():
-        limit = current_app.config["LOGIN_RATE_LIMIT"]
-        # Guessing is throttled for the account (from anywhere) and for the network.
-        keys = (addresses.key(form.email.data.strip()[:320]), limits.client_network())
-        if not all(limits.allows(LOGIN_SCOPE, key, limit) for key in keys):
-            raise TooManyRequests(retry_after=limits.window_seconds(limit))
+        account = addresses.key(form.email.data.strip()[: addresses.MAX_INPUT_LENGTH])
+        limits.count_sign_in(account)
         editor = editors.authenticate(db.session(), form.email.data, form.password.data)
         if editor is None:
-            for key in keys:
-                limits.hit(LOGIN_SCOPE, key, limit)
             flash("That address and password do not match.", "error")
             return render_template("admin/login.html", form=form), 401
         db.session().commit()
+        limits.forget_sign_in_failures(account)
         session.clear()  # a fresh session at sign-in: nothing from before carries over
-        login_user(SignedInEditor(editor.id, editor.email))
+        session.permanent = True  # ends after ADMIN_SESSION_IDLE_SECONDS without a request
+        login_user(signed_in(editor))
         return redirect(_safe_next(request.args.get("next")), 303)
     return render_template("admin/login.html", form=form), 400 if form.errors else 200
 
 
 @bp.post("/logout")
 def logout():
-    """Sign out: the session is emptied, not only the editor's id."""
+    """Sign out everywhere: every session of the editor ends, and this one is emptied."""
+    editor = db.session().get(Editor, current_user.id)
+    if editor is not None:
+        editors.end_sessions(db.session(), editor)
+        db.session().commit()
     logout_user()
     session.clear()
     return redirect(url_for("admin.login"), 303)

@@ -1,0 +1,167 @@
+"""Password guessing at /admin/login is throttled, without letting anyone lock editors out.
+
+Every attempt is counted before its password is checked: per account from one client
+network, and per network across accounts. A network that has not failed still signs in.
+"""
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+
+import pytest
+
+from newsletter import create_app
+from newsletter.db import database
+from tests.admin_steps import EDITOR
+from tests.admin_steps import PASSWORD
+from tests.admin_steps import create_editor
+from tests.admin_steps import page_csrf_token
+from tests.admin_steps import sign_in
+from tests.conftest import free_port
+
+WRONG_PASSWORD = "not the right password"
+ACCOUNT_LIMIT = 3
+NETWORK_LIMIT = 5
+PARALLEL = 24
+
+
+@pytest.fixture
+def limit_storage(request) -> str:
+    """Where the app counts: memory, or (parametrized "redis-down") a Redis nobody runs."""
+    if getattr(request, "param", None) == "redis-down":
+        return f"redis://127.0.0.1:{free_port()}/0"
+    return "memory://"
+
+
+@pytest.fixture
+def settings(settings: dict, limit_storage: str) -> dict:
+    """Three sign-ins per account from one network, five per network, then a pause."""
+    return settings | {
+        "LOGIN_RATE_LIMIT": f"{ACCOUNT_LIMIT} per 15 minutes",
+        "LOGIN_NETWORK_RATE_LIMIT": f"{NETWORK_LIMIT} per 15 minutes",
+        "RATELIMIT_STORAGE_URI": limit_storage,
+    }
+
+
+def attempt(app, email: str, password: str, ip: str):
+    """One sign-in from a fresh browser at this address."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = ip
+    return client, sign_in(client, email=email, password=password)
+
+
+def answer(app, email: str, password: str, ip: str) -> int:
+    """The status of one sign-in from a fresh browser at this address."""
+    return attempt(app, email, password, ip)[1].status_code
+
+
+def test_failures_on_an_account_block_it_only_from_that_network(app, runner):
+    """Anyone may guess; nobody can lock an editor out from the networks that did not."""
+    assert create_editor(runner).exit_code == 0
+    for email in ["ed@example.com", "ED@example.com", "Ed@Example.com"]:
+        # Under the limit: a normal failure.
+        assert answer(app, email, WRONG_PASSWORD, "198.51.100.1") == 401
+
+    client, response = attempt(app, EDITOR, PASSWORD, "198.51.100.1")
+    assert response.status_code == 429  # the right password too: it is not checked
+    assert client.get("/admin/").status_code == 302
+
+    client, response = attempt(app, EDITOR, PASSWORD, "198.51.100.2")
+    assert response.status_code == 303
+    assert client.get("/admin/").status_code == 200
+
+
+def test_failures_from_one_network_block_it_across_accounts(app, runner):
+    assert create_editor(runner).exit_code == 0
+    for name in "abcde":
+        assert answer(app, f"{name}@example.com", WRONG_PASSWORD, "203.0.113.9") == 401
+
+    client, response = attempt(app, EDITOR, PASSWORD, "203.0.113.9")
+    assert response.status_code == 429
+    assert client.get("/admin/").status_code == 302
+
+    assert answer(app, EDITOR, PASSWORD, "203.0.113.10") == 303
+
+
+def test_ipv6_failures_count_per_64_network(app, runner):
+    assert create_editor(runner).exit_code == 0
+    for host in "12345":
+        assert answer(app, f"x{host}@example.com", WRONG_PASSWORD, f"2001:db8:1:1::{host}") == 401
+
+    assert answer(app, EDITOR, PASSWORD, "2001:db8:1:1::ffff") == 429
+    assert answer(app, EDITOR, PASSWORD, "2001:db8:1:2::1") == 303
+
+
+def test_ipv4_clients_of_a_dual_stack_server_each_have_their_own_budget(app, runner):
+    """A dual-stack socket shows IPv4 clients as ::ffff:a.b.c.d: each is its own network."""
+    assert create_editor(runner).exit_code == 0
+    for host in range(1, 20):
+        assert answer(app, EDITOR, WRONG_PASSWORD, f"::ffff:192.0.2.{host}") == 401, host
+
+    assert answer(app, EDITOR, PASSWORD, "::ffff:192.0.2.100") == 303
+    # The mapped form and the plain form are the same client.
+    for _ in range(ACCOUNT_LIMIT - 1):
+        assert answer(app, EDITOR, WRONG_PASSWORD, "192.0.2.1") == 401
+    assert answer(app, EDITOR, PASSWORD, "::ffff:192.0.2.1") == 429
+
+
+def test_a_successful_sign_in_forgets_the_accounts_failures(app, runner):
+    """An editor who mistyped twice and then got in starts afresh, on their network only."""
+    assert create_editor(runner).exit_code == 0
+    for _ in range(ACCOUNT_LIMIT - 1):
+        assert answer(app, EDITOR, WRONG_PASSWORD, "198.51.100.7") == 401
+    assert answer(app, EDITOR, PASSWORD, "198.51.100.7") == 303
+    assert answer(app, EDITOR, WRONG_PASSWORD, "198.51.100.7") == 401
+    assert answer(app, EDITOR, PASSWORD, "198.51.100.7") == 303
+    # The network's own budget is not reset by a success: 5 attempts are spent.
+    assert answer(app, EDITOR, PASSWORD, "198.51.100.7") == 429
+
+
+def guess_all_at_once(apps: list, ip: str) -> Counter:
+    """PARALLEL wrong passwords for the editor, sent together, spread over ``apps``."""
+    browsers = []
+    for number in range(PARALLEL):
+        client = apps[number % len(apps)].test_client()
+        client.environ_base["REMOTE_ADDR"] = ip
+        browsers.append((client, page_csrf_token(client.get("/admin/login").text)))
+    start = Barrier(PARALLEL, timeout=60)  # a broken run fails instead of hanging
+
+    def guess(browser) -> int:
+        client, token = browser
+        data = {"email": EDITOR, "password": WRONG_PASSWORD, "csrf_token": token}
+        start.wait()
+        return client.post("/admin/login", data=data).status_code
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        return Counter(pool.map(guess, browsers))
+
+
+def test_parallel_guesses_check_no_more_passwords_than_the_limit(app, runner):
+    """Guesses sent all at once are counted before any password is checked."""
+    assert create_editor(runner).exit_code == 0
+    answers = guess_all_at_once([app], "198.51.100.9")
+    # 401 means the password was checked; 429 means it was refused unchecked.
+    assert answers == {401: ACCOUNT_LIMIT, 429: PARALLEL - ACCOUNT_LIMIT}
+
+
+def test_web_processes_share_sign_in_counts_through_redis(settings, redis_url, redis_prefix):
+    shared = {"RATELIMIT_STORAGE_URI": redis_url, "RATELIMIT_KEY_PREFIX": redis_prefix}
+    apps = [create_app(settings | shared), create_app(settings | shared)]
+    try:
+        assert create_editor(apps[0].test_cli_runner()).exit_code == 0
+        answers = guess_all_at_once(apps, "198.51.100.9")
+        assert answers == {401: ACCOUNT_LIMIT, 429: PARALLEL - ACCOUNT_LIMIT}
+        assert answer(apps[1], EDITOR, PASSWORD, "198.51.100.10") == 303
+    finally:
+        for app in apps:
+            database(app).engine.dispose()
+
+
+@pytest.mark.parametrize("limit_storage", ["redis-down"], indirect=True)
+def test_sign_in_stays_throttled_when_the_limit_storage_is_down(app, runner):
+    """Redis unreachable: this process counts sign-ins in memory, never lets guesses run free."""
+    assert create_editor(runner).exit_code == 0
+    for _ in range(ACCOUNT_LIMIT):
+        assert answer(app, EDITOR, WRONG_PASSWORD, "198.51.100.20") == 401
+    assert answer(app, EDITOR, PASSWORD, "198.51.100.20") == 429
+    assert answer(app, EDITOR, PASSWORD, "198.51.100.21") == 303

@@ -180,7 +180,7 @@ class Editor(Base):
     # Carried in the editor's session cookie; bumping it ends every session they have
     # (sign-out, password change, disabling), since a signed cookie can't be recalled.
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
-    # A disabled editor can't sign in, and their sessions and tokens stop working.
+    # A disabled editor can't sign in, and every session they had stops working.
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

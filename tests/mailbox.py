@@ -48,6 +48,7 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
         message = message_from_bytes(envelope.content, policy=policy.default)
+        message["X-Envelope-From"] = envelope.mail_from
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         with self._lock:
             self._messages.append(message)

@@ -72,6 +72,24 @@ def test_for_transport_idna_encodes_a_unicode_domain():
     assert addresses.for_transport(normalized) == "reader@xn--bcher-kva.example"
 
 
+# IDNA 2008 (UTS 46) forms, as registries and mail servers know these domains. IDNA 2003
+# (Python's "idna" codec) maps the first two to other domains: strasse.de and xn--4xa.gr.
+IDNA_2008 = {
+    "straße.de": "xn--strae-oqa.de",
+    "ς.gr": "xn--3xa.gr",
+    "bücher.example": "xn--bcher-kva.example",
+    "приклад.укр": "xn--80aikifvh.xn--j1amh",
+    "ß" * 32 + ".de": "xn--zca" + "a" * 31 + ".de",
+}
+
+
+@pytest.mark.parametrize(("domain", "ascii_domain"), IDNA_2008.items())
+def test_for_transport_uses_idna_2008(domain, ascii_domain):
+    normalized = addresses.normalize(f"victim@{domain}")
+    assert normalized == f"victim@{domain}"
+    assert addresses.for_transport(normalized) == f"victim@{ascii_domain}"
+
+
 def test_for_transport_keeps_a_unicode_local_part():
     assert addresses.for_transport("читатель@example.com") == "читатель@example.com"
     assert addresses.for_transport("читатель@пример.рф") == "читатель@xn--e1afmkfd.xn--p1ai"

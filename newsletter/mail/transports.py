@@ -141,7 +141,8 @@ def _quit(client: smtplib.SMTP) -> None:
 
 def _send_smtp(client: smtplib.SMTP, envelope: Envelope) -> None:
     """Send one message; 5xx answers about the recipient or the data are permanent."""
-    options = [] if envelope.recipient.isascii() else ["SMTPUTF8"]
+    ascii_only = envelope.sender.isascii() and envelope.recipient.isascii()
+    options = [] if ascii_only else ["SMTPUTF8"]
     try:
         client.sendmail(
             envelope.sender, [envelope.recipient], envelope.raw.encode("utf-8"), options

@@ -97,15 +97,25 @@ class Database:
 
 
 def make_engine(url: str) -> Engine:
-    """Create the engine, with SQLite made fit for a web server (WAL, busy timeout, FKs)."""
+    """Create the engine, with SQLite made fit for a web server (WAL, busy timeout, FKs).
+
+    A database error's text leaves out the statement's parameters: they are addresses
+    and evidence, and the error is logged.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(
+            url, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        )
         _configure_sqlite(engine)
         return engine
     # Fail fast when the server is away: pre-ping drops dead pooled connections, and
     # neither a new connection nor a free pool slot is awaited for more than 5 seconds.
     return create_engine(
-        url, pool_pre_ping=True, pool_timeout=5, connect_args={"connect_timeout": 5}
+        url,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 5},
     )
 
 

@@ -12,7 +12,11 @@ from email_validator import validate_email
 MAX_INPUT_LENGTH = 320
 DNS_TIMEOUT_SECONDS = 3
 DOMAINS_CACHED = 4096
-ADDRESS_IN_TEXT = re.compile(r"[^\s<>\"'(),;:\[\]]+@([^\s<>\"'(),;:\[\]]+)")
+# An address in free text (for masking): a local part is a quoted string, or anything
+# RFC 5322 (or SMTPUTF8) allows unquoted, which takes in ' + ! # $ % & * / = ? ^ ` { | } ~.
+ADDRESS_IN_TEXT = re.compile(
+    r"""(?:"(?:[^"\\\r\n]|\\.)*"|[^\s<>()\[\],;:@"\\]+)@([^\s<>"'(),;:\[\]@]+)"""
+)
 
 
 class InvalidAddress(ValueError):
@@ -72,7 +76,7 @@ def _ascii_domain(domain: str) -> str:
 
 
 def mask(text: str) -> str:
-    """Hide the mailbox of every address in ``text`` (for logs): ``***@example.com``."""
+    """Hide the whole mailbox of every address in ``text`` (for logs): ``***@example.com``."""
     return ADDRESS_IN_TEXT.sub(lambda match: f"***@{match.group(1)}", text)
 
 

@@ -8,6 +8,7 @@ PostgreSQL both engines are the same pool and the option is ignored.
 """
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
@@ -26,6 +27,7 @@ from sqlalchemy import MetaData
 from sqlalchemy import Table
 from sqlalchemy import create_engine
 from sqlalchemy import event
+from sqlalchemy import make_url
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -46,6 +48,7 @@ log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PRIVATE_FILE_MODE = 0o600
 
 
 class Base(DeclarativeBase):
@@ -103,6 +106,7 @@ def make_engine(url: str) -> Engine:
     and evidence, and the error is logged.
     """
     if url.startswith("sqlite"):
+        _create_private_file(make_url(url).database)
         engine = create_engine(
             url, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         )
@@ -117,6 +121,18 @@ def make_engine(url: str) -> Engine:
         pool_timeout=5,
         connect_args={"connect_timeout": 5},
     )
+
+
+def _create_private_file(database: str | None) -> None:
+    """Create a SQLite database file readable by its owner only (SQLite's WAL and shared
+    memory files take the same mode); an existing file is left as the operator keeps it.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        pass
 
 
 def _configure_sqlite(engine: Engine) -> None:

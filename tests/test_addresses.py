@@ -110,3 +110,27 @@ def test_mask_hides_every_mailbox():
 def test_mask_leaves_text_without_addresses_alone():
     text = "Delivered 3 message(s) in 0.2 s"
     assert addresses.mask(text) == text
+
+
+@pytest.mark.parametrize(
+    "local_part",
+    [
+        "o'brien",
+        "a+b",
+        "first.last",
+        '"quoted"',
+        '"john doe"',
+        '"with@sign"',
+        '"a\\"b"',
+        "читатель",
+        "!#$%&'*+-/=?^_`{|}~",
+    ],
+)
+def test_mask_hides_the_whole_local_part(local_part):
+    """Every character RFC 5322 allows before the @, quoted or not, and Unicode (SMTPUTF8)."""
+    for text, masked in [
+        (f"{local_part}@example.com", "***@example.com"),
+        (f"refused <{local_part}@example.com>: 550", "refused <***@example.com>: 550"),
+        (f"to {local_part}@example.com, then", "to ***@example.com, then"),
+    ]:
+        assert addresses.mask(text) == masked

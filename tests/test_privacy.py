@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import insert
 
 from newsletter import create_app
-from newsletter import migrations
 from newsletter.db import session as request_session
 from newsletter.models import SubscriptionEvent
 from tests.reader import deliver
@@ -67,3 +66,18 @@ def test_only_an_ip_address_is_kept_as_signup_evidence(
     deliver(runner)
     [subscription] = subscriptions(app)
     assert subscription.signup_ip == recorded
+
+
+def test_the_instance_folder_and_its_files_are_private(tmp_path: Path):
+    """A fresh instance: the folder 0700, the secret key and the SQLite files 0600."""
+    instance = tmp_path / "instance"
+    app = create_app({"TESTING": True, "INSTANCE_PATH": instance})
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with app.test_client() as client:
+        assert client.get("/healthz").status_code == 200
+        files = sorted(path.name for path in instance.iterdir())
+        assert {"newsletter.db", "secret_key"} <= set(files)
+        modes = {name: stat.S_IMODE((instance / name).stat().st_mode) for name in files}
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    assert modes == dict.fromkeys(files, 0o600)

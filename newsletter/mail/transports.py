@@ -165,7 +165,7 @@ class FileTransport:
 
     @contextmanager
     def connection(self) -> Iterator[Send]:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         yield self._write
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextlib import suppress
 from datetime import UTC
 from datetime import datetime
 from functools import cache
@@ -129,10 +130,8 @@ def _create_private_file(database: str | None) -> None:
     """
     if not database or database == ":memory:" or database.startswith("file:"):
         return
-    try:
+    with suppress(FileExistsError):
         os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE_MODE))
-    except FileExistsError:
-        pass
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -99,6 +99,22 @@ class Database:
         with self.writing_sessions.begin() as session:
             yield session
 
+    def checkpoint(self) -> None:
+        """After an erasure: on SQLite, leave no copy of deleted rows in the WAL file.
+
+        The WAL still holds the pages as they were before the delete; this copies it into
+        the main file (where ``secure_delete`` zeroes deleted content) and empties it.
+        PostgreSQL's files are the database server's to manage.
+        """
+        if self.engine.dialect.name != "sqlite":
+            return
+        # A raw connection: pysqlite's own BEGIN is off, and a checkpoint needs no transaction.
+        connection = self.engine.raw_connection()
+        try:
+            connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+        finally:
+            connection.close()
+
 
 def make_engine(url: str) -> Engine:
     """Create the engine, with SQLite made fit for a web server (WAL, busy timeout, FKs).
@@ -144,10 +160,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
-        """Per connection: WAL (readers never wait for the writer), busy timeout, FKs."""
+        """Per connection: WAL (readers never wait for the writer), busy timeout, FKs, and
+        deleted content overwritten with zeros (an erased address must leave the file)."""
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 from urllib.parse import unquote
 from urllib.parse import urlsplit
 
+from newsletter.addresses import for_transport
 from newsletter.mail.outbox import Envelope
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,9 @@ class Transport(Protocol):
 
     def close(self) -> None:
         """Let go of a connection kept open between batches, if any."""
+
+    def forget(self, address: str) -> None:
+        """Delete the copies this transport kept of mail to ``address`` (an erasure)."""
 
 
 class SmtpTransport:
@@ -85,6 +89,9 @@ class SmtpTransport:
         client, self._kept = self._kept, None
         if client is not None:
             _quit(client)
+
+    def forget(self, address: str) -> None:
+        """Nothing is kept: what was sent is the mail servers' (and the reader's)."""
 
     def _reusable(self) -> smtplib.SMTP | None:
         """The kept connection if the server still answers on it (it may have timed out)."""
@@ -170,6 +177,14 @@ class FileTransport:
 
     def close(self) -> None:
         """Nothing is kept open between batches."""
+
+    def forget(self, address: str) -> None:
+        """Delete every message file that names ``address``, in any case, in either form."""
+        needles = {form.lower().encode("utf-8") for form in (address, for_transport(address))}
+        for path in self.folder.glob("*.eml"):
+            content = path.read_bytes().lower()
+            if any(needle in content for needle in needles):
+                path.unlink(missing_ok=True)
 
     def _write(self, envelope: Envelope) -> None:
         """Write one message to its file and log its links."""

@@ -15,6 +15,11 @@ from flask import Flask
 LOCAL_URL = "http://127.0.0.1:5000"
 PRIVATE_FOLDER_MODE = 0o700
 
+
+class ConfigurationError(ValueError):
+    """A setting is unsafe or cannot work; the message says which and what to do."""
+
+
 DEFAULTS = {
     # SQLAlchemy URL; None means a SQLite file in the instance folder.
     "DATABASE_URL": None,

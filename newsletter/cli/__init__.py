@@ -8,6 +8,7 @@ from newsletter.cli import data
 from newsletter.cli import editors
 from newsletter.cli import newsletters
 from newsletter.cli import service
+from newsletter.config import ConfigurationError
 
 COMMANDS: list[click.Command] = [
     service.serve,
@@ -26,14 +27,18 @@ def main() -> None:
     # Imported here: the package's __init__ imports this module to register commands.
     from newsletter import create_app
 
-    FlaskGroup(
-        name="newsletter",
-        help="Newsletter signup service.",
-        create_app=create_app,
-        add_default_commands=False,
-        load_dotenv=False,
-        set_debug_flag=False,
-    )()
+    try:
+        FlaskGroup(
+            name="newsletter",
+            help="Newsletter signup service.",
+            create_app=create_app,
+            add_default_commands=False,
+            load_dotenv=False,
+            set_debug_flag=False,
+        )()
+    except ConfigurationError as error:
+        # The operator's to fix: their words, not a traceback.
+        raise SystemExit(f"newsletter: {error}") from None
 
 
 def init_app(app: Flask) -> None:

@@ -1,13 +1,18 @@
 """Transports, chosen by ``NEWSLETTER_MAIL_URL``: SMTP (plain, STARTTLS, SMTPS) or .eml files.
 
-``smtp://user:password@host:587?starttls=true`` — STARTTLS, then AUTH if a user is given;
-``smtps://user:password@host:465`` — TLS from the first byte; unset — each message is
-written to ``instance/mail/`` and its links are logged, for a laptop without a mail server.
+``smtp://user:password@host:587`` — STARTTLS (the default on port 587, else
+``?starttls=true``), then AUTH if a user is given; ``smtps://user:password@host:465`` —
+TLS from the first byte; ``?cafile=/path/ca.pem`` trusts that CA instead of the system's;
+unset — each message is written to ``instance/mail/`` and its links are logged, for a
+laptop without a mail server. A password is never sent over an unencrypted connection,
+except to this machine (loopback): such a URL is refused when the app starts.
 """
 
+import ipaddress
 import logging
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -21,11 +26,15 @@ from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 from newsletter.addresses import for_transport
+from newsletter.config import ConfigurationError
 from newsletter.mail.outbox import Envelope
 
 log = logging.getLogger(__name__)
 
 SMTP_TIMEOUT_SECONDS = 30
+SUBMISSION_PORT = 587
+TRUE = ("true", "1", "yes")
+USE_TLS = "use smtps://, or smtp:// with ?starttls=true (the default on port 587)"
 LINK = re.compile(r"https?://[^\s<>\"]+")
 NOOP_OK = 250
 
@@ -62,17 +71,43 @@ class SmtpTransport:
     """
 
     def __init__(self, url: str) -> None:
+        """Read the URL; refuse what would be unsafe or cannot work, at once."""
         parts = urlsplit(url)
-        options = {key: values[-1].lower() for key, values in parse_qs(parts.query).items()}
+        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         self.implicit_tls = parts.scheme == "smtps"
-        self.starttls = options.get("starttls") in ("true", "1", "yes")
         self.host = parts.hostname or "localhost"
         self.port = parts.port or (465 if self.implicit_tls else 25)
+        starttls = options.get("starttls", "true" if self.port == SUBMISSION_PORT else "")
+        self.starttls = not self.implicit_tls and starttls.lower() in TRUE
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password or "")
         self.timeout = float(options.get("timeout", SMTP_TIMEOUT_SECONDS))
+        self.cafile = options.get("cafile")
         self._tls: ssl.SSLContext | None = None
         self._kept: smtplib.SMTP | None = None
+        self._check()
+
+    def _check(self) -> None:
+        """Refuse a password in clear text to another machine, and a CA file that isn't."""
+        where = f"{self.host}:{self.port}"
+        encrypted = self.implicit_tls or self.starttls
+        if self.username and not encrypted and not _is_loopback(self.host):
+            raise ConfigurationError(
+                f"NEWSLETTER_MAIL_URL would send the SMTP password unencrypted to {where}: "
+                + USE_TLS
+            )
+        if self.cafile is None:
+            return
+        if not encrypted:
+            raise ConfigurationError(
+                f"NEWSLETTER_MAIL_URL has ?cafile= but no TLS to {where}: " + USE_TLS
+            )
+        try:
+            self._tls_context()
+        except (OSError, ssl.SSLError) as error:
+            raise ConfigurationError(
+                f"NEWSLETTER_MAIL_URL: cannot load the CA certificates in {self.cafile}: {error}"
+            ) from error
 
     @contextmanager
     def connection(self) -> Iterator[Send]:
@@ -107,11 +142,12 @@ class SmtpTransport:
         return None
 
     def _open(self) -> smtplib.SMTP:
-        """A new connection, or :class:`DeliveryError` if the server cannot be reached."""
+        """A new connection, or :class:`DeliveryError` saying what failed (never the password)."""
         try:
             return self._connect()
         except (OSError, smtplib.SMTPException) as error:
-            raise DeliveryError(f"cannot reach {self.host}:{self.port}: {error}") from error
+            where = f"{self.host}:{self.port}"
+            raise DeliveryError(f"{_connection_failure(error, where)}: {error}") from error
 
     def _connect(self) -> smtplib.SMTP:
         """Connect, secure the channel as configured, and log in when a user is given."""
@@ -121,10 +157,14 @@ class SmtpTransport:
             )
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
             if self.starttls:
                 client.starttls(context=self._tls_context())
-        if self.username:
-            client.login(self.username, self.password)
+            if self.username:
+                client.login(self.username, self.password)
+        except BaseException:
+            client.close()  # a refused certificate or password must not leak the socket
+            raise
         return client
 
     def _tls_context(self) -> ssl.SSLContext:
@@ -134,8 +174,38 @@ class SmtpTransport:
         used to pay, even on a plain connection that needs none.
         """
         if self._tls is None:
-            self._tls = ssl.create_default_context()
+            # With a cafile, that CA alone is trusted; else the system's (or SSL_CERT_FILE).
+            self._tls = ssl.create_default_context(cafile=self.cafile)
         return self._tls
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine: localhost, 127.0.0.0/8 or ::1."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _connection_failure(error: Exception, where: str) -> str:
+    """What went wrong while connecting, in an operator's words (most specific first)."""
+    failures = [
+        (ssl.SSLCertVerificationError, f"TLS certificate verification failed for {where}"),
+        (ssl.SSLError, f"TLS handshake with {where} failed"),
+        (smtplib.SMTPAuthenticationError, f"authentication refused by {where}"),
+        (smtplib.SMTPNotSupportedError, f"{where} does not offer what the URL asks"),
+        (ConnectionRefusedError, f"connection refused by {where}"),
+        (TimeoutError, f"timed out connecting to {where}"),
+        (socket.gaierror, f"cannot resolve the host of {where}"),
+        (smtplib.SMTPServerDisconnected, f"{where} closed the connection"),
+        (smtplib.SMTPException, f"{where} refused the session"),
+    ]
+    for kind, description in failures:
+        if isinstance(error, kind):
+            return description
+    return f"cannot reach {where}"
 
 
 def _quit(client: smtplib.SMTP) -> None:
@@ -202,4 +272,6 @@ def from_url(url: str | None, instance_path: str) -> Transport:
     scheme = urlsplit(url).scheme
     if scheme in ("smtp", "smtps"):
         return SmtpTransport(url)
-    raise ValueError(f"NEWSLETTER_MAIL_URL must start with smtp:// or smtps://, not {scheme}://")
+    raise ConfigurationError(
+        f"NEWSLETTER_MAIL_URL must start with smtp:// or smtps://, not {scheme}://"
+    )

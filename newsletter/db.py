@@ -146,7 +146,8 @@ def _create_private_file(database: str | None) -> None:
     """
     if not database or database == ":memory:" or database.startswith("file:"):
         return
-    with suppress(FileExistsError):
+    # Exists already, or cannot be created (no such folder): SQLite says so on connecting.
+    with suppress(OSError):
         os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE_MODE))
 
 

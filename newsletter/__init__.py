@@ -9,6 +9,7 @@ from newsletter import cli
 from newsletter import config
 from newsletter import db
 from newsletter import web
+from newsletter.mail import transports
 
 PACKAGE = Path(__file__).parent
 
@@ -22,6 +23,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=_resource_folder("static"),
     )
     config.load(app, test_config)
+    # An unsafe or unusable MAIL_URL is refused now, not at the first delivery.
+    transports.from_url(app.config["MAIL_URL"], app.instance_path)
     db.init_app(app)
     web.init_app(app)
     cli.init_app(app)

@@ -2,6 +2,7 @@
 
 import re
 from functools import cache
+from functools import lru_cache
 
 import email_validator
 from email_validator import EmailNotValidError
@@ -10,7 +11,12 @@ from email_validator import validate_email
 # RFC 5321 caps a path at 256 octets; anything much longer is refused before parsing.
 MAX_INPUT_LENGTH = 320
 DNS_TIMEOUT_SECONDS = 3
-ADDRESS_IN_TEXT = re.compile(r"[^\s<>\"'(),;:\[\]]+@([^\s<>\"'(),;:\[\]]+)")
+DOMAINS_CACHED = 4096
+# An address in free text (for masking): a local part is a quoted string, or anything
+# RFC 5322 (or SMTPUTF8) allows unquoted, which takes in ' + ! # $ % & * / = ? ^ ` { | } ~.
+ADDRESS_IN_TEXT = re.compile(
+    r"""(?:"(?:[^"\\\r\n]|\\.)*"|[^\s<>()\[\],;:@"\\]+)@([^\s<>"'(),;:\[\]@]+)"""
+)
 
 
 class InvalidAddress(ValueError):
@@ -57,13 +63,33 @@ def mailbox(normalized: str) -> str:
 
 
 def for_transport(normalized: str) -> str:
-    """The address as SMTP wants it: ASCII (IDNA) domain; the local part may stay UTF-8."""
+    """The address as it leaves the process (SMTP, files): ASCII domain, local part as is.
+
+    A Unicode domain takes the ASCII form email-validator gives it (IDNA 2008 with UTS 46);
+    the local part may stay UTF-8 (SMTPUTF8 carries it). Python's ``idna`` codec is IDNA
+    2003, which maps some names to *another* domain (``straße.de`` to ``strasse.de``, the
+    final sigma ``ς`` to ``σ``): it must never pick where mail goes.
+    """
     local, _, domain = normalized.rpartition("@")
-    return f"{local}@{domain.encode('idna').decode('ascii')}"
+    if domain.isascii():
+        return normalized
+    return f"{local}@{_ascii_domain(domain)}"
+
+
+@lru_cache(maxsize=DOMAINS_CACHED)
+def _ascii_domain(domain: str) -> str:
+    """The domain's ASCII form, from email-validator itself, once per domain.
+
+    A validation costs a large share of a signup's CPU; the mailbox name plays no part.
+    """
+    try:
+        return validate_email(f"postmaster@{domain}", check_deliverability=False).ascii_domain
+    except EmailNotValidError as error:
+        raise InvalidAddress(domain) from error
 
 
 def mask(text: str) -> str:
-    """Hide the mailbox of every address in ``text`` (for logs): ``***@example.com``."""
+    """Hide the whole mailbox of every address in ``text`` (for logs): ``***@example.com``."""
     return ADDRESS_IN_TEXT.sub(lambda match: f"***@{match.group(1)}", text)
 
 

@@ -14,6 +14,12 @@ from pathlib import Path
 from flask import Flask
 
 LOCAL_URL = "http://127.0.0.1:5000"
+PRIVATE_FOLDER_MODE = 0o700
+
+
+class ConfigurationError(ValueError):
+    """A setting is unsafe or cannot work; the message says which and what to do."""
+
 
 DEFAULTS = {
     # SQLAlchemy URL; None means a SQLite file in the instance folder.
@@ -85,7 +91,8 @@ def load(app: Flask, test_config: dict | None) -> None:
 def finish(app: Flask) -> None:
     """Fill the defaults that live in the instance folder, and normalise what was given."""
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    # Its files hold addresses and the secret key: for the owner's eyes only.
+    instance.mkdir(mode=PRIVATE_FOLDER_MODE, parents=True, exist_ok=True)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'newsletter.db'}"
     # Flask's default is None: then a key is generated once and kept in instance/.
@@ -103,8 +110,8 @@ def finish(app: Flask) -> None:
 def _instance_secret(path: Path) -> str:
     """Read the secret kept in the instance folder, creating it on first use.
 
-    The key is written to a private temporary file and linked into place, which fails if
-    another process got there first: every process then reads the same complete key.
+    The key is written to a private temporary file (mode 0600) and linked into place, which
+    fails if another process got there first: every process then reads the same complete key.
     """
     if not path.exists():
         with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as file:

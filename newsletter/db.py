@@ -8,8 +8,10 @@ PostgreSQL both engines are the same pool and the option is ignored.
 """
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextlib import suppress
 from datetime import UTC
 from datetime import datetime
 from functools import cache
@@ -26,6 +28,7 @@ from sqlalchemy import MetaData
 from sqlalchemy import Table
 from sqlalchemy import create_engine
 from sqlalchemy import event
+from sqlalchemy import make_url
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -46,6 +49,7 @@ log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PRIVATE_FILE_MODE = 0o600
 
 
 class Base(DeclarativeBase):
@@ -95,18 +99,56 @@ class Database:
         with self.writing_sessions.begin() as session:
             yield session
 
+    def checkpoint(self) -> None:
+        """After an erasure: on SQLite, leave no copy of deleted rows in the WAL file.
+
+        The WAL still holds the pages as they were before the delete; this copies it into
+        the main file (where ``secure_delete`` zeroes deleted content) and empties it.
+        PostgreSQL's files are the database server's to manage.
+        """
+        if self.engine.dialect.name != "sqlite":
+            return
+        # A raw connection: pysqlite's own BEGIN is off, and a checkpoint needs no transaction.
+        connection = self.engine.raw_connection()
+        try:
+            connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+        finally:
+            connection.close()
+
 
 def make_engine(url: str) -> Engine:
-    """Create the engine, with SQLite made fit for a web server (WAL, busy timeout, FKs)."""
+    """Create the engine, with SQLite made fit for a web server (WAL, busy timeout, FKs).
+
+    A database error's text leaves out the statement's parameters: they are addresses
+    and evidence, and the error is logged.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _create_private_file(make_url(url).database)
+        engine = create_engine(
+            url, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        )
         _configure_sqlite(engine)
         return engine
     # Fail fast when the server is away: pre-ping drops dead pooled connections, and
     # neither a new connection nor a free pool slot is awaited for more than 5 seconds.
     return create_engine(
-        url, pool_pre_ping=True, pool_timeout=5, connect_args={"connect_timeout": 5}
+        url,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 5},
     )
+
+
+def _create_private_file(database: str | None) -> None:
+    """Create a SQLite database file readable by its owner only (SQLite's WAL and shared
+    memory files take the same mode); an existing file is left as the operator keeps it.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    # Exists already, or cannot be created (no such folder): SQLite says so on connecting.
+    with suppress(OSError):
+        os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE_MODE))
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -119,10 +161,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
-        """Per connection: WAL (readers never wait for the writer), busy timeout, FKs."""
+        """Per connection: WAL (readers never wait for the writer), busy timeout, FKs, and
+        deleted content overwritten with zeros (an erased address must leave the file)."""
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")

@@ -11,8 +11,10 @@ from aiosmtpd.controller import Controller
 class Mailbox:
     """Receives mail over SMTP and keeps each message, parsed, with its envelope."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, **server_options) -> None:
+        """``server_options`` go to aiosmtpd's SMTP: ``tls_context``, ``authenticator``…"""
         self.port = port
+        self._server_options = server_options
         self.url = f"smtp://127.0.0.1:{port}"
         self._lock = threading.Lock()
         self._messages: list[EmailMessage] = []
@@ -21,7 +23,11 @@ class Mailbox:
 
     def start(self) -> None:
         self._controller = Controller(
-            self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True
+            self,
+            hostname="127.0.0.1",
+            port=self.port,
+            enable_SMTPUTF8=True,
+            **self._server_options,
         )
         self._controller.start()
 
@@ -48,6 +54,7 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
         message = message_from_bytes(envelope.content, policy=policy.default)
+        message["X-Envelope-From"] = envelope.mail_from
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         with self._lock:
             self._messages.append(message)

@@ -72,6 +72,24 @@ def test_for_transport_idna_encodes_a_unicode_domain():
     assert addresses.for_transport(normalized) == "reader@xn--bcher-kva.example"
 
 
+# IDNA 2008 (UTS 46) forms, as registries and mail servers know these domains. IDNA 2003
+# (Python's "idna" codec) maps the first two to other domains: strasse.de and xn--4xa.gr.
+IDNA_2008 = {
+    "straße.de": "xn--strae-oqa.de",
+    "ς.gr": "xn--3xa.gr",
+    "bücher.example": "xn--bcher-kva.example",
+    "приклад.укр": "xn--80aikifvh.xn--j1amh",
+    "ß" * 32 + ".de": "xn--zca" + "a" * 31 + ".de",
+}
+
+
+@pytest.mark.parametrize(("domain", "ascii_domain"), IDNA_2008.items())
+def test_for_transport_uses_idna_2008(domain, ascii_domain):
+    normalized = addresses.normalize(f"victim@{domain}")
+    assert normalized == f"victim@{domain}"
+    assert addresses.for_transport(normalized) == f"victim@{ascii_domain}"
+
+
 def test_for_transport_keeps_a_unicode_local_part():
     assert addresses.for_transport("читатель@example.com") == "читатель@example.com"
     assert addresses.for_transport("читатель@пример.рф") == "читатель@xn--e1afmkfd.xn--p1ai"
@@ -92,3 +110,27 @@ def test_mask_hides_every_mailbox():
 def test_mask_leaves_text_without_addresses_alone():
     text = "Delivered 3 message(s) in 0.2 s"
     assert addresses.mask(text) == text
+
+
+@pytest.mark.parametrize(
+    "local_part",
+    [
+        "o'brien",
+        "a+b",
+        "first.last",
+        '"quoted"',
+        '"john doe"',
+        '"with@sign"',
+        '"a\\"b"',
+        "читатель",
+        "!#$%&'*+-/=?^_`{|}~",
+    ],
+)
+def test_mask_hides_the_whole_local_part(local_part):
+    """Every character RFC 5322 allows before the @, quoted or not, and Unicode (SMTPUTF8)."""
+    for text, masked in [
+        (f"{local_part}@example.com", "***@example.com"),
+        (f"refused <{local_part}@example.com>: 550", "refused <***@example.com>: 550"),
+        (f"to {local_part}@example.com, then", "to ***@example.com, then"),
+    ]:
+        assert addresses.mask(text) == masked

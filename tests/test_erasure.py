@@ -1,7 +1,13 @@
 """Personal data leaving for good: erasure, the purge of stale signups, revoked tokens."""
 
 import json
+import shutil
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
+from email import message_from_bytes
+from email import policy
+from pathlib import Path
 
 import pytest
 from sqlalchemy import JSON
@@ -12,6 +18,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
+from newsletter import create_app
 from newsletter import newsletters
 from newsletter import subscribers
 from newsletter.db import Base
@@ -29,6 +36,7 @@ from tests.admin_steps import signed_in_client
 from tests.admin_steps import stored_tokens
 from tests.reader import SLUG
 from tests.reader import deliver
+from tests.reader import link_path
 from tests.reader import sign_up
 from tests.reader import subscriptions
 
@@ -134,6 +142,77 @@ def test_erasure_leaves_no_trace_of_the_reader(app, client, runner, mailbox):
     # The other reader is untouched.
     assert [row.email for row in subscriptions(app)] == ["keeper@example.com"]
     assert traces(app, "keeper@example.com")
+
+
+@pytest.fixture
+def app_in_instance(tmp_path, sqlite_template):
+    """The laptop set-up: the SQLite file and the mail folder (.eml files) in instance/."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    shutil.copy(sqlite_template, instance / "newsletter.db")
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": instance,
+            "SECRET_KEY": "test secret key",
+            "PUBLIC_URL": "https://news.example.org",
+        }
+    )
+    assert app.config["DATABASE_URL"] == f"sqlite:///{instance / 'newsletter.db'}"
+    assert app.config["MAIL_URL"] is None  # the file transport, writing to instance/mail
+    with app.app_context(), database(app).transaction() as session:
+        newsletters.seed_default(session)
+    yield app
+    database(app).engine.dispose()
+
+
+def files_naming(folder: Path, *needles: str) -> list[str]:
+    """Every file under ``folder`` whose bytes hold a needle, in UTF-8, in any case."""
+    wanted = [needle.lower().encode("utf-8") for needle in needles]
+    return sorted(
+        str(path.relative_to(folder))
+        for path in folder.rglob("*")
+        if path.is_file() and any(needle in path.read_bytes().lower() for needle in wanted)
+    )
+
+
+def mailed_file_link(folder: Path, prefix: str) -> str:
+    """The ``prefix`` link of the newest .eml file that has one."""
+    for path in sorted(folder.glob("*.eml"), reverse=True):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        try:
+            return link_path(message, prefix)
+        except AssertionError:
+            continue
+    raise AssertionError(f"no {prefix} link in {folder}")
+
+
+def test_erasure_leaves_the_address_in_no_file_of_the_instance(app_in_instance):
+    """Not in the database file, its WAL, its shared memory, nor any .eml file written."""
+    app = app_in_instance
+    instance = Path(app.instance_path)
+    runner = app.test_cli_runner()
+    reader = app.test_client()
+    assert sign_up(app.test_client(), "keeper@example.com").status_code == 303
+    assert sign_up(reader, ADDRESS).status_code == 303
+    deliver(runner)
+    deliver(runner)
+    assert reader.post(mailed_file_link(instance / "mail", "/confirm/")).status_code == 303
+    deliver(runner)
+    assert len(list((instance / "mail").glob("*.eml"))) == 3
+    # As SQLite does by itself once the WAL is 1000 pages long: the rows reach the main file.
+    with closing(sqlite3.connect(instance / "newsletter.db")) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert "newsletter.db" in files_naming(instance, ADDRESS)
+    assert any(name.endswith(".eml") for name in files_naming(instance, ADDRESS))
+
+    _, response = erase_through_admin(app, runner, public_id_of(app, ADDRESS))
+    assert response.status_code == 303
+
+    assert files_naming(instance, ADDRESS, LOCAL_PART) == []
+    # The other reader is still there: the scan would see an address that is.
+    assert files_naming(instance, "keeper@example.com")
+    assert len(list((instance / "mail").glob("*.eml"))) == 1
 
 
 def test_erasure_keeps_the_counts_honest(app, client, runner, mailbox):

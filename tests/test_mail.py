@@ -354,3 +354,41 @@ def test_file_transport_writes_eml_and_logs_the_link(
     assert "example.com" not in logged
 
     assert client.get(confirm_path).status_code == 200
+
+
+# IDNA 2008 (UTS 46) forms. Python's IDNA 2003 codec sent the first two to other domains
+# (strasse.de, xn--4xa.gr), whose owners got the confirmation link, and failed on the last.
+IDNA_2008 = [
+    ("straße.de", "xn--strae-oqa.de"),
+    ("ς.gr", "xn--3xa.gr"),
+    ("bücher.example", "xn--bcher-kva.example"),
+    ("приклад.укр", "xn--80aikifvh.xn--j1amh"),
+    ("ß" * 32 + ".de", "xn--zca" + "a" * 31 + ".de"),
+]
+
+
+@pytest.mark.parametrize(("domain", "ascii_domain"), IDNA_2008)
+def test_mail_goes_to_the_idna_2008_form_of_the_domain(
+    app, client, runner, mailbox, domain, ascii_domain
+):
+    response = client.post(
+        f"/api/v1/newsletters/{SLUG}/subscriptions", json={"email": f"victim@{domain}"}
+    )
+    assert response.status_code == 202, response.text
+    deliver(runner)
+    deliver(runner)
+
+    [message] = mailbox.messages
+    assert message["X-Envelope-To"] == f"victim@{ascii_domain}"
+    assert message["To"] == f"victim@{ascii_domain}"
+
+
+def test_a_domain_too_long_in_ascii_is_422(app, client, runner, mailbox):
+    """60 × ß is a label of 66 ASCII characters: refused as invalid, not a 500."""
+    response = client.post(
+        f"/api/v1/newsletters/{SLUG}/subscriptions", json={"email": f"victim@{'ß' * 60}.de"}
+    )
+    assert response.status_code == 422
+    assert response.get_json() == {"errors": {"email": ["Please, enter correct email address"]}}
+    deliver(runner)
+    assert mailbox.messages == []

@@ -8,15 +8,25 @@ from tests.reader import sign_up
 SLUG = "explaining-ukraine"
 
 
-def test_emails_come_from_the_newsletters_sender(app, client, runner, mailbox):
-    result = runner.invoke(
-        args=["newsletters", "update", SLUG, "--sender", "Kate Tsurkan <Kate@Example.ORG>"]
-    )
+@pytest.mark.parametrize(
+    ("sender", "envelope_sender"),
+    [
+        ("Kate Tsurkan <Kate@Example.ORG>", "Kate@example.org"),
+        # A Unicode domain goes out in its IDNA 2008 form, in MAIL FROM and in From.
+        ("Kate Tsurkan <kate@straße.de>", "kate@xn--strae-oqa.de"),
+    ],
+)
+def test_emails_come_from_the_newsletters_sender(
+    app, client, runner, mailbox, sender, envelope_sender
+):
+    result = runner.invoke(args=["newsletters", "update", SLUG, "--sender", sender])
     assert result.exit_code == 0, result.output
     sign_up(client, "reader@example.com")
     deliver(runner)
+    deliver(runner)
     [confirmation] = mailbox.messages
-    assert confirmation["From"] == "Kate Tsurkan <Kate@example.org>"
+    assert confirmation["From"] == f"Kate Tsurkan <{envelope_sender}>"
+    assert confirmation["X-Envelope-From"] == envelope_sender
 
 
 def test_without_a_sender_emails_come_from_mail_from(app, client, runner, mailbox):

@@ -8,6 +8,7 @@ from newsletter.cli import data
 from newsletter.cli import editors
 from newsletter.cli import newsletters
 from newsletter.cli import service
+from newsletter.config import ConfigurationError
 
 COMMANDS: list[click.Command] = [
     service.serve,
@@ -63,7 +64,11 @@ def command_group() -> NewsletterGroup:
 
 def main() -> None:
     """Entry point of the ``newsletter`` console script."""
-    command_group()()
+    try:
+        command_group()()
+    except ConfigurationError as error:
+        # The operator's to fix: their words, not a traceback.
+        raise SystemExit(f"newsletter: {error}") from None
 
 
 def init_app(app: Flask) -> None:

@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from email import policy
 from email.header import Header
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 from email.utils import parseaddr
@@ -160,16 +161,18 @@ def _checked(value: str) -> str:
 
 @lru_cache(maxsize=SENDERS_CACHED)
 def _sender(value: str) -> tuple[str, str]:
-    """The ``From`` header line for a sender, as the stdlib renders it, and its address.
+    """The ``From`` header line for a sender, as the stdlib renders it, and its address
+    (with the domain in its ASCII form, as for a recipient).
 
     A sender changes only when an editor edits a newsletter, so the parsing and encoding
     of its address header is done once per distinct value.
     """
-    utf8 = not parseaddr(value)[1].isascii()
-    message = EmailMessage(policy=UTF8_POLICY if utf8 else ASCII_POLICY)
-    message["From"] = value
-    header = message["From"]
-    return message.policy.fold("From", header).rstrip(CRLF), parseaddr(str(header))[1]
+    name, address = parseaddr(value)
+    address = addresses.for_transport(address)
+    message = EmailMessage(policy=ASCII_POLICY if address.isascii() else UTF8_POLICY)
+    local, _, domain = address.rpartition("@")
+    message["From"] = Address(display_name=name, username=local, domain=domain)
+    return message.policy.fold("From", message["From"]).rstrip(CRLF), address
 
 
 def _message_id(kind: str) -> str:

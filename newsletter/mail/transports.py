@@ -1,13 +1,18 @@
 """Transports, chosen by ``NEWSLETTER_MAIL_URL``: SMTP (plain, STARTTLS, SMTPS) or .eml files.
 
-``smtp://user:password@host:587?starttls=true`` — STARTTLS, then AUTH if a user is given;
-``smtps://user:password@host:465`` — TLS from the first byte; unset — each message is
-written to ``instance/mail/`` and its links are logged, for a laptop without a mail server.
+``smtp://user:password@host:587`` — STARTTLS (the default on port 587, else
+``?starttls=true``), then AUTH if a user is given; ``smtps://user:password@host:465`` —
+TLS from the first byte; ``?cafile=/path/ca.pem`` trusts that CA instead of the system's;
+unset — each message is written to ``instance/mail/`` and its links are logged, for a
+laptop without a mail server. A password is never sent over an unencrypted connection,
+except to this machine (loopback): such a URL is refused when the app starts.
 """
 
+import ipaddress
 import logging
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -20,11 +25,16 @@ from urllib.parse import parse_qs
 from urllib.parse import unquote
 from urllib.parse import urlsplit
 
+from newsletter.addresses import for_transport
+from newsletter.config import ConfigurationError
 from newsletter.mail.outbox import Envelope
 
 log = logging.getLogger(__name__)
 
 SMTP_TIMEOUT_SECONDS = 30
+SUBMISSION_PORT = 587
+TRUE = ("true", "1", "yes")
+USE_TLS = "use smtps://, or smtp:// with ?starttls=true (the default on port 587)"
 LINK = re.compile(r"https?://[^\s<>\"]+")
 NOOP_OK = 250
 
@@ -47,6 +57,9 @@ class Transport(Protocol):
     def close(self) -> None:
         """Let go of a connection kept open between batches, if any."""
 
+    def forget(self, address: str) -> None:
+        """Delete the copies this transport kept of mail to ``address`` (an erasure)."""
+
 
 class SmtpTransport:
     """Delivery to an SMTP server; a connection is kept from one batch to the next.
@@ -58,17 +71,43 @@ class SmtpTransport:
     """
 
     def __init__(self, url: str) -> None:
+        """Read the URL; refuse what would be unsafe or cannot work, at once."""
         parts = urlsplit(url)
-        options = {key: values[-1].lower() for key, values in parse_qs(parts.query).items()}
+        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         self.implicit_tls = parts.scheme == "smtps"
-        self.starttls = options.get("starttls") in ("true", "1", "yes")
         self.host = parts.hostname or "localhost"
         self.port = parts.port or (465 if self.implicit_tls else 25)
+        starttls = options.get("starttls", "true" if self.port == SUBMISSION_PORT else "")
+        self.starttls = not self.implicit_tls and starttls.lower() in TRUE
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password or "")
         self.timeout = float(options.get("timeout", SMTP_TIMEOUT_SECONDS))
+        self.cafile = options.get("cafile")
         self._tls: ssl.SSLContext | None = None
         self._kept: smtplib.SMTP | None = None
+        self._check()
+
+    def _check(self) -> None:
+        """Refuse a password in clear text to another machine, and a CA file that isn't."""
+        where = f"{self.host}:{self.port}"
+        encrypted = self.implicit_tls or self.starttls
+        if self.username and not encrypted and not _is_loopback(self.host):
+            raise ConfigurationError(
+                f"NEWSLETTER_MAIL_URL would send the SMTP password unencrypted to {where}: "
+                + USE_TLS
+            )
+        if self.cafile is None:
+            return
+        if not encrypted:
+            raise ConfigurationError(
+                f"NEWSLETTER_MAIL_URL has ?cafile= but no TLS to {where}: " + USE_TLS
+            )
+        try:
+            self._tls_context()
+        except (OSError, ssl.SSLError) as error:
+            raise ConfigurationError(
+                f"NEWSLETTER_MAIL_URL: cannot load the CA certificates in {self.cafile}: {error}"
+            ) from error
 
     @contextmanager
     def connection(self) -> Iterator[Send]:
@@ -86,6 +125,9 @@ class SmtpTransport:
         if client is not None:
             _quit(client)
 
+    def forget(self, address: str) -> None:
+        """Nothing is kept: what was sent is the mail servers' (and the reader's)."""
+
     def _reusable(self) -> smtplib.SMTP | None:
         """The kept connection if the server still answers on it (it may have timed out)."""
         client, self._kept = self._kept, None
@@ -100,11 +142,12 @@ class SmtpTransport:
         return None
 
     def _open(self) -> smtplib.SMTP:
-        """A new connection, or :class:`DeliveryError` if the server cannot be reached."""
+        """A new connection, or :class:`DeliveryError` saying what failed (never the password)."""
         try:
             return self._connect()
         except (OSError, smtplib.SMTPException) as error:
-            raise DeliveryError(f"cannot reach {self.host}:{self.port}: {error}") from error
+            where = f"{self.host}:{self.port}"
+            raise DeliveryError(f"{_connection_failure(error, where)}: {error}") from error
 
     def _connect(self) -> smtplib.SMTP:
         """Connect, secure the channel as configured, and log in when a user is given."""
@@ -114,10 +157,14 @@ class SmtpTransport:
             )
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
             if self.starttls:
                 client.starttls(context=self._tls_context())
-        if self.username:
-            client.login(self.username, self.password)
+            if self.username:
+                client.login(self.username, self.password)
+        except BaseException:
+            client.close()  # a refused certificate or password must not leak the socket
+            raise
         return client
 
     def _tls_context(self) -> ssl.SSLContext:
@@ -127,8 +174,38 @@ class SmtpTransport:
         used to pay, even on a plain connection that needs none.
         """
         if self._tls is None:
-            self._tls = ssl.create_default_context()
+            # With a cafile, that CA alone is trusted; else the system's (or SSL_CERT_FILE).
+            self._tls = ssl.create_default_context(cafile=self.cafile)
         return self._tls
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine: localhost, 127.0.0.0/8 or ::1."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _connection_failure(error: Exception, where: str) -> str:
+    """What went wrong while connecting, in an operator's words (most specific first)."""
+    failures = [
+        (ssl.SSLCertVerificationError, f"TLS certificate verification failed for {where}"),
+        (ssl.SSLError, f"TLS handshake with {where} failed"),
+        (smtplib.SMTPAuthenticationError, f"authentication refused by {where}"),
+        (smtplib.SMTPNotSupportedError, f"{where} does not offer what the URL asks"),
+        (ConnectionRefusedError, f"connection refused by {where}"),
+        (TimeoutError, f"timed out connecting to {where}"),
+        (socket.gaierror, f"cannot resolve the host of {where}"),
+        (smtplib.SMTPServerDisconnected, f"{where} closed the connection"),
+        (smtplib.SMTPException, f"{where} refused the session"),
+    ]
+    for kind, description in failures:
+        if isinstance(error, kind):
+            return description
+    return f"cannot reach {where}"
 
 
 def _quit(client: smtplib.SMTP) -> None:
@@ -141,7 +218,8 @@ def _quit(client: smtplib.SMTP) -> None:
 
 def _send_smtp(client: smtplib.SMTP, envelope: Envelope) -> None:
     """Send one message; 5xx answers about the recipient or the data are permanent."""
-    options = [] if envelope.recipient.isascii() else ["SMTPUTF8"]
+    ascii_only = envelope.sender.isascii() and envelope.recipient.isascii()
+    options = [] if ascii_only else ["SMTPUTF8"]
     try:
         client.sendmail(
             envelope.sender, [envelope.recipient], envelope.raw.encode("utf-8"), options
@@ -164,11 +242,19 @@ class FileTransport:
 
     @contextmanager
     def connection(self) -> Iterator[Send]:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         yield self._write
 
     def close(self) -> None:
         """Nothing is kept open between batches."""
+
+    def forget(self, address: str) -> None:
+        """Delete every message file that names ``address``, in any case, in either form."""
+        needles = {form.lower().encode("utf-8") for form in (address, for_transport(address))}
+        for path in self.folder.glob("*.eml"):
+            content = path.read_bytes().lower()
+            if any(needle in content for needle in needles):
+                path.unlink(missing_ok=True)
 
     def _write(self, envelope: Envelope) -> None:
         """Write one message to its file and log its links."""
@@ -186,4 +272,6 @@ def from_url(url: str | None, instance_path: str) -> Transport:
     scheme = urlsplit(url).scheme
     if scheme in ("smtp", "smtps"):
         return SmtpTransport(url)
-    raise ValueError(f"NEWSLETTER_MAIL_URL must start with smtp:// or smtps://, not {scheme}://")
+    raise ConfigurationError(
+        f"NEWSLETTER_MAIL_URL must start with smtp:// or smtps://, not {scheme}://"
+    )

@@ -7,6 +7,7 @@ CSRF token; each commits and answers with a 303 back to a page and a flashed mes
 import logging
 
 from flask import abort
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -16,6 +17,7 @@ from flask import url_for
 from newsletter import db
 from newsletter import newsletters
 from newsletter import subscribers
+from newsletter.mail import transports
 from newsletter.models import Newsletter
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionStatus
@@ -82,8 +84,12 @@ def unsubscribe(slug: str, public_id: str):
 def erase(slug: str, public_id: str):
     """Right to erasure: the address and everything about it leave the database."""
     newsletter, found = _subscription_or_404(slug, public_id)
+    address = found.email
     subscribers.erase(db.session(), found)
     db.session().commit()
+    # Once the rows are gone: no copy left in SQLite's WAL, nor in the mail folder.
+    db.database().checkpoint()
+    transports.from_url(current_app.config["MAIL_URL"], current_app.instance_path).forget(address)
     # On the record, without the address: that is what was erased.
     log.info("A subscriber of %s was erased by %s", newsletter.slug, who())
     flash("Erased. The address, its consent evidence and history are gone.", "success")

@@ -18,6 +18,7 @@ from benchmarks import machine
 from benchmarks import mail
 from benchmarks import progress
 from benchmarks import report
+from benchmarks import signup_timing
 from benchmarks import startup
 from benchmarks import web_load
 from benchmarks.backends import PostgresBackend
@@ -66,7 +67,7 @@ def main() -> None:
 
 
 def run_backend(backend, scale: Scale, sink: SmtpSink, folder: Path) -> report.Section:
-    """All six measurements on one backend."""
+    """All seven measurements on one backend."""
     progress.say(f"{backend.name}: preparing")
     logs = folder / "logs"
     logs.mkdir(parents=True)
@@ -107,10 +108,12 @@ def run_backend(backend, scale: Scale, sink: SmtpSink, folder: Path) -> report.S
     )
     section = report.Section(backend.name, version, f"**{model.description}**, {why}")
     mail_rows, mail_notes = mail.measure(backend, scale, sink, folder)
+    timing_rows, timing_notes = signup_timing.measure(backend, scale, sink, folder)
     section.rows = [
         *load_rows,
         *export_rows,
         *mail_rows,
+        *timing_rows,
         startup.measure(backend, scale, folder),
         *trial.rows,
     ]
@@ -120,6 +123,7 @@ def run_backend(backend, scale: Scale, sink: SmtpSink, folder: Path) -> report.S
         *load_notes,
         *export_notes,
         *mail_notes,
+        *timing_notes,
     ]
     for instance in (scaled, empty):
         instance.dispose()

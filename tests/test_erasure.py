@@ -136,6 +136,23 @@ def test_erasure_leaves_no_trace_of_the_reader(app, client, runner, mailbox):
     assert traces(app, "keeper@example.com")
 
 
+def test_erasure_also_forgets_a_signup_not_yet_applied(app, client, runner, mailbox):
+    """The reader signs up again just before the erasure: the worker must not bring them back."""
+    confirmed_reader(app, runner, mailbox)
+    browser = app.test_client()
+    browser.environ_base.update(REMOTE_ADDR=SIGNUP_IP, HTTP_USER_AGENT=USER_AGENT)
+    assert sign_up(browser, ADDRESS.upper(), Referer=ARTICLE).status_code == 303
+    assert sign_up(client, "keeper@example.com").status_code == 303  # someone who stays
+
+    _, response = erase_through_admin(app, runner, public_id_of(app, ADDRESS))
+    assert response.status_code == 303
+
+    assert traces(app, ADDRESS, LOCAL_PART, SIGNUP_IP, USER_AGENT, ARTICLE) == []
+    deliver(runner)
+    assert [row.email for row in subscriptions(app)] == ["keeper@example.com"]
+    assert traces(app, LOCAL_PART) == []
+
+
 def test_erasure_keeps_the_counts_honest(app, client, runner, mailbox):
     assert sign_up(client, "keeper@example.com").status_code == 303
     confirmed_reader(app, runner, mailbox)

@@ -13,6 +13,7 @@ from newsletter.db import database
 from newsletter.db import session as request_session
 from newsletter.models import Newsletter
 from newsletter.models import OutboxMessage
+from newsletter.models import SignupRequest
 from newsletter.models import Subscription
 from tests.reader import count
 from tests.reader import csrf_token
@@ -33,6 +34,7 @@ def title(html: str) -> str:
 
 def assert_nothing_stored(app) -> None:
     assert count(app, Subscription) == 0
+    assert count(app, SignupRequest) == 0
     assert count(app, OutboxMessage) == 0
 
 

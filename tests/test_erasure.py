@@ -209,6 +209,7 @@ def signed_up_ago(app, client, ages: dict[str, timedelta]) -> None:
     """Sign each address up, then move its signup back in time by its age."""
     for address in ages:
         assert sign_up(client, address).status_code == 303
+    deliver(app.test_cli_runner())
     with app.app_context(), database(app).transaction() as session:
         for address, age in ages.items():
             session.execute(

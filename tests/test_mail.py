@@ -107,8 +107,8 @@ def file_transport(settings):
 def test_confirmation_reaches_the_smtp_server_complete(app, client, runner, mailbox, settings):
     """From, Subject, Message-ID, both parts and a working link, as the server received them."""
     sign_up(client, "reader@example.com")
-    [queued] = outbox_rows(app)
     deliver(runner)
+    [queued] = outbox_rows(app)
 
     [message] = mailbox.messages
     assert message["From"] == settings["MAIL_FROM"]

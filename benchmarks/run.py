@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import make_url
 
+from benchmarks import backends
 from benchmarks import exports
 from benchmarks import machine
 from benchmarks import mail
@@ -21,8 +22,6 @@ from benchmarks import report
 from benchmarks import signup_timing
 from benchmarks import startup
 from benchmarks import web_load
-from benchmarks.backends import PostgresBackend
-from benchmarks.backends import SqliteBackend
 from benchmarks.instance import Instance
 from benchmarks.scale import Scale
 from benchmarks.scale import from_environment
@@ -46,14 +45,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as temporary:
         folder = Path(temporary)
         with SmtpSink(folder / "smtp-sink.log") as sink:
-            backends = [SqliteBackend(folder)]
-            if postgres_url:
-                backends.append(PostgresBackend(postgres_url))
-            for backend in backends:
-                try:
-                    sections.append(run_backend(backend, scale, sink, folder / backend.name))
-                finally:
-                    backend.drop_all()
+            for backend in backends.each(folder, postgres_url):
+                sections.append(run_backend(backend, scale, sink, folder / backend.name))
     results = Path(os.environ.get(RESULTS_VARIABLE) or RESULTS)
     report.write(
         results,

@@ -31,9 +31,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
+from benchmarks import backends
 from benchmarks import progress
-from benchmarks.backends import PostgresBackend
-from benchmarks.backends import SqliteBackend
 from benchmarks.instance import STATUS_CYCLE
 from benchmarks.instance import Instance
 from benchmarks.loadgen import CSRF_FIELD
@@ -193,15 +192,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="newsletter-timing-") as temporary:
         folder = Path(temporary)
         with SmtpSink(folder / "smtp-sink.log") as sink:
-            backends = [SqliteBackend(folder)]
-            if postgres_url:
-                backends.append(PostgresBackend(postgres_url))
-            for backend in backends:
+            for backend in backends.each(folder, postgres_url):
                 version = backend.version()
-                try:
-                    rows, notes = measure(backend, scale, sink, folder / backend.name)
-                finally:
-                    backend.drop_all()
+                rows, notes = measure(backend, scale, sink, folder / backend.name)
                 print(f"\n{backend.name} {version}, scale {scale.name}\n")
                 print("| figure | unit | value | target |\n|---|---|--:|---|")
                 for row in rows:

@@ -5,11 +5,6 @@ attacker nothing (``newsletter.signup_requests``); the worker subscribes, render
 queues the confirmation, exactly once, keeping the time the reader signed up.
 """
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
@@ -27,9 +22,8 @@ from tests.reader import count
 from tests.reader import deliver
 from tests.reader import sign_up
 from tests.reader import subscriptions
+from tests.workers import run_workers
 
-NEWSLETTER = Path(sys.executable).with_name("newsletter")
-WORKER_TIMEOUT_SECONDS = 120
 ARTICLE = "https://news.example.org/2026/why-it-matters"
 STATES = {
     "pending": "pending@example.com",
@@ -122,30 +116,7 @@ def test_two_workers_apply_each_signup_exactly_once(app, mailbox, database_url, 
                 session, newsletter, f"reader{number}@example.com", Evidence(ip="203.0.113.5")
             )
 
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("NEWSLETTER_")
-    }
-    environment.update(
-        NEWSLETTER_DATABASE_URL=database_url,
-        NEWSLETTER_MAIL_URL=mailbox.url,
-        NEWSLETTER_SECRET_KEY=app.config["SECRET_KEY"],
-        NEWSLETTER_INSTANCE_PATH=str(tmp_path / "worker-instance"),
-        NEWSLETTER_PUBLIC_URL=app.config["PUBLIC_URL"],
-        NEWSLETTER_CONFIRMATION_RESEND_INTERVAL="0",
-    )
-    workers = [
-        subprocess.Popen(
-            [str(NEWSLETTER), "worker", "--once"],
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    for worker in workers:
-        _, err = worker.communicate(timeout=WORKER_TIMEOUT_SECONDS)
-        assert worker.returncode == 0, err
+    run_workers(app, tmp_path / "worker-instance", CONFIRMATION_RESEND_INTERVAL="0")
 
     addresses = {f"reader{number}@example.com" for number in range(total)}
     assert signup_requests_stored(app) == []

@@ -126,11 +126,13 @@ class Worker:
     def run(self, stop: threading.Event, poll_seconds: float = POLL_SECONDS) -> None:
         """Apply signups and deliver until ``stop`` is set, polling when both queues are empty."""
         while not stop.is_set():
-            try:
-                busy = self.apply_signups() + self.deliver_batch()
-            except Exception:
-                log.exception("Applying signups or delivering mail failed; trying again shortly")
-                busy = 0
+            busy = 0
+            # Each step on its own: signups that cannot be applied must not stop the mail.
+            for step in (self.apply_signups, self.deliver_batch):
+                try:
+                    busy += step()
+                except Exception:
+                    log.exception("%s failed; trying again shortly", step.__name__)
             if not busy:
                 # Both queues are empty: no connection is held open while waiting.
                 self.transport.close()

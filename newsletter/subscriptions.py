@@ -5,7 +5,9 @@ and with it the outbox messages these functions queue. Policy comes from the app
 configuration (an app context is enough).
 
 The answer to a signup never depends on the address's state, so nothing here returns
-whether an address was known. What happens behind the answer:
+whether an address was known; nor does its duration, because the web request only records
+the signup and the worker calls :func:`subscribe` (``newsletter.signup_requests``). What
+happens when it does:
 
 =============  ==========================================================
 state          on signup

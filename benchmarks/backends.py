@@ -7,6 +7,7 @@ same columns the product's export writes: the export's baseline.
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import create_engine
@@ -91,6 +92,18 @@ class PostgresBackend:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         self.created.clear()
         self.admin.dispose()
+
+
+def each(folder: Path, postgres_url: str | None) -> Iterator[SqliteBackend | PostgresBackend]:
+    """SQLite, then PostgreSQL if a URL is given; each one's databases dropped after its turn."""
+    backends: list[SqliteBackend | PostgresBackend] = [SqliteBackend(folder)]
+    if postgres_url:
+        backends.append(PostgresBackend(postgres_url))
+    for backend in backends:
+        try:
+            yield backend
+        finally:
+            backend.drop_all()
 
 
 def _tool(name: str) -> str:

@@ -13,15 +13,15 @@ from pathlib import Path
 
 from sqlalchemy import make_url
 
+from benchmarks import backends
 from benchmarks import exports
 from benchmarks import machine
 from benchmarks import mail
 from benchmarks import progress
 from benchmarks import report
+from benchmarks import signup_timing
 from benchmarks import startup
 from benchmarks import web_load
-from benchmarks.backends import PostgresBackend
-from benchmarks.backends import SqliteBackend
 from benchmarks.instance import Instance
 from benchmarks.scale import Scale
 from benchmarks.scale import from_environment
@@ -45,14 +45,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as temporary:
         folder = Path(temporary)
         with SmtpSink(folder / "smtp-sink.log") as sink:
-            backends = [SqliteBackend(folder)]
-            if postgres_url:
-                backends.append(PostgresBackend(postgres_url))
-            for backend in backends:
-                try:
-                    sections.append(run_backend(backend, scale, sink, folder / backend.name))
-                finally:
-                    backend.drop_all()
+            for backend in backends.each(folder, postgres_url):
+                sections.append(run_backend(backend, scale, sink, folder / backend.name))
     results = Path(os.environ.get(RESULTS_VARIABLE) or RESULTS)
     report.write(
         results,
@@ -66,7 +60,7 @@ def main() -> None:
 
 
 def run_backend(backend, scale: Scale, sink: SmtpSink, folder: Path) -> report.Section:
-    """All six measurements on one backend."""
+    """All seven measurements on one backend."""
     progress.say(f"{backend.name}: preparing")
     logs = folder / "logs"
     logs.mkdir(parents=True)
@@ -107,10 +101,12 @@ def run_backend(backend, scale: Scale, sink: SmtpSink, folder: Path) -> report.S
     )
     section = report.Section(backend.name, version, f"**{model.description}**, {why}")
     mail_rows, mail_notes = mail.measure(backend, scale, sink, folder)
+    timing_rows, timing_notes = signup_timing.measure(backend, scale, sink, folder)
     section.rows = [
         *load_rows,
         *export_rows,
         *mail_rows,
+        *timing_rows,
         startup.measure(backend, scale, folder),
         *trial.rows,
     ]
@@ -120,6 +116,7 @@ def run_backend(backend, scale: Scale, sink: SmtpSink, folder: Path) -> report.S
         *load_notes,
         *export_notes,
         *mail_notes,
+        *timing_notes,
     ]
     for instance in (scaled, empty):
         instance.dispose()

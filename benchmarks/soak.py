@@ -57,6 +57,7 @@ from benchmarks.servers import WorkerModel
 from benchmarks.servers import http_ok
 from newsletter.models import OutboxMessage
 from newsletter.models import OutboxStatus
+from newsletter.models import SignupRequest
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionStatus
 
@@ -354,7 +355,8 @@ def inject(
 
 
 def drain(instance: Instance, deadline: float) -> dict[OutboxStatus, int]:
-    """Wait until nothing is queued or being sent (or the deadline); the counts by status."""
+    """Wait until no signup waits to be applied and nothing is queued or being sent (or the
+    deadline); the outbox's counts by status."""
     while True:
         with instance.engine.connect() as connection:
             counts = dict(
@@ -362,7 +364,9 @@ def drain(instance: Instance, deadline: float) -> dict[OutboxStatus, int]:
                     select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
                 ).all()
             )
+            signups = connection.scalar(select(func.count()).select_from(SignupRequest))
         waiting = counts.get(OutboxStatus.QUEUED, 0) + counts.get(OutboxStatus.SENDING, 0)
+        waiting += signups
         if not waiting or time.monotonic() > deadline:
             return counts
         time.sleep(0.5)

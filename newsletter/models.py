@@ -1,4 +1,5 @@
-"""The tables: newsletters, their subscriptions with consent evidence, and the mail outbox."""
+"""The tables: newsletters, signups waiting to be applied, subscriptions with consent
+evidence, and the mail outbox."""
 
 import enum
 import secrets
@@ -127,6 +128,31 @@ class SubscriptionEvent(Base):
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
     detail: Mapped[str | None] = mapped_column(String(URL_LENGTH))
+
+
+class SignupRequest(Base):
+    """A signup as the web request received it, waiting for the worker to apply it.
+
+    The request only writes this row, the same way for every address, so that its
+    duration says nothing about the address's state (see ``newsletter.signup_requests``).
+    ``email_key`` lets an erasure find the pending requests of the address it erases.
+    """
+
+    __tablename__ = "signup_request"
+    __table_args__ = (
+        Index("ix_signup_request_newsletter_id_email_key", "newsletter_id", "email_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    newsletter_id: Mapped[int] = mapped_column(ForeignKey("newsletter.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    email_key: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    # The consent evidence, as ``subscriptions.Evidence`` holds it.
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
+    source: Mapped[str] = mapped_column(String(16))
+    source_url: Mapped[str | None] = mapped_column(String(URL_LENGTH))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class OutboxStatus(enum.StrEnum):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session
 
 from newsletter import addresses
+from newsletter import signup_requests
 from newsletter import subscriptions
 from newsletter.db import utcnow
 from newsletter.models import Erasure
@@ -106,11 +107,14 @@ def unsubscribe(session: Session, subscription: Subscription, editor: str) -> No
 
 
 def erase(session: Session, subscription: Subscription) -> None:
-    """Right to erasure: the address, its evidence, history and mail are deleted.
+    """Right to erasure: the address, its evidence, history, mail and pending signups are
+    deleted.
 
     A tombstone with only the newsletter and the status keeps the counts honest.
     """
     session.add(Erasure(newsletter_id=subscription.newsletter_id, status=subscription.status))
+    # A signup not yet applied would bring the address back.
+    signup_requests.forget(session, subscription.newsletter_id, subscription.email_key)
     session.delete(subscription)
     session.flush()
 

@@ -5,7 +5,9 @@ and with it the outbox messages these functions queue. Policy comes from the app
 configuration (an app context is enough).
 
 The answer to a signup never depends on the address's state, so nothing here returns
-whether an address was known. What happens behind the answer:
+whether an address was known; nor does its duration, because the web request only records
+the signup and the worker calls :func:`subscribe` (``newsletter.signup_requests``). What
+happens when it does:
 
 =============  ==========================================================
 state          on signup
@@ -19,6 +21,7 @@ unsubscribed   pending again, in a new round; confirmation queued
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 from datetime import timedelta
 
 from flask import current_app
@@ -82,14 +85,23 @@ class Link:
     state: LinkState
 
 
-def subscribe(session: Session, newsletter: Newsletter, email: str, evidence: Evidence) -> None:
+def subscribe(
+    session: Session,
+    newsletter: Newsletter,
+    email: str,
+    evidence: Evidence,
+    at: datetime | None = None,
+) -> None:
     """Sign ``email`` (already normalised) up to ``newsletter``: see the module's table.
+
+    ``at`` is when the reader signed up (default: now); the evidence keeps that time even
+    when the signup is applied later (see ``newsletter.signup_requests``).
 
     Safe under concurrency: the insert ignores a conflict on the unique key, and the row
     is then read under a lock, so simultaneous signups of one address make one row and
     at most one confirmation.
     """
-    now = utcnow()
+    now = at or utcnow()
     insert_unless_exists(
         session,
         Subscription,
@@ -113,9 +125,9 @@ def subscribe(session: Session, newsletter: Newsletter, email: str, evidence: Ev
         .with_for_update()
     ).one()
     if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
-        _start_new_round(subscription, evidence)
+        _start_new_round(subscription, evidence, now)
     if subscription.status is SubscriptionStatus.PENDING and _may_send_confirmation(subscription):
-        record_event(session, subscription, "signup", evidence, evidence.source_url)
+        record_event(session, subscription, "signup", evidence, evidence.source_url, at=now)
         queue_confirmation(session, subscription)
 
 
@@ -175,7 +187,7 @@ def end(session: Session, subscription: Subscription, evidence: Evidence, channe
         record_event(session, subscription, "unsubscribed", evidence, channel)
 
 
-def _start_new_round(subscription: Subscription, evidence: Evidence) -> None:
+def _start_new_round(subscription: Subscription, evidence: Evidence, at: datetime) -> None:
     """A former subscriber signs up again: a new double opt-in with fresh evidence."""
     subscription.status = SubscriptionStatus.PENDING
     subscription.confirmation_round += 1
@@ -184,7 +196,7 @@ def _start_new_round(subscription: Subscription, evidence: Evidence) -> None:
     subscription.confirmed_ip = None
     subscription.confirmed_user_agent = None
     subscription.unsubscribed_at = None
-    subscription.signup_at = utcnow()
+    subscription.signup_at = at
     subscription.signup_ip = evidence.ip
     subscription.signup_user_agent = evidence.user_agent
     subscription.source = evidence.source
@@ -258,6 +270,8 @@ def record_event(
     kind: str,
     evidence: Evidence,
     detail: str | None = None,
+    *,
+    at: datetime | None = None,
 ) -> None:
     """Append an event to the subscription's history (a Core insert: nothing reads it back)."""
     session.execute(
@@ -265,6 +279,7 @@ def record_event(
         {
             "subscription_id": subscription.id,
             "kind": kind,
+            "occurred_at": at or utcnow(),
             "ip": evidence.ip,
             "user_agent": evidence.user_agent,
             "detail": detail,

@@ -22,6 +22,7 @@ from tests.admin_steps import signed_in_client
 from tests.admin_steps import stored_tokens
 from tests.reader import SLUG
 from tests.reader import count
+from tests.reader import deliver
 from tests.reader import sign_up
 from tests.reader import subscriptions
 
@@ -59,6 +60,7 @@ def admin_requests(app, public_id: str, skip: set[str] = frozenset()) -> list[tu
 def reader_public_id(app, client) -> str:
     """Sign a reader up, so that subscriber pages have someone to show."""
     assert sign_up(client, "reader@example.com").status_code == 303
+    deliver(app.test_cli_runner())
     return subscriptions(app)[0].public_id
 
 

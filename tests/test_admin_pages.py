@@ -202,6 +202,16 @@ def test_dashboard_shows_the_mail_queue_and_its_failures(undeliverable, app, edi
     assert "<dt>Oldest queued</dt><dd>none</dd>" in failed
 
 
+def test_dashboard_counts_the_signups_waiting_for_the_worker(app, client, editor, runner):
+    for email in ("one@example.com", "two@example.com"):
+        assert sign_up(client, email).status_code == 303
+    assert "<dt>Signups to apply</dt><dd>2</dd>" in editor.get(f"{ADMIN}/").text
+
+    deliver(runner)
+
+    assert "<dt>Signups to apply</dt><dd>0</dd>" in editor.get(f"{ADMIN}/").text
+
+
 # --- Newsletters -------------------------------------------------------------------------
 
 

@@ -2,7 +2,8 @@
 
 Readers double-click, browsers retry, and several web processes share one database: the
 submissions below all reach the database at the same moment, from threads of one
-process and from separate processes.
+process and from separate processes. The requests only record the signups; then as many
+workers as there are signups apply them at the same moment, one each.
 """
 
 import json
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from newsletter.db import database
+from newsletter.mail.worker import Worker
 from newsletter.models import OutboxMessage
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionStatus
@@ -102,21 +104,48 @@ def submit_together(app, emails: list[str]) -> list[object]:
     return [results[index] for index in range(len(emails))]
 
 
+def apply_together(app, workers: int) -> list[object]:
+    """``workers`` mail workers, each taking one recorded signup, apply them at once."""
+    barrier = threading.Barrier(workers)
+    results: dict[int, object] = {}
+
+    def apply(index: int) -> None:
+        try:
+            worker = Worker.for_app(app)
+            worker.batch_size = 1
+            barrier.wait(timeout=TIMEOUT_SECONDS)
+            results[index] = worker.apply_signups()
+        except Exception as error:  # reported by the caller, in the test's thread
+            barrier.abort()
+            results[index] = error
+
+    threads = [threading.Thread(target=apply, args=(index,)) for index in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=TIMEOUT_SECONDS)
+        assert not thread.is_alive()
+    return [results[index] for index in range(workers)]
+
+
 def test_simultaneous_submissions_from_threads_make_one_subscription(app):
     """8 browsers, each with its own session and form, press Subscribe at the same moment."""
     assert submit_together(app, CASINGS) == [303] * len(CASINGS)
+    assert apply_together(app, len(CASINGS)) == [1] * len(CASINGS)
     assert_one_subscription_one_confirmation(app)
 
 
 def test_simultaneous_resubmissions_of_a_pending_address_send_one_reminder(app):
     """A pending address whose resend is due, submitted 8 times at once: one new email."""
     assert submit_together(app, CASINGS[:1]) == [303]
+    assert apply_together(app, 1) == [1]
     interval = timedelta(seconds=app.config["CONFIRMATION_RESEND_INTERVAL"])
     with app.app_context(), database(app).transaction() as session:
         subscription = session.scalars(select(Subscription)).one()
         subscription.confirmation_sent_at -= interval + timedelta(seconds=1)
 
     assert submit_together(app, CASINGS) == [303] * len(CASINGS)
+    assert apply_together(app, len(CASINGS)) == [1] * len(CASINGS)
     assert len(subscriptions(app)) == 1
     assert len(confirmations(app)) == 2
 
@@ -159,4 +188,5 @@ def test_simultaneous_submissions_from_processes_make_one_subscription(app, sett
                 process.wait()
 
     assert answers == ["303"] * len(processes)
+    assert apply_together(app, len(processes)) == [1] * len(processes)
     assert_one_subscription_one_confirmation(app)

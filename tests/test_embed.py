@@ -9,6 +9,7 @@ import itsdangerous.timed
 import pytest
 
 from newsletter.models import OutboxMessage
+from newsletter.models import SignupRequest
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionEvent
 from newsletter.models import SubscriptionStatus
@@ -51,6 +52,7 @@ def csp(response) -> dict[str, list[str]]:
 
 def assert_nothing_stored(app) -> None:
     assert count(app, Subscription) == 0
+    assert count(app, SignupRequest) == 0
     assert count(app, SubscriptionEvent) == 0
     assert count(app, OutboxMessage) == 0
 
@@ -134,11 +136,11 @@ def test_signup_inside_the_frame(app, client, runner, mailbox, allowed):
     assert csp(done)["frame-ancestors"] == allowed
     assert "X-Frame-Options" not in done.headers
 
+    deliver(runner)
     [subscription] = subscriptions(app)
     assert subscription.email == "reader@example.com"
     assert subscription.status is SubscriptionStatus.PENDING
     assert subscription.source == "embed"
-    deliver(runner)
     assert [message["To"] for message in mailbox.messages] == ["reader@example.com"]
 
 
@@ -179,9 +181,10 @@ def test_post_from_outside_our_frame_is_403(app, client, allowed, headers):
         pytest.param({"Sec-Fetch-Site": "same-origin", "Origin": OWN_ORIGIN}, id="fetch-metadata"),
     ],
 )
-def test_post_from_our_frame_is_accepted(app, client, allowed, headers):
+def test_post_from_our_frame_is_accepted(app, client, runner, allowed, headers):
     response = submit(client, open_frame(client), "reader@example.com", headers=headers)
     assert response.status_code == 303
+    deliver(runner)
     assert count(app, Subscription) == 1
 
 
@@ -219,6 +222,7 @@ def test_form_without_a_valid_token_is_refused_with_a_fresh_one(app, client, run
     assert fresh != token
     again = submit(client, response.text, "reader@example.com")
     assert again.status_code == 303
+    deliver(runner)
     assert count(app, Subscription) == 1
 
 
@@ -238,15 +242,16 @@ def test_expired_form_token_is_refused(app, client, allowed, monkeypatch):
     assert_nothing_stored(app)
 
 
-def test_form_left_open_for_hours_still_works(app, client, allowed, monkeypatch):
+def test_form_left_open_for_hours_still_works(app, client, runner, allowed, monkeypatch):
     """A reader who opened the article this morning can still subscribe (limit: a day)."""
     assert app.config["EMBED_FORM_MAX_AGE"] == DAY
     page = _frame_rendered_ago(client, monkeypatch, DAY - 3600)
     assert submit(client, page, "reader@example.com").status_code == 303
+    deliver(runner)
     assert count(app, Subscription) == 1
 
 
-def test_whole_flow_works_without_cookies(app, allowed):
+def test_whole_flow_works_without_cookies(app, runner, allowed):
     """Third-party cookies blocked: the frame never needs one, and never sets one."""
     client = app.test_client(use_cookies=False)
     frame = client.get(EMBED, headers={"Referer": ARTICLE})
@@ -262,12 +267,13 @@ def test_whole_flow_works_without_cookies(app, allowed):
     assert SUCCESS_MESSAGE in done.text
     for response in (frame, invalid, posted, done):
         assert "Set-Cookie" not in response.headers
+    deliver(runner)
     [subscription] = subscriptions(app)
     assert subscription.email == "reader@example.com"
     assert subscription.source_url == ARTICLE  # kept through the form's error round
 
 
-def test_source_is_the_page_that_embedded_the_frame(app, client, allowed):
+def test_source_is_the_page_that_embedded_the_frame(app, client, runner, allowed):
     """The Referer of the frame's GET is the article; the POST's Referer is the frame."""
     page = open_frame(client, Referer=ARTICLE, **{"User-Agent": "Reader's browser/3.0"})
     response = submit(
@@ -277,6 +283,7 @@ def test_source_is_the_page_that_embedded_the_frame(app, client, allowed):
         headers=FROM_OUR_FRAME | {"Referer": f"{OWN_ORIGIN}{EMBED}"},
     )
     assert response.status_code == 303
+    deliver(runner)
     [subscription] = subscriptions(app)
     assert subscription.source == "embed"
     assert subscription.source_url == ARTICLE

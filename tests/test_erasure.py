@@ -215,6 +215,23 @@ def test_erasure_leaves_the_address_in_no_file_of_the_instance(app_in_instance):
     assert len(list((instance / "mail").glob("*.eml"))) == 1
 
 
+def test_erasure_also_forgets_a_signup_not_yet_applied(app, client, runner, mailbox):
+    """The reader signs up again just before the erasure: the worker must not bring them back."""
+    confirmed_reader(app, runner, mailbox)
+    browser = app.test_client()
+    browser.environ_base.update(REMOTE_ADDR=SIGNUP_IP, HTTP_USER_AGENT=USER_AGENT)
+    assert sign_up(browser, ADDRESS.upper(), Referer=ARTICLE).status_code == 303
+    assert sign_up(client, "keeper@example.com").status_code == 303  # someone who stays
+
+    _, response = erase_through_admin(app, runner, public_id_of(app, ADDRESS))
+    assert response.status_code == 303
+
+    assert traces(app, ADDRESS, LOCAL_PART, SIGNUP_IP, USER_AGENT, ARTICLE) == []
+    deliver(runner)
+    assert [row.email for row in subscriptions(app)] == ["keeper@example.com"]
+    assert traces(app, LOCAL_PART) == []
+
+
 def test_erasure_keeps_the_counts_honest(app, client, runner, mailbox):
     assert sign_up(client, "keeper@example.com").status_code == 303
     confirmed_reader(app, runner, mailbox)
@@ -271,6 +288,7 @@ def signed_up_ago(app, client, ages: dict[str, timedelta]) -> None:
     """Sign each address up, then move its signup back in time by its age."""
     for address in ages:
         assert sign_up(client, address).status_code == 303
+    deliver(app.test_cli_runner())
     with app.app_context(), database(app).transaction() as session:
         for address, age in ages.items():
             session.execute(

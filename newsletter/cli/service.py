@@ -1,4 +1,4 @@
-"""Running the product: serve, migrate, deliver mail."""
+"""Running the product: serve, migrate, apply signups and deliver mail."""
 
 import ipaddress
 import logging
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 @click.option("--threads", default=8, show_default=True, help="Request threads.")
 @with_appcontext
 def serve(host: str, port: int, threads: int) -> None:
-    """Run the whole product: migrate, seed a first newsletter, deliver mail, serve."""
+    """Run the whole product: migrate, seed a first newsletter, apply signups, send, serve."""
     _log_to_stderr()
     app = current_app._get_current_object()
     local_origins: tuple[str, ...] = ()
@@ -66,10 +66,12 @@ def db_upgrade() -> None:
 
 
 @click.command()
-@click.option("--once", is_flag=True, help="Deliver what is due, then exit.")
+@click.option(
+    "--once", is_flag=True, help="Apply recorded signups and deliver what is due, then exit."
+)
 @with_appcontext
 def worker(once: bool) -> None:
-    """Deliver queued mail; run as many as you like against PostgreSQL."""
+    """Apply recorded signups and deliver queued mail; run as many as you like on PostgreSQL."""
     _log_to_stderr()
     app = current_app._get_current_object()
     mail_worker = Worker.for_app(app)

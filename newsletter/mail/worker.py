@@ -1,4 +1,9 @@
-"""Delivering the outbox: claim a batch, send it, record each result; one connection while busy."""
+"""The worker: apply recorded signups, then deliver the outbox; one connection while busy.
+
+Applying a signup queues its confirmation in the outbox (``newsletter.signup_requests``),
+so each round first applies a batch of signups, then claims a batch of mail, sends it and
+records each result.
+"""
 
 import logging
 import threading
@@ -12,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from newsletter import addresses
+from newsletter import signup_requests
 from newsletter.db import Database
 from newsletter.db import database
 from newsletter.db import utcnow
@@ -32,10 +38,11 @@ DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
 
 
 class Worker:
-    """One delivery loop; any number may run at once against the same database."""
+    """One signup-and-delivery loop; any number may run at once against the same database."""
 
     def __init__(
         self,
+        app: Flask,
         db: Database,
         transport: Transport,
         *,
@@ -44,6 +51,7 @@ class Worker:
         batch_size: int = BATCH_SIZE,
         lease: timedelta = outbox.LEASE,
     ) -> None:
+        self.app = app
         self.db = db
         self.transport = transport
         self.max_attempts = max_attempts
@@ -55,12 +63,18 @@ class Worker:
     def for_app(cls, app: Flask) -> "Worker":
         """A worker configured from the app's settings."""
         return cls(
+            app,
             database(app),
             transports.from_url(app.config["MAIL_URL"], app.instance_path),
             max_attempts=app.config["MAIL_MAX_ATTEMPTS"],
             retry_base_seconds=app.config["MAIL_RETRY_BASE_SECONDS"],
             lease=timedelta(seconds=app.config["MAIL_LEASE_SECONDS"]),
         )
+
+    def apply_signups(self) -> int:
+        """Apply one batch of recorded signups, queueing their confirmations; how many."""
+        with self.app.app_context(), self.db.transaction() as session:
+            return signup_requests.apply_pending(session, self.batch_size)
 
     def deliver_batch(self, due_by: datetime | None = None) -> int:
         """Claim and send one batch; returns how many messages were claimed."""
@@ -88,11 +102,18 @@ class Worker:
         return len(batch)
 
     def drain(self) -> int:
-        """Deliver what was due when called; returns how many messages were tried.
+        """Apply every recorded signup, then deliver what was due by then; returns how many
+        messages were tried.
 
         A message that fails now is not retried in the same drain, even when its retry is
-        due at once, and mail queued meanwhile waits for the next run: ``--once`` ends.
+        due at once, and signups or mail arriving meanwhile wait for the next run:
+        ``--once`` ends.
         """
+        applied = 0
+        while count := self.apply_signups():
+            applied += count
+        if applied:
+            log.info("Applied %s signup(s)", applied)
         started = utcnow()
         total = 0
         try:
@@ -103,15 +124,17 @@ class Worker:
         return total
 
     def run(self, stop: threading.Event, poll_seconds: float = POLL_SECONDS) -> None:
-        """Deliver until ``stop`` is set, polling the queue when it is empty."""
+        """Apply signups and deliver until ``stop`` is set, polling when both queues are empty."""
         while not stop.is_set():
-            try:
-                delivered = self.deliver_batch()
-            except Exception:
-                log.exception("Mail delivery failed; trying again shortly")
-                delivered = 0
-            if not delivered:
-                # The queue is empty: no connection is held open while waiting.
+            busy = 0
+            # Each step on its own: signups that cannot be applied must not stop the mail.
+            for step in (self.apply_signups, self.deliver_batch):
+                try:
+                    busy += step()
+                except Exception:
+                    log.exception("%s failed; trying again shortly", step.__name__)
+            if not busy:
+                # Both queues are empty: no connection is held open while waiting.
                 self.transport.close()
                 stop.wait(poll_seconds)
         self.transport.close()
@@ -153,7 +176,7 @@ class Worker:
 
 
 def start_background_sender(app: Flask) -> threading.Event:
-    """Deliver mail from a daemon thread of this process; set the returned event to stop."""
+    """Apply signups and deliver mail from a daemon thread; set the returned event to stop."""
     stop = threading.Event()
     worker = Worker.for_app(app)
     threading.Thread(target=worker.run, args=(stop,), name="mail-sender", daemon=True).start()

@@ -1,9 +1,13 @@
-"""The one signup pipeline behind every surface: page form, iframe form, JSON API."""
+"""The one signup pipeline behind every surface: page form, iframe form, JSON API.
+
+A valid signup is only recorded here; the mail worker applies it. The request thus does
+the same work whatever the address's state (see ``newsletter.signup_requests``).
+"""
 
 import logging
 
 from newsletter import db
-from newsletter import subscriptions
+from newsletter import signup_requests
 from newsletter.models import Newsletter
 from newsletter.subscriptions import Evidence
 from newsletter.web import limits
@@ -13,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def accept(form: SignupFields, newsletter: Newsletter, evidence: Evidence) -> bool:
-    """Validate and sign up; False when the form has errors to show (nothing is stored).
+    """Validate and record the signup; False when the form has errors (nothing is stored).
 
     A honeypot hit is answered as a success, so bots learn nothing, and stores nothing.
     """
@@ -26,6 +30,6 @@ def accept(form: SignupFields, newsletter: Newsletter, evidence: Evidence) -> bo
         return False
     limits.check_address(form.email.data)
     session = db.session()
-    subscriptions.subscribe(session, newsletter, form.email.data, evidence)
+    signup_requests.record(session, newsletter, form.email.data, evidence)
     session.commit()
     return True

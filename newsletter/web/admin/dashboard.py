@@ -1,4 +1,4 @@
-"""``/admin/``: each newsletter's subscribers by status and by day, and the mail queue."""
+"""``/admin/``: each newsletter's subscribers by status and by day, and the worker's queues."""
 
 from datetime import datetime
 from datetime import timedelta
@@ -7,6 +7,7 @@ from flask import render_template
 
 from newsletter import db
 from newsletter import newsletters
+from newsletter import signup_requests
 from newsletter import subscribers
 from newsletter.db import utcnow
 from newsletter.mail import outbox
@@ -43,6 +44,7 @@ def dashboard():
         charts=charts,
         chart_days=CHART_DAYS,
         queue=queue,
+        signups_waiting=signup_requests.waiting(session),
         oldest_age=age(queue.oldest_queued_at) if queue.oldest_queued_at else None,
     )
 

@@ -1,0 +1,89 @@
+"""Signups in two steps: the web request records one, the worker applies it.
+
+Why: the answer to a signup never depends on the address's state, and neither may its
+duration. Applying a signup does different work per state (a new address gets a row, an
+event and a rendered confirmation; a confirmed one gets nothing), and one timed request
+told a new address from a subscribed one three times in four. So the request does the
+same thing for every address, :func:`record` (one INSERT), and the mail worker does the
+rest later with :func:`apply_pending`, where no reader is waiting on it.
+
+Applying is exactly once without leases: a batch is taken, subscribed, deleted and
+committed in one transaction. On PostgreSQL the batch is read ``FOR UPDATE SKIP LOCKED``,
+so concurrent workers take different rows; SQLite has a single writer. A worker that dies
+mid-batch rolls back, and the rows wait for the next one.
+"""
+
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter import addresses
+from newsletter import subscriptions
+from newsletter.db import utcnow
+from newsletter.models import Newsletter
+from newsletter.models import SignupRequest
+from newsletter.subscriptions import Evidence
+
+BATCH_SIZE = 50
+# Built once: a request writes its row with a plain INSERT and reads nothing back.
+INSERT_REQUEST = insert(SignupRequest.__table__)
+
+
+def record(session: Session, newsletter: Newsletter, email: str, evidence: Evidence) -> None:
+    """Keep a signup of ``email`` (already normalised) for the worker, with its evidence."""
+    session.execute(
+        INSERT_REQUEST,
+        {
+            "newsletter_id": newsletter.id,
+            "email": email,
+            "email_key": addresses.key(email),
+            "ip": evidence.ip,
+            "user_agent": evidence.user_agent,
+            "source": evidence.source,
+            "source_url": evidence.source_url,
+            "received_at": utcnow(),
+        },
+    )
+
+
+def apply_pending(session: Session, limit: int = BATCH_SIZE) -> int:
+    """Subscribe up to ``limit`` recorded signups, oldest first, and delete them.
+
+    Needs an app context (policy and mail templates); the caller commits. Returns how
+    many were applied.
+    """
+    batch = session.scalars(
+        select(SignupRequest)
+        .order_by(SignupRequest.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for request in batch:
+        subscriptions.subscribe(
+            session,
+            session.get(Newsletter, request.newsletter_id),
+            request.email,
+            Evidence(request.ip, request.user_agent, request.source, request.source_url),
+            at=request.received_at,
+        )
+    if batch:
+        session.execute(
+            delete(SignupRequest).where(SignupRequest.id.in_([request.id for request in batch]))
+        )
+    return len(batch)
+
+
+def forget(session: Session, newsletter_id: int, email_key: str) -> None:
+    """Delete the address's signups not yet applied (erasure must not be undone by one)."""
+    session.execute(
+        delete(SignupRequest).where(
+            SignupRequest.newsletter_id == newsletter_id, SignupRequest.email_key == email_key
+        )
+    )
+
+
+def waiting(session: Session) -> int:
+    """How many recorded signups wait for a worker (the dashboard's queue health)."""
+    return session.scalar(select(func.count()).select_from(SignupRequest))

@@ -5,12 +5,16 @@ database with Redis rate-limit storage, two ``newsletter worker`` processes and 
 recording SMTP sink, and drives 16 browser-like clients doing signups (GET the form, POST
 it with its CSRF token) and confirmations (POST the link read from the mail the sink got).
 On a schedule scaled to ``SOAK_SECONDS`` (default 60) it stops the sink for 10 s (twice),
-SIGKILLs a mail worker and starts another, restarts PostgreSQL and restarts Redis (the
-faults run in turn, so below about 40 s the load lasts until the last one). Then it
-lets the workers drain and checks that nothing answered as accepted was lost, every
-confirmation arrived, duplicates come only from the killed worker's claims, and no request
-failed with a 500; it exits non-zero if a check fails and writes the figures to the "Soak"
-section of ``benchmarks/RESULTS.md`` (``SOAK_RESULTS=FILE`` writes them there instead).
+SIGKILLs a mail worker while both workers have a batch in flight (the sink takes 20 ms a
+message) and starts another, restarts PostgreSQL and restarts Redis (the faults run in
+turn, so below about 40 s the load lasts until the last one). Then it lets the workers
+drain and checks that nothing answered as accepted was lost, every confirmation arrived,
+duplicates come only from the killed worker's claims (and that its claims were taken over
+after their lease), every 503 carried Retry-After, and no request failed with a 500. A
+check whose case never happened (no claim taken over, no 503 while the database was down)
+reports NOT EXERCISED and fails, as a failed check does: it exits non-zero and writes the
+figures to the "Soak" section of ``benchmarks/RESULTS.md`` (``SOAK_RESULTS=FILE`` writes
+them there instead).
 
 The PostgreSQL and Redis restarts act on this machine's services (as CI has them); they
 are short, and both services are started again whatever happens.
@@ -292,7 +296,8 @@ class Faults:
 
     events: list[tuple[float, str]] = field(default_factory=list)
     database_down: tuple[float, float] | None = None
-    in_flight_at_kill: set[str] = field(default_factory=set)
+    # Message-ID → attempts so far, of each message claimed right after the SIGKILL.
+    in_flight_at_kill: dict[str, int] = field(default_factory=dict)
     in_flight_at_restart: set[str] = field(default_factory=set)
     # The sink may record a message and stop before its 250 reaches the worker.
     in_flight_at_sink_stop: set[str] = field(default_factory=set)
@@ -300,11 +305,18 @@ class Faults:
 
 def sending(instance: Instance) -> set[str]:
     """Message-IDs of the messages claimed right now (being sent)."""
+    return set(attempts_in_flight(instance))
+
+
+def attempts_in_flight(instance: Instance) -> dict[str, int]:
+    """Message-ID → attempts so far, of the messages claimed right now."""
     with instance.engine.connect() as connection:
-        rows = connection.scalars(
-            select(OutboxMessage.message_id).where(OutboxMessage.status == OutboxStatus.SENDING)
+        rows = connection.execute(
+            select(OutboxMessage.message_id, OutboxMessage.attempts).where(
+                OutboxMessage.status == OutboxStatus.SENDING
+            )
         )
-        return set(rows)
+        return dict(rows.tuples().all())
 
 
 def wait_for_batches_in_flight(instance: Instance) -> None:
@@ -350,7 +362,7 @@ def inject(
     at(0.35)
     wait_for_batches_in_flight(instance)
     workers.kill_one()
-    faults.in_flight_at_kill = sending(instance)
+    faults.in_flight_at_kill = attempts_in_flight(instance)
     note(f"mail worker SIGKILLed ({len(faults.in_flight_at_kill)} message(s) claimed)")
     workers.start()
     note("mail worker started again")
@@ -430,12 +442,12 @@ def check(
                 OutboxMessage.attempts,
             )
         ).all()
-    # The killed worker's claims go out again once their lease has run out: a second
-    # attempt on a message that was claimed at the SIGKILL.
+    # The killed worker's claims go out again once their lease has run out: one more
+    # attempt than when the worker was killed (the other worker's claims get none).
     taken_over = [
         row
         for row in outbox_rows
-        if row.message_id in faults.in_flight_at_kill and row.attempts > 1
+        if row.attempts > faults.in_flight_at_kill.get(row.message_id, row.attempts)
     ]
     received = Counter(
         json.loads(line)["message_id"] for line in record.read_text("utf-8").splitlines()
@@ -446,7 +458,7 @@ def check(
     unconfirmed_undelivered = [row for row in confirmations if received[row.message_id] == 0]
     duplicates = {message_id: n for message_id, n in received.items() if n > 1}
     unknown = set(received) - {row.message_id for row in outbox_rows}
-    explained = faults.in_flight_at_kill
+    explained = set(faults.in_flight_at_kill)
     unexplained = {message_id for message_id in duplicates if message_id not in explained}
     at_sink_stop = unexplained & faults.in_flight_at_sink_stop
     unexplained -= at_sink_stop

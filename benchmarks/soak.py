@@ -316,7 +316,7 @@ def attempts_in_flight(instance: Instance) -> dict[str, int]:
                 OutboxMessage.status == OutboxStatus.SENDING
             )
         )
-        return dict(rows.tuples().all())
+        return {message_id: attempts for message_id, attempts in rows}
 
 
 def wait_for_batches_in_flight(instance: Instance) -> None:

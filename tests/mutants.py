@@ -441,7 +441,7 @@ def main() -> None:
             if code != 0:
                 print(output[-3000:])
                 sys.exit("the baseline fails: fix the tests before judging mutants")
-            print(f"baseline: {len(files)} test file(s) pass on the unchanged copy", flush=True)
+            print(f"baseline: the {len(files)} test files and ids pass unchanged", flush=True)
         results = []
         for mutant in chosen:
             started = time.monotonic()

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from datetime import timedelta
 from email import message_from_bytes
 from email import policy
@@ -48,6 +49,7 @@ NEWSLETTER = Path(sys.executable).with_name("newsletter")
 WORKER_TIMEOUT_SECONDS = 120
 # Less than the transport's SMTP timeout (30 s): a lone worker's message still goes out.
 MEETING_TIMEOUT_SECONDS = 20
+POLL_SECONDS = 0.01
 
 
 def outbox_rows(app) -> list[OutboxMessage]:
@@ -323,7 +325,7 @@ class RecordCuttingMailbox(Mailbox):
                 text("SELECT id FROM outbox_message WHERE message_id = :id FOR UPDATE"),
                 {"id": message_id},
             )
-            watcher = threading.Thread(target=self._cut_the_recorder, args=(locker,))
+            watcher = threading.Thread(target=self._cut_the_recorder, args=(locker,), daemon=True)
             watcher.start()
             self.watchers.append(watcher)
         return await super().handle_DATA(server, session, envelope)
@@ -333,7 +335,10 @@ class RecordCuttingMailbox(Mailbox):
         try:
             with self.engine.connect() as watching:
                 waiting = []
-                while not waiting:  # polls the server's lock table until the UPDATE waits
+                # Polls the server's lock table until the UPDATE waits (or the worker gave up).
+                deadline = time.monotonic() + WORKER_TIMEOUT_SECONDS
+                while not waiting and time.monotonic() < deadline:
+                    time.sleep(POLL_SECONDS)
                     waiting = watching.scalars(
                         text(
                             "SELECT pid FROM pg_stat_activity "
@@ -341,6 +346,8 @@ class RecordCuttingMailbox(Mailbox):
                         ),
                         {"holder": holder},
                     ).all()
+                if not waiting:
+                    return
                 [recorder] = waiting
                 watching.execute(
                     text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": recorder}

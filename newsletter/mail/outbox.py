@@ -84,7 +84,7 @@ def claim(
         .limit(limit)
         .with_for_update(skip_locked=True)
         .cte("due")
-        .prefix_with("MATERIALIZED")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     claimed = session.execute(
         update(OutboxMessage)

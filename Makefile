@@ -8,7 +8,7 @@ TEST_INSTALLED := $(VENV)/.installed-test
 # axe-core for the browser tests' accessibility checks (skipped, with a reason, without npm).
 NODE_TOOLS := node_modules/.installed
 
-.PHONY: run test bench soak lint format clean
+.PHONY: run test bench soak mutants lint format clean
 
 run: $(INSTALLED)
 	NEWSLETTER_DEMO=true $(BIN)/newsletter serve
@@ -29,6 +29,11 @@ bench: $(TEST_INSTALLED)
 # Redis. SOAK_SECONDS=600 for a longer run (default 60).
 soak: $(TEST_INSTALLED)
 	$(BIN)/python -m benchmarks.soak
+
+# One-line deliberate bugs, one promise each, run against the tests that should catch them
+# (SQLite, in a scratch copy); fails if a mutant survives or no longer applies. ~10 minutes.
+mutants: $(TEST_INSTALLED)
+	$(BIN)/python -m tests.mutants
 
 lint: $(TEST_INSTALLED)
 	$(BIN)/ruff check .

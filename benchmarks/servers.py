@@ -244,15 +244,18 @@ class SmtpSink:
     keeps its port across a stop and a start, as a mail server that was restarted does.
     """
 
-    def __init__(self, log_path: Path, record_path: Path | None = None) -> None:
+    def __init__(self, log_path: Path, record_path: Path | None = None, delay: float = 0.0) -> None:
         self.log_path = log_path
         self.record_path = record_path
+        self.delay = delay
         self.port = free_port()
         self.url = f"smtp://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "SmtpSink":
         record = [str(self.record_path)] if self.record_path else []
+        if self.delay:
+            record = [*(record or [os.devnull]), str(self.delay)]
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "benchmarks.smtp_sink", str(self.port), *record],

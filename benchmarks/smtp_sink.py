@@ -1,12 +1,15 @@
 """An SMTP server that accepts every message: the far end of mail delivery.
 
-``python -m benchmarks.smtp_sink PORT [RECORD]`` runs aiosmtpd on 127.0.0.1:PORT until
-SIGTERM. Both the product's worker and the bare ``smtplib`` baseline send to it, so its own
+``python -m benchmarks.smtp_sink PORT [RECORD [DELAY]]`` runs aiosmtpd on 127.0.0.1:PORT
+until SIGTERM. Both the product's worker and the bare ``smtplib`` baseline send to it, so its own
 cost weighs on both sides of the ratio alike. With ``RECORD`` (the soak), each message's
 ``Message-ID``, recipient and confirmation link are appended to that file as a JSON line,
 written and flushed before the sink answers 250: what was acknowledged is on record.
+With ``DELAY`` (seconds) each message takes that long to accept, as a real mail server's
+do: the soak's workers then have batches in flight when one is killed.
 """
 
+import asyncio
 import json
 import re
 import signal
@@ -25,11 +28,14 @@ CONFIRM_LINK = re.compile(r"https?://[^\s<>\"]+(/confirm/[^\s<>\"]+)")
 class Sink:
     """Accepts and counts; records each message when given a file."""
 
-    def __init__(self, record: TextIO | None = None) -> None:
+    def __init__(self, record: TextIO | None = None, delay: float = 0.0) -> None:
         self.received = 0
         self.record = record
+        self.delay = delay
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.received += 1
         if self.record is not None:
             self.record.write(json.dumps(describe(envelope.content)) + "\n")
@@ -50,18 +56,19 @@ def describe(content: bytes) -> dict[str, str | None]:
 
 
 def main() -> None:
-    """Serve on PORT, recording to RECORD if given."""
+    """Serve on PORT, recording to RECORD if given, taking DELAY seconds per message."""
     port = int(sys.argv[1])
+    delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
     if len(sys.argv) > 2:
         with Path(sys.argv[2]).open("a", encoding="utf-8") as record:
-            serve(port, record)
+            serve(port, record, delay)
     else:
-        serve(port, None)
+        serve(port, None, delay)
 
 
-def serve(port: int, record: TextIO | None) -> None:
+def serve(port: int, record: TextIO | None, delay: float = 0.0) -> None:
     """Serve until SIGTERM or SIGINT, then say how many messages arrived."""
-    sink = Sink(record)
+    sink = Sink(record, delay)
     controller = Controller(sink, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
     controller.start()
     stop = threading.Event()

@@ -24,6 +24,9 @@ class ConfigurationError(ValueError):
 DEFAULTS = {
     # SQLAlchemy URL; None means a SQLite file in the instance folder.
     "DATABASE_URL": None,
+    # Seconds a new connection to the database server may take before the request gets a
+    # 503 (PostgreSQL; libpq counts anything under 2 as 2).
+    "DATABASE_CONNECT_TIMEOUT": 5,
     # None means: messages written as .eml files under instance/mail, links logged.
     "MAIL_URL": None,
     "MAIL_FROM": "Newsletter <newsletter@localhost>",

@@ -87,8 +87,8 @@ def utcnow() -> datetime:
 class Database:
     """The engine and session factories of one app."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, connect_timeout: int = 5) -> None:
+        self.engine = make_engine(url, connect_timeout)
         self.writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self.reading_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.writing_sessions = sessionmaker(self.writer, expire_on_commit=False)
@@ -116,11 +116,13 @@ class Database:
             connection.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, connect_timeout: int = 5) -> Engine:
     """Create the engine, with SQLite made fit for a web server (WAL, busy timeout, FKs).
 
-    A database error's text leaves out the statement's parameters: they are addresses
-    and evidence, and the error is logged.
+    ``connect_timeout`` (seconds) bounds how long a new connection to a database server
+    may take, from the first packet to the end of authentication. A database error's
+    text leaves out the statement's parameters: they are addresses and evidence, and the
+    error is logged.
     """
     if url.startswith("sqlite"):
         _create_private_file(make_url(url).database)
@@ -130,13 +132,13 @@ def make_engine(url: str) -> Engine:
         _configure_sqlite(engine)
         return engine
     # Fail fast when the server is away: pre-ping drops dead pooled connections, and
-    # neither a new connection nor a free pool slot is awaited for more than 5 seconds.
+    # neither a new connection nor a free pool slot is awaited for long.
     return create_engine(
         url,
         hide_parameters=True,
         pool_pre_ping=True,
         pool_timeout=5,
-        connect_args={"connect_timeout": 5},
+        connect_args={"connect_timeout": connect_timeout},
     )
 
 
@@ -205,7 +207,9 @@ def _insert_unless_exists(dialect: str, table: Table, unique_columns: tuple[str,
 
 def init_app(app: Flask) -> None:
     """Create the app's database and close the request's session at teardown."""
-    app.extensions["database"] = Database(app.config["DATABASE_URL"])
+    app.extensions["database"] = Database(
+        app.config["DATABASE_URL"], app.config["DATABASE_CONNECT_TIMEOUT"]
+    )
     app.teardown_appcontext(lambda _error: end_session())
 
 

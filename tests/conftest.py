@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from newsletter.db import Base
 from newsletter.db import database
 from tests.mailbox import Mailbox
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
+IN_CI = os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
 POSTGRES_URL_VARIABLE = "NEWSLETTER_TEST_DATABASE_URL"
 REDIS_URL_VARIABLE = "NEWSLETTER_TEST_REDIS_URL"
 SLUG = "explaining-ukraine"
@@ -43,6 +44,20 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """``host:port`` of a server that takes connections into its backlog and never answers.
+
+    What a database server looks like when its machine hangs: the TCP connection opens,
+    nothing comes back. Only the client's connect timeout ends the wait.
+    """
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        host, port = listener.getsockname()
+        yield f"{host}:{port}"
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +90,11 @@ def postgres_database() -> str:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+# For what only a database server can show (a connection cut, several processes on one
+# database): the ``app`` of such a test runs on PostgreSQL alone, so CI reports no skip.
+postgresql_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -410,3 +410,37 @@ def test_no_api_answer_sets_a_cookie(app, allowed):
     for response in responses:
         assert "Set-Cookie" not in response.headers, response.request.path
     assert client.get_cookie("session") is None
+
+
+OTHER_SLUG = "other-newsletter"
+
+
+@pytest.fixture
+def other_newsletter(app, runner, allowed) -> str:
+    """A second newsletter that allows no site, next to the first that allows ``ALLOWED``."""
+    args = ["newsletters", "create", "--slug", OTHER_SLUG, "--name", "Other"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    return f"/api/v1/newsletters/{OTHER_SLUG}"
+
+
+def test_an_origin_allowed_by_one_newsletter_may_not_use_another(
+    app, client, runner, other_newsletter
+):
+    """Each newsletter's list is its own: an origin allowed on A gets 403 from B's API."""
+    for path in (other_newsletter, f"{other_newsletter}/subscriptions"):
+        refused = preflight(client, ALLOWED, path=path)
+        assert_json_error(refused, 403)
+        assert "Access-Control-Allow-Origin" not in refused.headers
+        assert "Access-Control-Allow-Methods" not in refused.headers
+    response = client.post(
+        f"{other_newsletter}/subscriptions",
+        json={"email": "reader@example.com"},
+        headers={"Origin": ALLOWED},
+    )
+    assert assert_json_error(response, 403)["error"] == "origin_not_allowed"
+    assert "Access-Control-Allow-Origin" not in response.headers
+    deliver(runner)
+    assert_nothing_stored(app)
+    # The same origin still works on A, so the refusal above is B's list speaking.
+    assert preflight(client, ALLOWED).headers["Access-Control-Allow-Origin"] == ALLOWED

@@ -13,7 +13,6 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from newsletter.db import database
@@ -21,6 +20,7 @@ from newsletter.mail.worker import Worker
 from newsletter.models import OutboxMessage
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionStatus
+from tests.conftest import postgresql_only
 from tests.reader import SLUG
 from tests.reader import csrf_token
 from tests.reader import subscriptions
@@ -150,10 +150,9 @@ def test_simultaneous_resubmissions_of_a_pending_address_send_one_reminder(app):
     assert len(confirmations(app)) == 2
 
 
-def test_simultaneous_submissions_from_processes_make_one_subscription(app, settings, database_url):
+@postgresql_only  # several web processes share a PostgreSQL database, not a SQLite file
+def test_simultaneous_submissions_from_processes_make_one_subscription(app, settings):
     """Several web processes on one PostgreSQL database submit the same address at once."""
-    if database_url.startswith("sqlite"):
-        pytest.skip("several web processes share a PostgreSQL database, not a SQLite file")
     shared = json.dumps(
         {key: str(value) if isinstance(value, Path) else value for key, value in settings.items()}
     )

@@ -331,3 +331,17 @@ def test_embed_script_is_small_cacheable_javascript(app, client):
     assert max_age[0] > 0
     assert len(body.encode()) < 10_000
     assert "data-newsletter" in body
+
+
+def test_an_origin_allowed_by_one_newsletter_may_not_frame_another(app, client, runner, allowed):
+    """B's frame lists B's origins only ('none' here), never A's."""
+    args = ["newsletters", "create", "--slug", "other-newsletter", "--name", "Other"]
+    assert runner.invoke(args=args).exit_code == 0
+    allow_other = ["newsletters", "update", "other-newsletter", "--allow-origin"]
+    response = client.get("/newsletters/other-newsletter/embed")
+    assert response.status_code == 200
+    assert csp(response)["frame-ancestors"] == ["'none'"]
+    assert runner.invoke(args=[*allow_other, "https://other.example"]).exit_code == 0
+    response = client.get("/newsletters/other-newsletter/embed")
+    assert csp(response)["frame-ancestors"] == ["https://other.example"]
+    assert csp(client.get(EMBED))["frame-ancestors"] == allowed

@@ -27,6 +27,7 @@ from tests.admin_steps import bearer
 from tests.admin_steps import create_token
 from tests.admin_steps import mailed_link
 from tests.admin_steps import signed_in_client
+from tests.conftest import postgresql_only
 from tests.reader import SLUG
 from tests.reader import deliver
 from tests.reader import sign_up
@@ -391,10 +392,9 @@ def test_export_memory_does_not_grow_with_the_row_count(app, database_url):
     assert large_peak < 2 * small_peak + 512 * 1024
 
 
+@postgresql_only  # SQLite steps through its rows in place; there is no server to ask
 def test_postgresql_export_reads_through_a_server_side_cursor(app, database_url):
     """On PostgreSQL the rows wait on the server, not in libpq (where tracemalloc is blind)."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite steps through its rows in place; there is no server to ask")
     newsletter = seeded_newsletter(app)
     add_subscriptions(app, newsletter.id, 0, 10_000)
     chunks = stream_csv(database(app).engine, newsletter)

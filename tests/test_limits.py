@@ -8,6 +8,8 @@ from newsletter import create_app
 from newsletter import newsletters
 from newsletter.db import database
 from newsletter.models import Subscription
+from tests.admin_steps import create_editor
+from tests.admin_steps import sign_in
 from tests.conftest import free_port
 from tests.reader import count
 from tests.reader import csrf_token
@@ -351,6 +353,17 @@ def test_address_limit_is_shared_through_redis(make_app, redis_url, redis_prefix
     response = via_api(second.test_client(), "victim@example.com", ip="192.0.2.2", slug=OTHER_SLUG)
     assert response.status_code == 202
     assert_json_429(via_api(first.test_client(), "victim@example.com", ip="192.0.2.3"))
+
+
+def test_editors_sign_in_when_the_limit_storage_is_down(make_app):
+    """Redis unreachable: the sign-in throttle fails open too, and the editor gets in.
+
+    Sign-in is the first to ask the storage (no request limit runs before it), so this is
+    where the limiter's own fallback has not yet taken over.
+    """
+    app = make_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
+    assert create_editor(app.test_cli_runner()).exit_code == 0
+    assert sign_in(app.test_client()).status_code == 303
 
 
 def test_signups_go_on_when_the_limit_storage_is_down(make_app):

@@ -1,12 +1,13 @@
 """Properties that must hold for any input, checked on inputs hypothesis makes up."""
 
-import contextlib
 import csv
 import io
 import os
 
 import pytest
 from hypothesis import HealthCheck
+from hypothesis import assume
+from hypothesis import example
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -16,7 +17,6 @@ from sqlalchemy import select
 
 from newsletter import addresses
 from newsletter import tokens
-from newsletter.export import FORMULA_STARTS
 from newsletter.export import neutralised
 from tests.conftest import POSTGRES_URL_VARIABLE
 from tests.conftest import missing_service
@@ -26,15 +26,22 @@ SECRET = "property secret"
 CELL_TEXT = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
 )
-ADDRESSES = st.emails() | st.text(max_size=60)
+# What a spreadsheet runs as a formula (OWASP "CSV injection"), written out here rather
+# than imported from the code under test: tab, CR and LF lead into a formula too.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
-@given(ADDRESSES)
-def test_normalize_is_idempotent_and_its_key_is_stable(text):
+def normalized_or_none(text: str) -> str | None:
     try:
-        normalized = addresses.normalize(text)
+        return addresses.normalize(text)
     except addresses.InvalidAddress:
-        return
+        return None
+
+
+@given(st.emails())
+def test_normalize_is_idempotent_and_its_key_is_stable(text):
+    normalized = normalized_or_none(text)
+    assume(normalized is not None)  # hypothesis's addresses include some we refuse
     assert addresses.normalize(normalized) == normalized
     assert addresses.key(addresses.key(normalized)) == addresses.key(normalized)
     # However the domain is written, the address keeps one key.
@@ -44,11 +51,13 @@ def test_normalize_is_idempotent_and_its_key_is_stable(text):
     )
 
 
-@given(st.text(max_size=300))
+@given(st.emails() | st.text(max_size=300))
 def test_normalize_refuses_only_with_invalid_address(text):
     """Whatever the text, the answer is an address or InvalidAddress, never a crash."""
-    with contextlib.suppress(addresses.InvalidAddress):
-        addresses.normalize(text)
+    normalized = normalized_or_none(text)  # any other exception fails the test
+    if normalized is not None:
+        local, at, domain = normalized.rpartition("@")
+        assert (at, bool(local), bool(domain)) == ("@", True, True)
 
 
 @given(st.text(min_size=1, max_size=40), st.integers(min_value=1, max_value=2**31))
@@ -69,14 +78,12 @@ def test_unsubscribe_token_round_trip(public_id):
 
 
 @given(st.text(max_size=250))
-def test_any_text_is_a_valid_token_or_invalid_token(text):
-    """Tokens come from URLs anyone can type: nothing but InvalidToken may come out."""
-    for read in (
-        lambda: tokens.read_confirm_token(SECRET, text, max_age=3600),
-        lambda: tokens.read_unsubscribe_token(SECRET, text),
-    ):
-        with contextlib.suppress(tokens.InvalidToken):
-            read()
+def test_any_text_we_did_not_sign_is_an_invalid_token(text):
+    """Tokens come from URLs anyone can type: unsigned text is InvalidToken, never a crash."""
+    with pytest.raises(tokens.InvalidToken):
+        tokens.read_confirm_token(SECRET, text, max_age=3600)
+    with pytest.raises(tokens.InvalidToken):
+        tokens.read_unsubscribe_token(SECRET, text)
 
 
 def engines():
@@ -94,16 +101,28 @@ def engine(request):
     engine.dispose()
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(CELL_TEXT)
-def test_exported_cells_never_start_a_formula_and_survive_csv(engine, cell):
+def export_cell(engine, cell: str) -> str:
+    """The cell as the export writes it, checked to come back whole through CSV."""
     with engine.connect() as connection:
         exported = connection.execute(select(neutralised(literal(cell)))).scalar_one()
-    if cell.startswith(FORMULA_STARTS):
-        assert exported == "'" + cell
-    else:
-        assert exported == cell
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerow([exported, "next"])
     [row] = list(csv.reader(io.StringIO(buffer.getvalue(), newline="")))
     assert row == [exported, "next"]
+    return exported
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(FORMULA_STARTS), CELL_TEXT)
+@example("\t", "=1+1")
+@example("\r", '=HYPERLINK("https://evil.example")')
+@example("\n", "+cmd|' /C calc'!A0")
+def test_cells_that_start_a_formula_get_an_apostrophe(engine, start, rest):
+    cell = start + rest
+    assert export_cell(engine, cell) == "'" + cell
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(CELL_TEXT.filter(lambda cell: not cell.startswith(FORMULA_STARTS)))
+def test_other_cells_are_exported_unchanged(engine, cell):
+    assert export_cell(engine, cell) == cell

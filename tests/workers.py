@@ -21,8 +21,8 @@ def run_workers(app, instance: Path, count: int = 2, **settings: str) -> list[st
         NEWSLETTER_SECRET_KEY=app.config["SECRET_KEY"],
         NEWSLETTER_INSTANCE_PATH=str(instance),
         NEWSLETTER_PUBLIC_URL=app.config["PUBLIC_URL"],
-        **{f"NEWSLETTER_{name}": value for name, value in settings.items()},
     )
+    environment.update({f"NEWSLETTER_{name}": value for name, value in settings.items()})
     workers = [
         subprocess.Popen(
             [str(NEWSLETTER), "worker", "--once"],

@@ -75,16 +75,20 @@ def claim(
         and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= due_by),
         and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now),
     )
+    # Materialised: PostgreSQL may otherwise run the locking subquery again for each row
+    # it updates, each run skipping the rows just claimed, and the limit claims them all.
     due = (
         select(OutboxMessage.id)
         .where(claimable)
         .order_by(OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .cte("due")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     claimed = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(due.scalar_subquery()), claimable)
+        .where(OutboxMessage.id.in_(select(due.c.id)), claimable)
         .values(
             status=OutboxStatus.SENDING,
             claimed_until=now + lease,

@@ -106,7 +106,9 @@ def find(session: Session, email: str) -> Editor | None:
 
 def authenticate(session: Session, email: str, password: str) -> Editor | None:
     """The editor if the password is right; None otherwise, in the same time either way."""
-    editor = find(session, email) if len(email) <= addresses.MAX_INPUT_LENGTH else None
+    # No account's address holds a control character (PostgreSQL refuses NUL in a query).
+    plausible = len(email) <= addresses.MAX_INPUT_LENGTH and email.isprintable()
+    editor = find(session, email) if plausible else None
     password = password[:MAX_PASSWORD_LENGTH]
     if editor is None:
         check_password_hash(_unknown_account_hash(), password)

@@ -99,11 +99,14 @@ def neutralised(column) -> ColumnElement[str]:
 
     For the columns outside text can reach: the address, the page and the IP (from a
     proxy's header); statuses, slugs and times never start with a formula character.
+    Leading spaces do not count: LibreOffice's "Trim spaces" import option removes them
+    and then runs `` =1+1``. (It runs no fullwidth ``＝`` and no other leading blank.)
     Done in SQL, a million rows cost the database little, where a Python call per cell
     was half the export's time.
     A NULL stays NULL, which the CSV writer writes as an empty cell.
     """
-    risky = func.substr(column, 1, 1).in_(FORMULA_STARTS)
+    # ltrim() without characters removes spaces only, in SQLite and in PostgreSQL alike.
+    risky = func.substr(func.ltrim(column), 1, 1).in_(FORMULA_STARTS)
     return case((risky, literal("'") + column), else_=column)
 
 

@@ -16,6 +16,9 @@ SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_SLUG_LENGTH = 64
 MAX_NAME_LENGTH = 200
 MAX_ORIGINS = 50
+# C0 and C1 control characters (PostgreSQL refuses NUL in text; nobody means the others),
+# and lone surrogates (non-UTF-8 bytes on a command line), which no database can store.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 DEFAULT_NEWSLETTER = {
@@ -58,7 +61,7 @@ def create(
     newsletter = Newsletter(
         slug=_checked_slug(slug),
         name=_checked_name(name),
-        description=description.strip(),
+        description=_cleaned_description(description),
         allowed_origins=normalize_origins(allowed_origins),
         sender=normalize_sender(sender),
     )
@@ -82,7 +85,7 @@ def update(
     if name is not None:
         newsletter.name = _checked_name(name)
     if description is not None:
-        newsletter.description = description.strip()
+        newsletter.description = _cleaned_description(description)
     if allowed_origins is not None:
         newsletter.allowed_origins = normalize_origins(allowed_origins)
     if sender is not None:
@@ -170,4 +173,16 @@ def _checked_name(name: str) -> str:
     name = " ".join(name.split())
     if not name or len(name) > MAX_NAME_LENGTH:
         raise InvalidNewsletter(f"a name is 1 to {MAX_NAME_LENGTH} characters")
+    if CONTROL_CHARACTERS.search(name):
+        raise InvalidNewsletter("a name cannot contain control characters")
     return name
+
+
+def _cleaned_description(description: str) -> str:
+    """Paragraphs kept, each line break as ``\\n``; other control characters dropped.
+
+    Dropped, not refused: text pasted from a word processor or a PDF brings invisible
+    ones (a vertical tab for a line break, stray NULs) that an editor could not find.
+    """
+    lines = description.strip().splitlines()
+    return "\n".join(CONTROL_CHARACTERS.sub("", line) for line in lines)

@@ -364,6 +364,15 @@ def test_next_is_honoured_inside_admin(app, client, runner, next_url):
         "//evil.example/admin/",
         "javascript:alert(1)",
         "/newsletters/explaining-ukraine",
+        "/administrator",
+        "/admin//evil.example",
+        # Header splitting: the target must never reach the Location header as it is.
+        "/admin\r\nSet-Cookie: x=1",
+        "/admin/\nLocation: https://evil.example/",
+        "/admin/\x00",
+        "/admin/\t",
+        "/admin/ newsletters",
+        "/admin/ünïcödé",
     ],
 )
 def test_next_elsewhere_is_ignored(app, client, runner, next_url):

@@ -249,6 +249,9 @@ def test_create_a_newsletter(app, editor):
         ({"allowed_origins": "https://site.test/path"}, "Not an origin"),
         ({"allowed_origins": "javascript:alert(1)"}, "Not an origin"),
         ({"name": "x" * 201}, "At most 200 characters."),
+        # PostgreSQL refuses NUL in text: once a 500 there.
+        ({"name": "Weekly\x00Digest"}, "A name cannot contain control characters."),
+        ({"name": "\x1b[31mWeekly"}, "A name cannot contain control characters."),
     ],
 )
 def test_invalid_newsletters_are_refused_with_the_reason(app, editor, fields, message):
@@ -295,6 +298,25 @@ def test_an_invalid_edit_changes_nothing(app, editor):
         newsletter = newsletters.get_by_slug(session, SLUG)
         assert newsletter.name == "Explaining Ukraine with Kate Tsurkan"
         assert newsletter.allowed_origins == []
+
+
+def test_a_name_with_a_nul_changes_nothing(app, editor):
+    refused = fill_in(editor, f"{LIST}/edit", name="Explaining\x00Ukraine", description="New.")
+    assert refused.status_code == 422
+    assert "A name cannot contain control characters." in refused.text
+    with app.app_context(), database(app).transaction() as session:
+        newsletter = newsletters.get_by_slug(session, SLUG)
+        assert newsletter.name == "Explaining Ukraine with Kate Tsurkan"
+        assert newsletter.description.startswith("A weekly letter")
+
+
+def test_control_characters_in_a_description_are_dropped_line_breaks_kept(app, editor):
+    """Pasted text brings invisible characters (NUL; a vertical tab for a line break)."""
+    pasted = "First line.\r\nSecond\x00 line.\x0bThird\x07 line.\x1b"
+    assert fill_in(editor, f"{LIST}/edit", name="Weekly", description=pasted).status_code == 303
+    with app.app_context(), database(app).transaction() as session:
+        newsletter = newsletters.get_by_slug(session, SLUG)
+        assert newsletter.description == "First line.\nSecond line.\nThird line."
 
 
 # --- Subscribers -------------------------------------------------------------------------

@@ -191,6 +191,14 @@ def test_invalid_address_is_422_with_field_errors(app, client, body):
         pytest.param('"reader@example.com"', "application/json", 400, id="string"),
         pytest.param("42", "application/json", 400, id="number"),
         pytest.param("null", "application/json", 400, id="null"),
+        pytest.param("[" * 30000 + "]" * 30000, "application/json", 400, id="deep-array"),
+        pytest.param(
+            '{"a":' * 10000 + "1" + "}" * 10000, "application/json", 400, id="deep-object"
+        ),
+        # RFC 8259: JSON between systems is UTF-8 (Python's parser would guess UTF-16).
+        pytest.param(
+            '{"email": "reader@example.com"}'.encode("utf-16"), "application/json", 400, id="utf-16"
+        ),
     ],
 )
 def test_wrong_body_is_a_json_4xx(app, client, data, content_type, status):

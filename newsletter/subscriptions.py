@@ -239,7 +239,7 @@ def _read_confirm_token(token: str) -> tokens.ConfirmClaim:
     """The claim of a confirm token, or :class:`InvalidLink`."""
     try:
         return tokens.read_confirm_token(
-            current_app.secret_key, token, current_app.config["CONFIRM_TOKEN_MAX_AGE"]
+            current_app.config["SECRET_KEY"], token, current_app.config["CONFIRM_TOKEN_MAX_AGE"]
         )
     except tokens.InvalidToken as error:
         raise InvalidLink from error
@@ -248,7 +248,7 @@ def _read_confirm_token(token: str) -> tokens.ConfirmClaim:
 def _read_unsubscribe_token(token: str) -> str:
     """The ``public_id`` an unsubscribe token names, or :class:`InvalidLink`."""
     try:
-        return tokens.read_unsubscribe_token(current_app.secret_key, token)
+        return tokens.read_unsubscribe_token(current_app.config["SECRET_KEY"], token)
     except tokens.InvalidToken as error:
         raise InvalidLink from error
 

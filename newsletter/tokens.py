@@ -78,6 +78,8 @@ def _check_length(token: str) -> None:
 
 def _expired_payload(serializer: URLSafeTimedSerializer, error: SignatureExpired) -> object:
     """The payload of a token whose signature is good but whose time is up."""
+    if not isinstance(error.payload, bytes):
+        raise InvalidToken
     try:
         return serializer.load_payload(error.payload)
     except BadData as bad:

@@ -58,7 +58,8 @@ def command_group() -> NewsletterGroup:
         set_debug_flag=False,
     )
     for option in group.params:
-        option.hidden = option.name in FLASK_OPTIONS
+        if isinstance(option, click.Option):
+            option.hidden = option.name in FLASK_OPTIONS
     return click.version_option(package_name="newsletter")(group)
 
 

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 def serve(host: str, port: int, threads: int) -> None:
     """Run the whole product: migrate, seed a first newsletter, apply signups, send, serve."""
     _log_to_stderr()
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     local_origins: tuple[str, ...] = ()
     if app.config["PUBLIC_URL_IS_DEFAULT"]:
         # Links in emails must reach this server when no public URL was configured.
@@ -73,7 +73,7 @@ def db_upgrade() -> None:
 def worker(once: bool) -> None:
     """Apply recorded signups and deliver queued mail; run as many as you like on PostgreSQL."""
     _log_to_stderr()
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     mail_worker = Worker.for_app(app)
     if once:
         click.echo(f"Tried {mail_worker.drain()} message(s).")

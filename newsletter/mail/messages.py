@@ -53,14 +53,14 @@ class Rendered:
 def confirm_url(subscription: Subscription) -> str:
     """The link that confirms the subscription's current double opt-in round."""
     token = tokens.make_confirm_token(
-        current_app.secret_key, subscription.public_id, subscription.confirmation_round
+        current_app.config["SECRET_KEY"], subscription.public_id, subscription.confirmation_round
     )
     return f"{current_app.config['PUBLIC_URL']}/confirm/{token}"
 
 
 def unsubscribe_url(subscription: Subscription) -> str:
     """The link that unsubscribes, in every email to a subscriber; it never expires."""
-    token = tokens.make_unsubscribe_token(current_app.secret_key, subscription.public_id)
+    token = tokens.make_unsubscribe_token(current_app.config["SECRET_KEY"], subscription.public_id)
     return f"{current_app.config['PUBLIC_URL']}/unsubscribe/{token}"
 
 

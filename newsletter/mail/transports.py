@@ -16,6 +16,7 @@ import socket
 import ssl
 from collections.abc import Callable
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from contextlib import contextmanager
 from email import message_from_string
 from email import policy
@@ -52,7 +53,8 @@ class DeliveryError(Exception):
 class Transport(Protocol):
     """Opens a connection for a batch of messages and yields a function that sends one."""
 
-    def connection(self) -> Iterator[Send]: ...
+    def connection(self) -> AbstractContextManager[Send]:
+        """A connection for one batch: ``with transport.connection() as send: send(...)``."""
 
     def close(self) -> None:
         """Let go of a connection kept open between batches, if any."""
@@ -151,6 +153,7 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         """Connect, secure the channel as configured, and log in when a user is given."""
+        client: smtplib.SMTP
         if self.implicit_tls:
             client = smtplib.SMTP_SSL(
                 self.host, self.port, timeout=self.timeout, context=self._tls_context()

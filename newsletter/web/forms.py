@@ -79,7 +79,7 @@ class SignedFormToken(CSRF):
     @staticmethod
     def _serializer() -> URLSafeTimedSerializer:
         """Signs with the app's key, salted for this one purpose."""
-        return URLSafeTimedSerializer(current_app.secret_key, salt=EMBED_FORM_SALT)
+        return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=EMBED_FORM_SALT)
 
 
 class EmbedSignupForm(SignupFields):

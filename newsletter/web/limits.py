@@ -99,7 +99,7 @@ def init_app(app: Flask, signup_blueprints: list[str]) -> None:
         lambda: current_app.config["SIGNUP_RATE_LIMIT"], scope="signup", methods=["POST"]
     )
     for name in signup_blueprints:
-        per_network(app.blueprints[name])
+        per_network(app.blueprints[name])  # type: ignore[call-overload]  # a sansio Blueprint
     config = app.config
     storage = storage_from_string(
         config["RATELIMIT_STORAGE_URI"], **config.get("RATELIMIT_STORAGE_OPTIONS", {})

@@ -37,7 +37,7 @@ def init_app(app: Flask) -> None:
     """Trust exactly ``PROXY_HOPS`` proxies for the client address, and add the headers."""
     hops = int(app.config["PROXY_HOPS"])
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.after_request(_add_headers)
 
 

@@ -69,7 +69,9 @@ login_manager.session_protection = "basic"
 def _load_editor(session_id: str) -> SignedInEditor | None:
     """The editor a session names, if the account exists, is enabled and the version holds."""
     match = SESSION_ID.fullmatch(session_id)
-    editor = db.session().get(Editor, int(match.group(1))) if match else None
+    if match is None:
+        return None
+    editor = db.session().get(Editor, int(match.group(1)))
     if editor is None or editor.disabled_at or editor.session_version != int(match.group(2)):
         return None
     return signed_in(editor)

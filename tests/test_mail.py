@@ -475,7 +475,8 @@ def test_file_transport_writes_eml_and_logs_the_link(
     assert f"https://news.example.org{confirm_path}" in logged
     assert str(eml) in logged
     assert "private.reader" not in logged
-    assert "example.com" not in logged
+    # Who it is for, masked to the domain, and what kind of mail it is.
+    assert "Mail (confirmation to ***@example.com)" in logged
 
     assert client.get(confirm_path).status_code == 200
 

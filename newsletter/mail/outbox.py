@@ -42,6 +42,7 @@ class Envelope:
     recipient: str
     message_id: str
     raw: str
+    kind: str  # confirmation, welcome…: for the operator's log
 
 
 def enqueue(session: Session, message: Rendered, kind: str, subscription: Subscription) -> None:
@@ -100,6 +101,7 @@ def claim(
             OutboxMessage.recipient,
             OutboxMessage.message_id,
             OutboxMessage.raw,
+            OutboxMessage.kind,
         )
         .execution_options(synchronize_session=False)
     )

@@ -27,6 +27,7 @@ from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 from newsletter.addresses import for_transport
+from newsletter.addresses import mask
 from newsletter.config import ConfigurationError
 from newsletter.mail.outbox import Envelope
 
@@ -265,7 +266,13 @@ class FileTransport:
         path.write_text(envelope.raw, encoding="utf-8", newline="")
         body = message_from_string(envelope.raw, policy=policy.default).get_body(("plain",))
         links = LINK.findall(body.get_content()) if body is not None else []
-        log.info("Mail written to %s; its links: %s", path, " ".join(links) or "none")
+        log.info(
+            "Mail (%s to %s) written to %s; its links: %s",
+            envelope.kind,
+            mask(envelope.recipient),
+            path,
+            " ".join(links) or "none",
+        )
 
 
 def from_url(url: str | None, instance_path: str) -> Transport:

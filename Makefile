@@ -32,7 +32,8 @@ soak: $(TEST_INSTALLED)
 	$(BIN)/python -m benchmarks.soak
 
 # One-line deliberate bugs, one promise each, run against the tests that should catch them
-# (SQLite, in a scratch copy); fails if a mutant survives or no longer applies. ~10 minutes.
+# (SQLite, in a scratch copy; PostgreSQL too for a few if NEWSLETTER_TEST_DATABASE_URL is
+# set); fails if a mutant survives or no longer applies. ~5 minutes.
 mutants: $(TEST_INSTALLED)
 	$(BIN)/python -m tests.mutants
 

@@ -669,6 +669,48 @@ MUTANTS = [
         ("tests/test_signup_requests.py::test_two_workers_apply_each_signup_exactly_once",),
         POSTGRESQL,
     ),
+    Mutant(
+        "body-guard-off",
+        "every bad body gets a 4xx in the caller's format, never a 500 (bad input)",
+        "newsletter/web/bodies.py",
+        "    app.before_request(check_body)\n",
+        "",
+        (
+            "tests/test_garbage_bodies.py",
+            "tests/test_errors.py::test_malformed_body_is_a_4xx_and_changes_nothing",
+        ),
+    ),
+    Mutant(
+        "deep-json-recursion",
+        "deeply nested JSON is a 400, not a 500 (bad input)",
+        "newsletter/web/bodies.py",
+        '            raise ValueError("JSON nested too deeply") from error',
+        "            raise",
+        ("tests/test_api.py::test_wrong_body_is_a_json_4xx",),
+    ),
+    Mutant(
+        "name-keeps-control-characters",
+        "NUL and control characters never reach the database (bad input)",
+        "newsletter/newsletters.py",
+        "    if CONTROL_CHARACTERS.search(name):",
+        "    if False:",
+        (
+            "tests/test_admin_pages.py::test_a_name_with_a_nul_changes_nothing",
+            "tests/test_admin_pages.py::test_invalid_newsletters_are_refused_with_the_reason",
+            "tests/test_cli.py::test_bad_name_is_refused",
+        ),
+    ),
+    Mutant(
+        "formula-after-spaces",
+        "a formula after leading spaces is neutralised too (data export)",
+        "newsletter/export.py",
+        "    risky = func.substr(func.ltrim(column), 1, 1).in_(FORMULA_STARTS)",
+        "    risky = func.substr(column, 1, 1).in_(FORMULA_STARTS)",
+        (
+            "tests/test_properties.py",
+            "tests/test_export.py::test_cells_starting_with_a_tab_cr_lf_or_spaces_are_neutralised",
+        ),
+    ),
 ]
 
 

@@ -112,17 +112,23 @@ def export_cell(engine, cell: str) -> str:
     return exported
 
 
+# LibreOffice, with "trim spaces" ticked on import, runs " =1+1" too: leading spaces count
+# for nothing (only spaces: it does not trim tabs or other white space).
+LEADING_SPACES = st.text(alphabet=" ", max_size=3)
+
+
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.sampled_from(FORMULA_STARTS), CELL_TEXT)
-@example("\t", "=1+1")
-@example("\r", '=HYPERLINK("https://evil.example")')
-@example("\n", "+cmd|' /C calc'!A0")
-def test_cells_that_start_a_formula_get_an_apostrophe(engine, start, rest):
-    cell = start + rest
+@given(LEADING_SPACES, st.sampled_from(FORMULA_STARTS), CELL_TEXT)
+@example("", "\t", "=1+1")
+@example("", "\r", '=HYPERLINK("https://evil.example")')
+@example("", "\n", "+cmd|' /C calc'!A0")
+@example("   ", "=", 'HYPERLINK("https://evil.example")')
+def test_cells_that_start_a_formula_get_an_apostrophe(engine, spaces, start, rest):
+    cell = spaces + start + rest
     assert export_cell(engine, cell) == "'" + cell
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(CELL_TEXT.filter(lambda cell: not cell.startswith(FORMULA_STARTS)))
+@given(CELL_TEXT.filter(lambda cell: not cell.lstrip(" ").startswith(FORMULA_STARTS)))
 def test_other_cells_are_exported_unchanged(engine, cell):
     assert export_cell(engine, cell) == cell

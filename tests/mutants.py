@@ -279,9 +279,9 @@ MUTANTS = [
         "purge-takes-confirmed",
         "purge-pending deletes only signups never confirmed",
         "newsletter/subscribers.py",
-        "            Subscription.status == SubscriptionStatus.PENDING,\n"
-        "            Subscription.signup_at < utcnow() - older_than,",
-        "            Subscription.signup_at < utcnow() - older_than,",
+        "                Subscription.status == SubscriptionStatus.PENDING,\n"
+        "                Subscription.signup_at < utcnow() - older_than,",
+        "                Subscription.signup_at < utcnow() - older_than,",
         ("tests/test_erasure.py::test_purge_removes_only_stale_pending_signups",),
     ),
     Mutant(

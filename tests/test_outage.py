@@ -71,7 +71,9 @@ def unreachable_app(request, tmp_path):
         pytest.param("POST", "/confirm/{token}", {}, None, id="confirm"),
     ],
 )
-def test_outage_is_a_quick_503_with_retry_after(unreachable_app, method, path, headers, body):
+def test_outage_is_a_503_with_retry_after_within_the_connect_timeout(
+    unreachable_app, method, path, headers, body
+):
     # Signed with the app's key: the token is read, and the database asked, before any answer.
     path = path.format(token=tokens.make_confirm_token(SECRET, "Jr3a0cJ8m1h2YkZVv9Qe6w", 1))
     client = unreachable_app.test_client()

@@ -3,6 +3,7 @@
 Every admin route is found in the app's URL map, so a page added later is checked too.
 """
 
+import logging
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
@@ -262,15 +263,19 @@ def test_export_refuses_a_revoked_token(app, runner):
     assert response.json["error"] == "unauthorized"
 
 
-def test_token_opens_the_export_and_nothing_else(app, client, runner):
+def test_token_opens_the_export_and_nothing_else(app, client, runner, caplog):
     public_id = reader_public_id(app, client)
     _, secret = create_token(runner)
     assert stored_tokens(app)[0].last_used_at is None
 
+    caplog.set_level(logging.INFO, logger="newsletter.web.admin.export")
     export = client.get(EXPORT, headers=bearer(secret))
     assert export.status_code == 200
     assert export.mimetype == "text/csv"
     assert stored_tokens(app)[0].last_used_at is not None
+    # The export is logged with the token's name; a script gets no session cookie.
+    assert "by token nightly ESP sync" in caplog.text
+    assert "Set-Cookie" not in export.headers
 
     token = anonymous_csrf_token(client)
     others = admin_requests(app, public_id, skip=TOKEN_ENDPOINTS)

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Flask
+from flask import Request
 from flask import abort
 from flask import flash
-from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -56,6 +56,16 @@ class SignedInEditor(UserMixin):
         return f"{self.id}-{self.session_version}"
 
 
+@dataclass
+class ScriptWithToken(UserMixin):
+    """A script let in for one request by its API token; never kept in a session."""
+
+    token_name: str
+
+    def get_id(self) -> str:
+        return f"token:{self.token_name}"
+
+
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired()])
     password = PasswordField("Password", validators=[DataRequired()])
@@ -77,6 +87,19 @@ def _load_editor(session_id: str) -> SignedInEditor | None:
     return signed_in(editor)
 
 
+@login_manager.request_loader
+def _load_script(incoming: Request) -> ScriptWithToken | None:
+    """A ``Bearer`` API token, on the endpoints scripts may call; any other is nobody."""
+    scheme, _, secret = incoming.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or incoming.endpoint not in TOKEN_ENDPOINTS:
+        return None
+    token = api_tokens.authenticate(db.session(), secret.strip())
+    if token is None:
+        return None
+    db.session().commit()  # the token's last use
+    return ScriptWithToken(token.name)
+
+
 def signed_in(editor: Editor) -> SignedInEditor:
     """The session's view of an editor, with their current session version."""
     return SignedInEditor(editor.id, editor.email, editor.session_version)
@@ -89,28 +112,18 @@ def init_app(app: Flask) -> None:
 
 def who() -> str:
     """Who is acting, for logs and the history: the editor's address or the token's name."""
-    if current_user.is_authenticated:
-        return current_user.email
-    return f"token {g.api_token}" if "api_token" in g else "nobody"
+    if isinstance(current_user, ScriptWithToken):
+        return f"token {current_user.token_name}"
+    return current_user.email if current_user.is_authenticated else "nobody"
 
 
 @bp.before_request
 def _require_editor():
-    """Let signed-in editors through (and tokens, where allowed); turn the rest away."""
+    """Let signed-in editors through, and scripts with a token where tokens are allowed."""
     if request.endpoint in OPEN_ENDPOINTS or current_user.is_authenticated:
         return None
-    authorization = request.headers.get("Authorization", "")
-    if authorization:
-        scheme, _, secret = authorization.partition(" ")
-        token = None
-        if scheme.lower() == "bearer" and request.endpoint in TOKEN_ENDPOINTS:
-            token = api_tokens.authenticate(db.session(), secret.strip())
-        if token is None:
-            abort(401)
-        db.session().commit()  # the token's last use
-        g.api_token = token.name
-        return None
-    if wants_json():
+    # Credentials that did not hold, or a script: there is no page for it to sign in on.
+    if request.headers.get("Authorization") or wants_json():
         abort(401)
     return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
 

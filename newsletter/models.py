@@ -67,6 +67,23 @@ class SubscriptionStatus(enum.StrEnum):
     UNSUBSCRIBED = "unsubscribed"
 
 
+class EventKind(enum.StrEnum):
+    """What happened to a subscription, as its history records it."""
+
+    SIGNUP = "signup"
+    CONFIRMED = "confirmed"
+    CONFIRMATION_RENEWED = "confirmation_renewed"  # the reader asked from an old link
+    CONFIRMATION_RESENT = "confirmation_resent"  # an editor sent it again
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class MessageKind(enum.StrEnum):
+    """Which email a message is: its templates' name, and what the operator's log says."""
+
+    CONFIRMATION = "confirmation"
+    WELCOME = "welcome"
+
+
 class Subscription(Base):
     """One address's subscription to one newsletter, with the evidence of its consent.
 

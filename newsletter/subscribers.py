@@ -26,6 +26,7 @@ from newsletter import signup_requests
 from newsletter import subscriptions
 from newsletter.db import utcnow
 from newsletter.models import Erasure
+from newsletter.models import EventKind
 from newsletter.models import Newsletter
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionEvent
@@ -97,7 +98,7 @@ def resend_confirmation(session: Session, subscription: Subscription, editor: st
     if subscription.status is not SubscriptionStatus.PENDING:
         return False
     subscriptions.record_event(
-        session, subscription, "confirmation_resent", Evidence(), f"by editor {editor}"
+        session, subscription, EventKind.CONFIRMATION_RESENT, Evidence(), f"by editor {editor}"
     )
     subscriptions.queue_confirmation(session, subscription)
     return True

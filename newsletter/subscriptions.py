@@ -37,6 +37,7 @@ from newsletter.mail import messages
 from newsletter.mail import outbox
 from newsletter.models import URL_LENGTH
 from newsletter.models import USER_AGENT_LENGTH
+from newsletter.models import EventKind
 from newsletter.models import Newsletter
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionEvent
@@ -127,7 +128,7 @@ def subscribe(
     if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
         _start_new_round(subscription, evidence, now)
     if subscription.status is SubscriptionStatus.PENDING and _may_send_confirmation(subscription):
-        record_event(session, subscription, "signup", evidence, evidence.source_url, at=now)
+        record_event(session, subscription, EventKind.SIGNUP, evidence, evidence.source_url, at=now)
         queue_confirmation(session, subscription)
 
 
@@ -148,8 +149,8 @@ def confirm(session: Session, token: str, evidence: Evidence) -> Link:
         subscription.confirmed_at = utcnow()
         subscription.confirmed_ip = evidence.ip
         subscription.confirmed_user_agent = evidence.user_agent
-        record_event(session, subscription, "confirmed", evidence)
-        outbox.enqueue(session, messages.welcome(subscription), "welcome", subscription)
+        record_event(session, subscription, EventKind.CONFIRMED, evidence)
+        outbox.enqueue(session, messages.welcome(subscription), subscription)
         state = LinkState.CONFIRMED
     return Link(subscription, state)
 
@@ -161,7 +162,7 @@ def renew_confirm_link(session: Session, token: str, evidence: Evidence) -> Link
     state = _confirm_state(subscription, claim)
     renewable = state in (LinkState.EXPIRED, LinkState.SUPERSEDED)
     if renewable and _may_send_confirmation(subscription):
-        record_event(session, subscription, "confirmation_renewed", evidence)
+        record_event(session, subscription, EventKind.CONFIRMATION_RENEWED, evidence)
         queue_confirmation(session, subscription)
     return Link(subscription, state)
 
@@ -184,7 +185,7 @@ def end(session: Session, subscription: Subscription, evidence: Evidence, channe
     if _unsubscribe_state(subscription) is LinkState.READY:
         subscription.status = SubscriptionStatus.UNSUBSCRIBED
         subscription.unsubscribed_at = utcnow()
-        record_event(session, subscription, "unsubscribed", evidence, channel)
+        record_event(session, subscription, EventKind.UNSUBSCRIBED, evidence, channel)
 
 
 def _start_new_round(subscription: Subscription, evidence: Evidence, at: datetime) -> None:
@@ -213,7 +214,7 @@ def _may_send_confirmation(subscription: Subscription) -> bool:
 def queue_confirmation(session: Session, subscription: Subscription) -> None:
     """Write the confirmation email into the outbox, in the caller's transaction."""
     subscription.confirmation_sent_at = utcnow()
-    outbox.enqueue(session, messages.confirmation(subscription), "confirmation", subscription)
+    outbox.enqueue(session, messages.confirmation(subscription), subscription)
 
 
 def _confirm_state(subscription: Subscription, claim: tokens.ConfirmClaim) -> LinkState:
@@ -267,7 +268,7 @@ def _by_public_id(session: Session, public_id: str, *, lock: bool = False) -> Su
 def record_event(
     session: Session,
     subscription: Subscription,
-    kind: str,
+    kind: EventKind,
     evidence: Evidence,
     detail: str | None = None,
     *,

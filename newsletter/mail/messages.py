@@ -26,6 +26,7 @@ from flask import render_template
 
 from newsletter import addresses
 from newsletter import tokens
+from newsletter.models import MessageKind
 from newsletter.models import Subscription
 
 # Headers are folded at RFC 5322's hard limit, not the usual 78: a long header without
@@ -44,6 +45,7 @@ SENDERS_CACHED = 256
 class Rendered:
     """A message ready for the outbox: its envelope, its Message-ID and its full text."""
 
+    kind: MessageKind
     sender: str
     recipient: str
     message_id: str
@@ -68,7 +70,7 @@ def confirmation(subscription: Subscription) -> Rendered:
     """Ask the address's owner to confirm; says what to do if they never signed up."""
     name = subscription.newsletter.name
     return _render(
-        "confirmation",
+        MessageKind.CONFIRMATION,
         subscription,
         subject=f"Confirm your subscription to {name}",
         confirm_url=confirm_url(subscription),
@@ -85,7 +87,7 @@ def welcome(subscription: Subscription) -> Rendered:
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
     )
     return _render(
-        "welcome",
+        MessageKind.WELCOME,
         subscription,
         subject=f"Welcome to {subscription.newsletter.name}",
         extra_headers=list_headers,
@@ -94,7 +96,7 @@ def welcome(subscription: Subscription) -> Rendered:
 
 
 def _render(
-    template: str,
+    kind: MessageKind,
     subscription: Subscription,
     *,
     subject: str,
@@ -104,10 +106,10 @@ def _render(
     """Build a two-part (text and HTML) message to the subscriber."""
     recipient = addresses.for_transport(subscription.email)
     from_header, sender = _sender(subscription.newsletter.sender or current_app.config["MAIL_FROM"])
-    message_id = _message_id(template)
+    message_id = _message_id(kind)
     context.update(newsletter=subscription.newsletter, public_url=current_app.config["PUBLIC_URL"])
-    text = render_template(f"email/{template}.txt", **context)
-    html = render_template(f"email/{template}.html", **context)
+    text = render_template(f"email/{kind}.txt", **context)
+    html = render_template(f"email/{kind}.html", **context)
     # Quoted-printable never writes a bare "=", so no encoded line can be the boundary.
     boundary = f"==============={secrets.token_hex(8)}=="
     lines = [
@@ -125,7 +127,7 @@ def _render(
         f"--{boundary}--",
         "",
     ]
-    return Rendered(sender, recipient, message_id, CRLF.join(lines))
+    return Rendered(kind, sender, recipient, message_id, CRLF.join(lines))
 
 
 def _part(boundary: str, subtype: str, content: str) -> str:

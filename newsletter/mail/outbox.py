@@ -45,7 +45,7 @@ class Envelope:
     kind: str  # confirmation, welcome…: for the operator's log
 
 
-def enqueue(session: Session, message: Rendered, kind: str, subscription: Subscription) -> None:
+def enqueue(session: Session, message: Rendered, subscription: Subscription) -> None:
     """Queue a rendered message; it is sent only if the caller's transaction commits.
 
     A plain INSERT in the caller's transaction: the row is only ever read by workers.
@@ -54,7 +54,7 @@ def enqueue(session: Session, message: Rendered, kind: str, subscription: Subscr
         INSERT_MESSAGE,
         {
             "subscription_id": subscription.id,
-            "kind": kind,
+            "kind": message.kind,
             "sender": message.sender,
             "recipient": message.recipient,
             "message_id": message.message_id,

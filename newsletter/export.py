@@ -5,6 +5,8 @@ batch by batch, so a million subscribers cost no more memory than a thousand. Ti
 formatted by the database, in UTC, as ISO 8601. Any cell a spreadsheet would run as a
 formula is neutralised with a leading apostrophe (OWASP "CSV injection"): an address
 such as ``=1+1@example.com`` is valid, and must not become a formula in Excel.
+The stdlib's ``csv`` writes the rows; the streaming around it is ours because no library
+streams from a server-side cursor with the neutralisation done in SQL.
 """
 
 import csv

@@ -6,6 +6,9 @@ refused with 403 before any field is read, so no other site can make its visitor
 browsers submit addresses; requests without ``Origin`` (scripts, servers) are served.
 A body that is not a JSON object never gets this far (see :mod:`~newsletter.web.bodies`).
 No cookie is read or set: browsers send these requests with ``credentials: "omit"``.
+CORS is written here rather than with Flask-CORS: the allowed origins are the newsletter's
+(known only once its slug is looked up), and a refused origin must get a 403, not merely
+an answer without CORS headers that the request still acted on.
 """
 
 from flask import Blueprint

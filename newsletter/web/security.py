@@ -3,6 +3,8 @@
 Every page is unframable (``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``)
 except the iframe form, which a view opens to exactly its newsletter's allowed origins
 with :func:`allow_framing_by`.
+Written here rather than with Flask-Talisman: the whole policy is a few fixed headers
+and one per-view exception, and the tests assert it exactly.
 """
 
 from flask import Flask

@@ -23,8 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=_resource_folder("static"),
     )
     config.load(app, test_config)
-    # An unsafe or unusable MAIL_URL is refused now, not at the first delivery.
-    transports.from_url(app.config["MAIL_URL"], app.instance_path)
+    transports.init_app(app)
     db.init_app(app)
     web.init_app(app)
     cli.init_app(app)

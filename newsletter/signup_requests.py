@@ -26,7 +26,6 @@ from newsletter.models import Newsletter
 from newsletter.models import SignupRequest
 from newsletter.subscriptions import Evidence
 
-BATCH_SIZE = 50
 # Built once: a request writes its row with a plain INSERT and reads nothing back.
 INSERT_REQUEST = insert(SignupRequest.__table__)
 
@@ -48,7 +47,7 @@ def record(session: Session, newsletter: Newsletter, email: str, evidence: Evide
     )
 
 
-def apply_pending(session: Session, limit: int = BATCH_SIZE) -> int:
+def apply_pending(session: Session, limit: int) -> int:
     """Subscribe up to ``limit`` recorded signups, oldest first, and delete them.
 
     Needs an app context (policy and mail templates); the caller commits. Returns how

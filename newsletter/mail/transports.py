@@ -26,6 +26,9 @@ from urllib.parse import parse_qs
 from urllib.parse import unquote
 from urllib.parse import urlsplit
 
+from flask import Flask
+from flask import current_app
+
 from newsletter.addresses import for_transport
 from newsletter.addresses import mask
 from newsletter.config import ConfigurationError
@@ -273,6 +276,18 @@ class FileTransport:
             path,
             " ".join(links) or "none",
         )
+
+
+def init_app(app: Flask) -> None:
+    """Read ``MAIL_URL`` once, at start: an unsafe or unusable one is refused now, not at
+    the first delivery. The app keeps this transport for its own requests (an erasure's
+    :meth:`~Transport.forget`); each worker opens its own, which holds a connection."""
+    app.extensions["mail_transport"] = from_url(app.config["MAIL_URL"], app.instance_path)
+
+
+def app_transport() -> Transport:
+    """The current app's transport, read from its ``MAIL_URL`` at start."""
+    return current_app.extensions["mail_transport"]
 
 
 def from_url(url: str | None, instance_path: str) -> Transport:

@@ -7,7 +7,6 @@ CSRF token; each commits and answers with a 303 back to a page and a flashed mes
 import logging
 
 from flask import abort
-from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -89,7 +88,7 @@ def erase(slug: str, public_id: str):
     db.session().commit()
     # Once the rows are gone: no copy left in SQLite's WAL, nor in the mail folder.
     db.database().checkpoint()
-    transports.from_url(current_app.config["MAIL_URL"], current_app.instance_path).forget(address)
+    transports.app_transport().forget(address)
     # On the record, without the address: that is what was erased.
     log.info("A subscriber of %s was erased by %s", newsletter.slug, who())
     flash("Erased. The address, its consent evidence and history are gone.", "success")

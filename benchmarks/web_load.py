@@ -22,7 +22,7 @@ from benchmarks.servers import Gunicorn
 from benchmarks.servers import WorkerModel
 from benchmarks.stats import Row
 from benchmarks.stats import Target
-from newsletter.tokens import make_confirm_token
+from newsletter.link_tokens import make_confirm_token
 
 SLUG = "bench"
 FORM = f"/newsletters/{SLUG}"

@@ -10,7 +10,7 @@ from newsletter.db import utcnow
 from newsletter.models import ApiToken
 
 PREFIX = "nl_"  # lets secret scanners and people recognise a token for what it is
-MAX_TOKEN_LENGTH = 100
+MAX_API_TOKEN_LENGTH = 100
 
 
 def create(session: Session, name: str) -> tuple[str, ApiToken]:
@@ -37,7 +37,7 @@ def revoke(session: Session, token_id: int) -> ApiToken | None:
 
 def authenticate(session: Session, secret: str) -> ApiToken | None:
     """The live token with this secret, recording its use; None otherwise."""
-    if not secret.startswith(PREFIX) or len(secret) > MAX_TOKEN_LENGTH:
+    if not secret.startswith(PREFIX) or len(secret) > MAX_API_TOKEN_LENGTH:
         return None
     token = session.scalars(
         select(ApiToken).where(ApiToken.token_hash == _digest(secret))

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter import addresses
-from newsletter import tokens
+from newsletter import link_tokens
 from newsletter.db import insert_unless_exists
 from newsletter.db import utcnow
 from newsletter.mail import messages
@@ -217,7 +217,7 @@ def queue_confirmation(session: Session, subscription: Subscription) -> None:
     outbox.enqueue(session, messages.confirmation(subscription), subscription)
 
 
-def _confirm_state(subscription: Subscription, claim: tokens.ConfirmClaim) -> LinkState:
+def _confirm_state(subscription: Subscription, claim: link_tokens.ConfirmClaim) -> LinkState:
     """Judge a confirm link against the subscription's current state and round."""
     if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
         return LinkState.UNSUBSCRIBED
@@ -236,21 +236,21 @@ def _unsubscribe_state(subscription: Subscription) -> LinkState:
     return LinkState.READY
 
 
-def _read_confirm_token(token: str) -> tokens.ConfirmClaim:
+def _read_confirm_token(token: str) -> link_tokens.ConfirmClaim:
     """The claim of a confirm token, or :class:`InvalidLink`."""
     try:
-        return tokens.read_confirm_token(
+        return link_tokens.read_confirm_token(
             current_app.config["SECRET_KEY"], token, current_app.config["CONFIRM_TOKEN_MAX_AGE"]
         )
-    except tokens.InvalidToken as error:
+    except link_tokens.InvalidToken as error:
         raise InvalidLink from error
 
 
 def _read_unsubscribe_token(token: str) -> str:
     """The ``public_id`` an unsubscribe token names, or :class:`InvalidLink`."""
     try:
-        return tokens.read_unsubscribe_token(current_app.config["SECRET_KEY"], token)
-    except tokens.InvalidToken as error:
+        return link_tokens.read_unsubscribe_token(current_app.config["SECRET_KEY"], token)
+    except link_tokens.InvalidToken as error:
         raise InvalidLink from error
 
 

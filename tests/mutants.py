@@ -178,7 +178,7 @@ MUTANTS = [
         "token-purpose-crossed",
         "a confirm token cannot unsubscribe (forged links; a shared salt alone changes "
         "nothing, the two token formats differ)",
-        "newsletter/tokens.py",
+        "newsletter/link_tokens.py",
         "        public_id = URLSafeSerializer(secret, salt=UNSUBSCRIBE_SALT).loads(token)",
         "        public_id = URLSafeSerializer(secret, salt=UNSUBSCRIBE_SALT).loads(token) "
         'if token.count(".") == 1 else '
@@ -186,7 +186,7 @@ MUTANTS = [
         (
             "tests/test_links.py::test_tokens_are_bound_to_their_purpose",
             "tests/test_links.py::test_confirm_token_cannot_unsubscribe_a_pending_reader",
-            "tests/test_tokens.py",
+            "tests/test_link_tokens.py",
         ),
     ),
     Mutant(
@@ -258,7 +258,7 @@ MUTANTS = [
     Mutant(
         "formula-guard-without-tab-cr-lf",
         "cells a spreadsheet would run as formulas are neutralised (data export)",
-        "newsletter/export.py",
+        "newsletter/csv_export.py",
         'FORMULA_STARTS = ("=", "+", "-", "@", "\\t", "\\r", "\\n")',
         'FORMULA_STARTS = ("=", "+", "-", "@")',
         (
@@ -269,7 +269,7 @@ MUTANTS = [
     Mutant(
         "erasure-leaves-events",
         "erasure deletes the address, its evidence and history (keeping more than we need)",
-        "newsletter/subscribers.py",
+        "newsletter/list_management.py",
         "    session.delete(subscription)\n    session.flush()",
         '    subscription.email = subscription.email_key = f"erased-{subscription.id}"\n'
         "    session.flush()",
@@ -278,7 +278,7 @@ MUTANTS = [
     Mutant(
         "purge-takes-confirmed",
         "purge-pending deletes only signups never confirmed",
-        "newsletter/subscribers.py",
+        "newsletter/list_management.py",
         "                Subscription.status == SubscriptionStatus.PENDING,\n"
         "                Subscription.signup_at < utcnow() - older_than,",
         "                Subscription.signup_at < utcnow() - older_than,",
@@ -555,7 +555,7 @@ MUTANTS = [
     Mutant(
         "erasure-keeps-signup-requests",
         "erasure also forgets the address's signups not yet applied (keeping more than we need)",
-        "newsletter/subscribers.py",
+        "newsletter/list_management.py",
         "    signup_requests.forget(session, subscription.newsletter_id, subscription.email_key)\n",
         "",
         ("tests/test_erasure.py::test_erasure_also_forgets_a_signup_not_yet_applied",),
@@ -563,7 +563,7 @@ MUTANTS = [
     Mutant(
         "erasure-leaves-the-wal",
         "after an erasure SQLite's WAL is checkpointed and emptied (no copy on disk)",
-        "newsletter/web/admin/subscribers.py",
+        "newsletter/web/admin/subscriber_pages.py",
         "    db.database().checkpoint()\n",
         "",
         ("tests/test_erasure.py::test_erasure_leaves_the_address_in_no_file_of_the_instance",),
@@ -571,7 +571,7 @@ MUTANTS = [
     Mutant(
         "erasure-leaves-eml-files",
         "after an erasure the development mail folder keeps no .eml file of the address",
-        "newsletter/web/admin/subscribers.py",
+        "newsletter/web/admin/subscriber_pages.py",
         "    transports.app_transport().forget(address)\n",
         "",
         ("tests/test_erasure.py::test_erasure_leaves_the_address_in_no_file_of_the_instance",),
@@ -702,7 +702,7 @@ MUTANTS = [
     Mutant(
         "formula-after-spaces",
         "a formula after leading spaces is neutralised too (data export)",
-        "newsletter/export.py",
+        "newsletter/csv_export.py",
         "    risky = func.substr(func.ltrim(column), 1, 1).in_(FORMULA_STARTS)",
         "    risky = func.substr(column, 1, 1).in_(FORMULA_STARTS)",
         (

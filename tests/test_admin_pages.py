@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy import text
 
 from newsletter import addresses
+from newsletter import list_management
 from newsletter import newsletters
-from newsletter import subscribers
 from newsletter import subscriptions as lifecycle
 from newsletter.db import database
 from newsletter.db import utcnow
@@ -136,8 +136,8 @@ def test_dashboard_shows_counts_chart_and_links(app, editor):
     change(app, "c@example.com", status=SubscriptionStatus.UNSUBSCRIBED)
     with app.app_context(), database(app).transaction() as session:
         newsletter = newsletters.get_by_slug(session, SLUG)
-        subscribers.erase(
-            session, subscribers.page(session, newsletter, query="d@").subscriptions[0]
+        list_management.erase(
+            session, list_management.page(session, newsletter, query="d@").subscriptions[0]
         )
 
     page = editor.get(f"{ADMIN}/")
@@ -178,7 +178,7 @@ def test_chart_counts_by_utc_day_whatever_the_session_time_zone(app):
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SET TIME ZONE 'Pacific/Kiritimati'"))
         newsletter = newsletters.get_by_slug(session, SLUG)
-        activity = subscribers.daily_activity(session, newsletter, 30)
+        activity = list_management.daily_activity(session, newsletter, 30)
 
     assert len(activity) == 30 and activity[-1].day == today
     by_day = {entry.day: (entry.signups, entry.confirmations) for entry in activity}

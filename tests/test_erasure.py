@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from newsletter import create_app
+from newsletter import list_management
 from newsletter import newsletters
-from newsletter import subscribers
 from newsletter.db import Base
 from newsletter.db import database
 from newsletter.db import utcnow
@@ -83,7 +83,7 @@ def traces(app, *needles: str) -> list[tuple[str, str, str]]:
 
 def counts(app) -> dict[str, int]:
     with app.app_context(), database(app).transaction() as session:
-        return subscribers.counts(session, newsletters.get_by_slug(session, SLUG))
+        return list_management.counts(session, newsletters.get_by_slug(session, SLUG))
 
 
 def confirmed_reader(app, runner, mailbox) -> tuple[str, str]:

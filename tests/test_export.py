@@ -22,8 +22,8 @@ from sqlalchemy import text
 from werkzeug.http import parse_options_header
 
 from newsletter import newsletters
+from newsletter.csv_export import stream_csv
 from newsletter.db import database
-from newsletter.export import stream_csv
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionStatus
 from tests.admin_steps import bearer

@@ -12,7 +12,7 @@ import itertools
 import pytest
 from werkzeug.routing import Rule
 
-from newsletter import tokens
+from newsletter import link_tokens
 from newsletter.models import Newsletter
 from newsletter.models import OutboxMessage
 from newsletter.models import Subscription
@@ -66,8 +66,8 @@ def path_values(app, name: str) -> list[str]:
         # Not a real subscriber's: with a valid CSRF token, any POST would act on a real one.
         "public_id": ["A" * 22],
         "token": [
-            tokens.make_confirm_token(secret, "no-such-subscription", 1),
-            tokens.make_unsubscribe_token(secret, "no-such-subscription"),
+            link_tokens.make_confirm_token(secret, "no-such-subscription", 1),
+            link_tokens.make_unsubscribe_token(secret, "no-such-subscription"),
             GARBAGE_TOKEN,
         ],
     }

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine
 from sqlalchemy import text
 
 from newsletter import create_app
-from newsletter import tokens
+from newsletter import link_tokens
 from newsletter.db import database
 from newsletter.db import session as request_session
 from tests.conftest import postgresql_only
@@ -75,7 +75,7 @@ def test_outage_is_a_503_with_retry_after_within_the_connect_timeout(
     unreachable_app, method, path, headers, body
 ):
     # Signed with the app's key: the token is read, and the database asked, before any answer.
-    path = path.format(token=tokens.make_confirm_token(SECRET, "Jr3a0cJ8m1h2YkZVv9Qe6w", 1))
+    path = path.format(token=link_tokens.make_confirm_token(SECRET, "Jr3a0cJ8m1h2YkZVv9Qe6w", 1))
     client = unreachable_app.test_client()
     if path.startswith("/api/"):
         response = client.open(path, method=method, headers=headers, json=body)

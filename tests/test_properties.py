@@ -16,8 +16,8 @@ from sqlalchemy import literal
 from sqlalchemy import select
 
 from newsletter import addresses
-from newsletter import tokens
-from newsletter.export import neutralised
+from newsletter import link_tokens
+from newsletter.csv_export import neutralised
 from tests.conftest import POSTGRES_URL_VARIABLE
 from tests.conftest import missing_service
 
@@ -62,28 +62,28 @@ def test_normalize_refuses_only_with_invalid_address(text):
 
 @given(st.text(min_size=1, max_size=40), st.integers(min_value=1, max_value=2**31))
 def test_confirm_token_round_trip(public_id, round_):
-    token = tokens.make_confirm_token(SECRET, public_id, round_)
-    claim = tokens.read_confirm_token(SECRET, token, max_age=3600)
+    token = link_tokens.make_confirm_token(SECRET, public_id, round_)
+    claim = link_tokens.read_confirm_token(SECRET, token, max_age=3600)
     assert (claim.public_id, claim.round, claim.expired) == (public_id, round_, False)
-    with pytest.raises(tokens.InvalidToken):
-        tokens.read_unsubscribe_token(SECRET, token)
+    with pytest.raises(link_tokens.InvalidToken):
+        link_tokens.read_unsubscribe_token(SECRET, token)
 
 
 @given(st.text(min_size=1, max_size=40))
 def test_unsubscribe_token_round_trip(public_id):
-    token = tokens.make_unsubscribe_token(SECRET, public_id)
-    assert tokens.read_unsubscribe_token(SECRET, token) == public_id
-    with pytest.raises(tokens.InvalidToken):
-        tokens.read_confirm_token(SECRET, token, max_age=3600)
+    token = link_tokens.make_unsubscribe_token(SECRET, public_id)
+    assert link_tokens.read_unsubscribe_token(SECRET, token) == public_id
+    with pytest.raises(link_tokens.InvalidToken):
+        link_tokens.read_confirm_token(SECRET, token, max_age=3600)
 
 
 @given(st.text(max_size=250))
 def test_any_text_we_did_not_sign_is_an_invalid_token(text):
     """Tokens come from URLs anyone can type: unsigned text is InvalidToken, never a crash."""
-    with pytest.raises(tokens.InvalidToken):
-        tokens.read_confirm_token(SECRET, text, max_age=3600)
-    with pytest.raises(tokens.InvalidToken):
-        tokens.read_unsubscribe_token(SECRET, text)
+    with pytest.raises(link_tokens.InvalidToken):
+        link_tokens.read_confirm_token(SECRET, text, max_age=3600)
+    with pytest.raises(link_tokens.InvalidToken):
+        link_tokens.read_unsubscribe_token(SECRET, text)
 
 
 def engines():

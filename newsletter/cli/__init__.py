@@ -5,8 +5,8 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from newsletter.cli import data
-from newsletter.cli import editors
-from newsletter.cli import newsletters
+from newsletter.cli import editor_commands
+from newsletter.cli import newsletter_commands
 from newsletter.cli import service
 from newsletter.config import ConfigurationError
 
@@ -14,9 +14,9 @@ COMMANDS: list[click.Command] = [
     service.serve,
     service.db_group,
     service.worker,
-    newsletters.newsletters_group,
-    editors.admins_group,
-    editors.tokens_group,
+    newsletter_commands.newsletters_group,
+    editor_commands.admins_group,
+    editor_commands.tokens_group,
     data.export,
     data.purge_pending,
 ]

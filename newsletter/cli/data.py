@@ -7,9 +7,9 @@ from datetime import timedelta
 import click
 from flask.cli import with_appcontext
 
-from newsletter import export as csv_export
+from newsletter import csv_export
+from newsletter import list_management
 from newsletter import newsletters
-from newsletter import subscribers
 from newsletter.db import database
 from newsletter.models import SubscriptionStatus
 
@@ -34,7 +34,7 @@ def export(slug: str, status: str | None, output: str | None) -> None:
         if newsletter is None:
             raise click.ClickException(f"no newsletter with the slug {slug!r}")
         wanted = SubscriptionStatus(status) if status else None
-        total = sum(subscribers.counts(session, newsletter)[s.value] for s in _statuses(wanted))
+        total = sum(list_management.counts(session, newsletter)[s.value] for s in _statuses(wanted))
     # On a terminal only: in a pipe or a cron job, standard error stays quiet.
     with click.progressbar(
         length=total, label="Rows", show_pos=True, hidden=not sys.stderr.isatty(), file=sys.stderr
@@ -56,7 +56,7 @@ def purge_pending(older_than: str) -> None:
         raise click.BadParameter("use a number and d, h or m, e.g. 30d", param_hint="--older-than")
     age = timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
     with database().transaction() as session:
-        purged = subscribers.purge_pending(session, age)
+        purged = list_management.purge_pending(session, age)
     click.echo(f"Purged {purged} pending signup(s) older than {older_than}.")
 
 

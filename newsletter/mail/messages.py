@@ -25,7 +25,7 @@ from flask import current_app
 from flask import render_template
 
 from newsletter import addresses
-from newsletter import tokens
+from newsletter import link_tokens
 from newsletter.models import MessageKind
 from newsletter.models import Subscription
 
@@ -54,7 +54,7 @@ class Rendered:
 
 def confirm_url(subscription: Subscription) -> str:
     """The link that confirms the subscription's current double opt-in round."""
-    token = tokens.make_confirm_token(
+    token = link_tokens.make_confirm_token(
         current_app.config["SECRET_KEY"], subscription.public_id, subscription.confirmation_round
     )
     return f"{current_app.config['PUBLIC_URL']}/confirm/{token}"
@@ -62,7 +62,9 @@ def confirm_url(subscription: Subscription) -> str:
 
 def unsubscribe_url(subscription: Subscription) -> str:
     """The link that unsubscribes, in every email to a subscriber; it never expires."""
-    token = tokens.make_unsubscribe_token(current_app.config["SECRET_KEY"], subscription.public_id)
+    token = link_tokens.make_unsubscribe_token(
+        current_app.config["SECRET_KEY"], subscription.public_id
+    )
     return f"{current_app.config['PUBLIC_URL']}/unsubscribe/{token}"
 
 

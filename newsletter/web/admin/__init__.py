@@ -16,9 +16,9 @@ def init_app(app: Flask) -> None:
     # Imported here so that each module's routes are attached to the blueprint above.
     from newsletter.web.admin import auth
     from newsletter.web.admin import dashboard  # noqa: F401  (registers its routes)
-    from newsletter.web.admin import export  # noqa: F401
-    from newsletter.web.admin import newsletters  # noqa: F401
-    from newsletter.web.admin import subscribers  # noqa: F401
+    from newsletter.web.admin import downloads  # noqa: F401
+    from newsletter.web.admin import newsletter_settings  # noqa: F401
+    from newsletter.web.admin import subscriber_pages  # noqa: F401
 
     auth.init_app(app)
     app.register_blueprint(bp)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import render_template
 from markupsafe import Markup
 
-from newsletter.subscribers import DayActivity
+from newsletter.list_management import DayActivity
 
 WIDTH = 800
 HEIGHT = 200

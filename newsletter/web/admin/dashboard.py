@@ -6,9 +6,9 @@ from datetime import timedelta
 from flask import render_template
 
 from newsletter import db
+from newsletter import list_management
 from newsletter import newsletters
 from newsletter import signup_requests
-from newsletter import subscribers
 from newsletter.db import utcnow
 from newsletter.mail import outbox
 from newsletter.web.admin import bp
@@ -23,9 +23,9 @@ def dashboard():
     session = db.session()
     queue = outbox.health(session)
     listed = newsletters.all_newsletters(session)
-    counts = {newsletter.id: subscribers.counts(session, newsletter) for newsletter in listed}
+    counts = {newsletter.id: list_management.counts(session, newsletter) for newsletter in listed}
     activity = {
-        newsletter.id: subscribers.daily_activity(session, newsletter, CHART_DAYS)
+        newsletter.id: list_management.daily_activity(session, newsletter, CHART_DAYS)
         for newsletter in listed
     }
     charts = {

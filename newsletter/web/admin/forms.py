@@ -16,9 +16,9 @@ from wtforms.validators import Regexp
 from wtforms.validators import ValidationError
 
 from newsletter import newsletters
+from newsletter.list_management import MAX_QUERY_LENGTH
 from newsletter.models import SENDER_LENGTH
 from newsletter.models import SubscriptionStatus
-from newsletter.subscribers import MAX_QUERY_LENGTH
 
 MAX_DESCRIPTION_LENGTH = 5000
 # Larger than any real page id; PostgreSQL's BIGINT would refuse more.

@@ -16,7 +16,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 CONFIRM_SALT = "newsletter.confirm"
 UNSUBSCRIBE_SALT = "newsletter.unsubscribe"
-MAX_TOKEN_LENGTH = 200
+MAX_LINK_TOKEN_LENGTH = 200
 
 
 class InvalidToken(ValueError):
@@ -72,7 +72,7 @@ def read_unsubscribe_token(secret: str, token: str) -> str:
 
 def _check_length(token: str) -> None:
     """Refuse absurd input before spending an HMAC on it."""
-    if len(token) > MAX_TOKEN_LENGTH:
+    if len(token) > MAX_LINK_TOKEN_LENGTH:
         raise InvalidToken
 
 

@@ -7,7 +7,7 @@ import itsdangerous.timed
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from newsletter import tokens
+from newsletter import link_tokens
 from tests.reader import deliver
 from tests.reader import link_path
 from tests.reader import sign_up
@@ -29,46 +29,46 @@ def made_ago(monkeypatch, seconds: int, make):
 
 
 def test_confirm_token_round_trip():
-    token = tokens.make_confirm_token(SECRET, PUBLIC_ID, 3)
-    claim = tokens.read_confirm_token(SECRET, token, max_age=WEEK)
-    assert claim == tokens.ConfirmClaim(PUBLIC_ID, 3, expired=False)
+    token = link_tokens.make_confirm_token(SECRET, PUBLIC_ID, 3)
+    claim = link_tokens.read_confirm_token(SECRET, token, max_age=WEEK)
+    assert claim == link_tokens.ConfirmClaim(PUBLIC_ID, 3, expired=False)
 
 
 def test_unsubscribe_token_round_trip():
-    token = tokens.make_unsubscribe_token(SECRET, PUBLIC_ID)
-    assert tokens.read_unsubscribe_token(SECRET, token) == PUBLIC_ID
+    token = link_tokens.make_unsubscribe_token(SECRET, PUBLIC_ID)
+    assert link_tokens.read_unsubscribe_token(SECRET, token) == PUBLIC_ID
 
 
 def test_tokens_fit_in_a_url_and_under_the_length_cap():
     for token in (
-        tokens.make_confirm_token(SECRET, PUBLIC_ID, 1),
-        tokens.make_unsubscribe_token(SECRET, PUBLIC_ID),
+        link_tokens.make_confirm_token(SECRET, PUBLIC_ID, 1),
+        link_tokens.make_unsubscribe_token(SECRET, PUBLIC_ID),
     ):
-        assert len(token) <= tokens.MAX_TOKEN_LENGTH
+        assert len(token) <= link_tokens.MAX_LINK_TOKEN_LENGTH
         assert set(token) <= set(
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
         )
 
 
 def test_confirm_token_does_not_unsubscribe():
-    token = tokens.make_confirm_token(SECRET, PUBLIC_ID, 1)
-    with pytest.raises(tokens.InvalidToken):
-        tokens.read_unsubscribe_token(SECRET, token)
+    token = link_tokens.make_confirm_token(SECRET, PUBLIC_ID, 1)
+    with pytest.raises(link_tokens.InvalidToken):
+        link_tokens.read_unsubscribe_token(SECRET, token)
 
 
 def test_unsubscribe_token_does_not_confirm():
-    token = tokens.make_unsubscribe_token(SECRET, PUBLIC_ID)
-    with pytest.raises(tokens.InvalidToken):
-        tokens.read_confirm_token(SECRET, token, max_age=WEEK)
+    token = link_tokens.make_unsubscribe_token(SECRET, PUBLIC_ID)
+    with pytest.raises(link_tokens.InvalidToken):
+        link_tokens.read_confirm_token(SECRET, token, max_age=WEEK)
 
 
 def test_token_signed_with_another_key_is_refused():
-    confirm = tokens.make_confirm_token("another key", PUBLIC_ID, 1)
-    unsubscribe = tokens.make_unsubscribe_token("another key", PUBLIC_ID)
-    with pytest.raises(tokens.InvalidToken):
-        tokens.read_confirm_token(SECRET, confirm, max_age=WEEK)
-    with pytest.raises(tokens.InvalidToken):
-        tokens.read_unsubscribe_token(SECRET, unsubscribe)
+    confirm = link_tokens.make_confirm_token("another key", PUBLIC_ID, 1)
+    unsubscribe = link_tokens.make_unsubscribe_token("another key", PUBLIC_ID)
+    with pytest.raises(link_tokens.InvalidToken):
+        link_tokens.read_confirm_token(SECRET, confirm, max_age=WEEK)
+    with pytest.raises(link_tokens.InvalidToken):
+        link_tokens.read_unsubscribe_token(SECRET, unsubscribe)
 
 
 def flip(token: str, index: int) -> str:
@@ -89,63 +89,69 @@ DAMAGE = [
     pytest.param(lambda token: "", id="empty"),
     pytest.param(lambda token: ".", id="separator-only"),
     pytest.param(lambda token: "not a token", id="text"),
-    pytest.param(lambda token: token + "x" * tokens.MAX_TOKEN_LENGTH, id="overlong"),
+    pytest.param(lambda token: token + "x" * link_tokens.MAX_LINK_TOKEN_LENGTH, id="overlong"),
 ]
 
 
 @pytest.mark.parametrize("damage", DAMAGE)
 def test_damaged_confirm_token_is_invalid(damage):
-    token = damage(tokens.make_confirm_token(SECRET, PUBLIC_ID, 1))
-    with pytest.raises(tokens.InvalidToken):
-        tokens.read_confirm_token(SECRET, token, max_age=WEEK)
+    token = damage(link_tokens.make_confirm_token(SECRET, PUBLIC_ID, 1))
+    with pytest.raises(link_tokens.InvalidToken):
+        link_tokens.read_confirm_token(SECRET, token, max_age=WEEK)
 
 
 @pytest.mark.parametrize("damage", DAMAGE)
 def test_damaged_unsubscribe_token_is_invalid(damage):
-    token = damage(tokens.make_unsubscribe_token(SECRET, PUBLIC_ID))
-    with pytest.raises(tokens.InvalidToken):
-        tokens.read_unsubscribe_token(SECRET, token)
+    token = damage(link_tokens.make_unsubscribe_token(SECRET, PUBLIC_ID))
+    with pytest.raises(link_tokens.InvalidToken):
+        link_tokens.read_unsubscribe_token(SECRET, token)
 
 
 def test_signed_payload_of_the_wrong_shape_is_invalid():
     """Even a correctly signed value is refused unless it is what we put in a token."""
-    confirm = itsdangerous.URLSafeTimedSerializer(SECRET, salt=tokens.CONFIRM_SALT)
+    confirm = itsdangerous.URLSafeTimedSerializer(SECRET, salt=link_tokens.CONFIRM_SALT)
     for payload in (PUBLIC_ID, [PUBLIC_ID], [PUBLIC_ID, "1"], [1, 1], {"id": PUBLIC_ID}):
-        with pytest.raises(tokens.InvalidToken):
-            tokens.read_confirm_token(SECRET, confirm.dumps(payload), max_age=WEEK)
-    unsubscribe = URLSafeSerializer(SECRET, salt=tokens.UNSUBSCRIBE_SALT)
+        with pytest.raises(link_tokens.InvalidToken):
+            link_tokens.read_confirm_token(SECRET, confirm.dumps(payload), max_age=WEEK)
+    unsubscribe = URLSafeSerializer(SECRET, salt=link_tokens.UNSUBSCRIBE_SALT)
     for payload in ([PUBLIC_ID], 42, None):
-        with pytest.raises(tokens.InvalidToken):
-            tokens.read_unsubscribe_token(SECRET, unsubscribe.dumps(payload))
+        with pytest.raises(link_tokens.InvalidToken):
+            link_tokens.read_unsubscribe_token(SECRET, unsubscribe.dumps(payload))
 
 
 def test_expired_confirm_token_is_flagged_with_its_subscription(monkeypatch):
     """Eight days old against a seven-day limit: still read, marked expired, to offer a new link."""
-    token = made_ago(monkeypatch, 8 * DAY, lambda: tokens.make_confirm_token(SECRET, PUBLIC_ID, 2))
-    claim = tokens.read_confirm_token(SECRET, token, max_age=WEEK)
+    token = made_ago(
+        monkeypatch, 8 * DAY, lambda: link_tokens.make_confirm_token(SECRET, PUBLIC_ID, 2)
+    )
+    claim = link_tokens.read_confirm_token(SECRET, token, max_age=WEEK)
     assert claim.expired is True
     assert claim.public_id == PUBLIC_ID
     assert claim.round == 2
 
 
 def test_confirm_token_within_its_age_is_not_expired(monkeypatch):
-    token = made_ago(monkeypatch, 6 * DAY, lambda: tokens.make_confirm_token(SECRET, PUBLIC_ID, 1))
-    assert tokens.read_confirm_token(SECRET, token, max_age=WEEK).expired is False
+    token = made_ago(
+        monkeypatch, 6 * DAY, lambda: link_tokens.make_confirm_token(SECRET, PUBLIC_ID, 1)
+    )
+    assert link_tokens.read_confirm_token(SECRET, token, max_age=WEEK).expired is False
 
 
 def test_expired_and_tampered_confirm_token_is_invalid(monkeypatch):
     """Expiry never excuses a bad signature."""
-    token = made_ago(monkeypatch, 8 * DAY, lambda: tokens.make_confirm_token(SECRET, PUBLIC_ID, 1))
-    with pytest.raises(tokens.InvalidToken):
-        tokens.read_confirm_token(SECRET, flip(token, len(token) - 2), max_age=WEEK)
+    token = made_ago(
+        monkeypatch, 8 * DAY, lambda: link_tokens.make_confirm_token(SECRET, PUBLIC_ID, 1)
+    )
+    with pytest.raises(link_tokens.InvalidToken):
+        link_tokens.read_confirm_token(SECRET, flip(token, len(token) - 2), max_age=WEEK)
 
 
 def test_unsubscribe_token_never_expires(monkeypatch):
     """The link in a years-old email still works."""
     token = made_ago(
-        monkeypatch, 5 * 365 * DAY, lambda: tokens.make_unsubscribe_token(SECRET, PUBLIC_ID)
+        monkeypatch, 5 * 365 * DAY, lambda: link_tokens.make_unsubscribe_token(SECRET, PUBLIC_ID)
     )
-    assert tokens.read_unsubscribe_token(SECRET, token) == PUBLIC_ID
+    assert link_tokens.read_unsubscribe_token(SECRET, token) == PUBLIC_ID
 
 
 def payload_of(token: str, fields: int) -> object:

@@ -6,8 +6,8 @@ from flask import Response
 from flask import abort
 from flask import request
 
+from newsletter import csv_export
 from newsletter import db
-from newsletter import export as csv_export
 from newsletter import newsletters
 from newsletter.db import database
 from newsletter.db import utcnow

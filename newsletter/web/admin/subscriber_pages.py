@@ -14,8 +14,8 @@ from flask import request
 from flask import url_for
 
 from newsletter import db
+from newsletter import list_management
 from newsletter import newsletters
-from newsletter import subscribers
 from newsletter.mail import transports
 from newsletter.models import Newsletter
 from newsletter.models import Subscription
@@ -32,7 +32,9 @@ def subscribers_list(slug: str):
     """Newest first, searchable by address, filtered by status, paged by keyset."""
     newsletter = _newsletter_or_404(slug)
     query, status, before = subscriber_filters(request.args)
-    found = subscribers.page(db.session(), newsletter, status=status, query=query, before=before)
+    found = list_management.page(
+        db.session(), newsletter, status=status, query=query, before=before
+    )
     return render_template(
         "admin/subscribers.html",
         newsletter=newsletter,
@@ -48,7 +50,7 @@ def subscribers_list(slug: str):
 def subscriber(slug: str, public_id: str):
     """One subscriber: the evidence of their consent, their history, and the actions."""
     newsletter, found = _subscription_or_404(slug, public_id)
-    history = subscribers.history(db.session(), found)
+    history = list_management.history(db.session(), found)
     return render_template(
         "admin/subscriber.html", newsletter=newsletter, subscription=found, history=history
     )
@@ -58,7 +60,7 @@ def subscriber(slug: str, public_id: str):
 def resend(slug: str, public_id: str):
     """Queue the confirmation email again, for a pending reader who lost it."""
     newsletter, found = _subscription_or_404(slug, public_id)
-    if subscribers.resend_confirmation(db.session(), found, who()):
+    if list_management.resend_confirmation(db.session(), found, who()):
         db.session().commit()
         flash("The confirmation email was queued again.", "success")
     else:
@@ -73,7 +75,7 @@ def unsubscribe(slug: str, public_id: str):
     if found.status is SubscriptionStatus.UNSUBSCRIBED:
         flash("This subscriber is unsubscribed already.", "error")
     else:
-        subscribers.unsubscribe(db.session(), found, who())
+        list_management.unsubscribe(db.session(), found, who())
         db.session().commit()
         flash("Unsubscribed. No more newsletters will be sent to this address.", "success")
     return _back_to(newsletter, found)
@@ -84,7 +86,7 @@ def erase(slug: str, public_id: str):
     """Right to erasure: the address and everything about it leave the database."""
     newsletter, found = _subscription_or_404(slug, public_id)
     address = found.email
-    subscribers.erase(db.session(), found)
+    list_management.erase(db.session(), found)
     db.session().commit()
     # Once the rows are gone: no copy left in SQLite's WAL, nor in the mail folder.
     db.database().checkpoint()
@@ -106,7 +108,7 @@ def _newsletter_or_404(slug: str) -> Newsletter:
 def _subscription_or_404(slug: str, public_id: str) -> tuple[Newsletter, Subscription]:
     """The newsletter and its subscriber in the URL, or 404."""
     newsletter = _newsletter_or_404(slug)
-    found = subscribers.get(db.session(), newsletter, public_id)
+    found = list_management.get(db.session(), newsletter, public_id)
     if found is None:
         abort(404)
     return newsletter, found

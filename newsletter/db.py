@@ -1,7 +1,10 @@
 """The database: one engine and session factory per app, a session per request on ``g``.
 
-Services take a session and never commit; the request (or the CLI command, or the mail
-worker) that opened the session commits. Requests with unsafe methods open their session
+Services take a session and never commit. A request that may change data (an unsafe
+method) has one commit point, after its view: what it did is kept when it answers with
+success (below 400) and rolled back otherwise, errors included. A safe request runs
+read-only and never commits. A CLI command or the mail worker commits where its
+transaction block ends. Requests with unsafe methods open their session
 on the *writer* engine: on SQLite it begins with ``BEGIN IMMEDIATE`` so that two writers
 queue on the busy timeout instead of failing when a read lock cannot be upgraded. On
 PostgreSQL both engines are the same pool and the option is ignored.
@@ -9,6 +12,7 @@ PostgreSQL both engines are the same pool and the option is ignored.
 
 import logging
 import os
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextlib import suppress
@@ -18,6 +22,7 @@ from functools import cache
 from typing import ClassVar
 
 from flask import Flask
+from flask import Response
 from flask import current_app
 from flask import g
 from flask import has_request_context
@@ -210,11 +215,33 @@ def _insert_unless_exists(dialect: str, table: Table, unique_columns: tuple[str,
 
 
 def init_app(app: Flask) -> None:
-    """Create the app's database and close the request's session at teardown."""
+    """Create the app's database; commit each request once, and close its session."""
     app.extensions["database"] = Database(
         app.config["DATABASE_URL"], app.config["DATABASE_CONNECT_TIMEOUT"]
     )
+    # Registered first, so it runs after every other after-request hook (Flask runs them
+    # in reverse): a commit that fails still becomes an error answer (503 on an outage).
+    app.after_request(_commit_request)
     app.teardown_appcontext(lambda _error: end_session())
+
+
+def after_commit(action: Callable[[], None]) -> None:
+    """Run ``action`` once the request's changes are committed; never if they are not."""
+    g.setdefault("after_commit", []).append(action)
+
+
+def _commit_request(response: Response) -> Response:
+    """The request's one commit point: success keeps its changes, anything else does not."""
+    db_session = g.get("db_session")
+    if db_session is None or request.method in SAFE_METHODS:
+        return response
+    if response.status_code >= 400:
+        end_session()
+        return response
+    db_session.commit()
+    for action in g.pop("after_commit", []):
+        action()
+    return response
 
 
 def database(app: Flask | None = None) -> Database:

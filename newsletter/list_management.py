@@ -104,9 +104,9 @@ def resend_confirmation(session: Session, subscription: Subscription, editor: st
     return True
 
 
-def unsubscribe(session: Session, subscription: Subscription, editor: str) -> None:
-    """Unsubscribe a reader at their request, by an editor's hand."""
-    subscriptions.end(session, subscription, Evidence(), f"by editor {editor}")
+def unsubscribe(session: Session, subscription: Subscription, editor: str) -> bool:
+    """Unsubscribe a reader at their request, by an editor's hand; False if they were."""
+    return subscriptions.end(session, subscription, Evidence(), f"by editor {editor}")
 
 
 def erase(session: Session, subscription: Subscription) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import relationship
 from newsletter.db import Base
 from newsletter.db import UTCDateTime
 from newsletter.db import utcnow
+from newsletter.refusals import Refusal
 
 # Longest values we keep from what a browser sends; longer ones are cut, not refused.
 USER_AGENT_LENGTH = 512
@@ -59,12 +60,28 @@ class Newsletter(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class UnknownStatus(Refusal, ValueError):
+    """A status filter that names no status."""
+
+    reason = "unknown_status"
+
+
 class SubscriptionStatus(enum.StrEnum):
     """Where a subscription is in its lifecycle: pending → confirmed → unsubscribed."""
 
     PENDING = "pending"
     CONFIRMED = "confirmed"
     UNSUBSCRIBED = "unsubscribed"
+
+    @classmethod
+    def parse_filter(cls, text: str | None) -> "SubscriptionStatus | None":
+        """The status a filter names (``?status=``, ``--status``); None for no filter."""
+        if not text:
+            return None
+        try:
+            return cls(text)
+        except ValueError:
+            raise UnknownStatus(text) from None
 
 
 class EventKind(enum.StrEnum):

@@ -81,15 +81,21 @@ def update(
     allowed_origins: list[str] | tuple[str, ...] | None = None,
     sender: str | None = None,
 ) -> Newsletter:
-    """Change the given fields of a newsletter (None leaves a field as it is)."""
+    """Change the given fields of a newsletter (None leaves a field as it is).
+
+    Every field is checked before any is changed: a refused update changes nothing.
+    """
+    checked: dict[str, object] = {}
     if name is not None:
-        newsletter.name = _checked_name(name)
+        checked["name"] = _checked_name(name)
     if description is not None:
-        newsletter.description = _cleaned_description(description)
+        checked["description"] = _cleaned_description(description)
     if allowed_origins is not None:
-        newsletter.allowed_origins = normalize_origins(allowed_origins)
+        checked["allowed_origins"] = normalize_origins(allowed_origins)
     if sender is not None:
-        newsletter.sender = normalize_sender(sender)
+        checked["sender"] = normalize_sender(sender)
+    for field, value in checked.items():
+        setattr(newsletter, field, value)
     session.flush()
     return newsletter
 

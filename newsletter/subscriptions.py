@@ -42,6 +42,7 @@ from newsletter.models import Newsletter
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionEvent
 from newsletter.models import SubscriptionStatus
+from newsletter.refusals import Refusal
 
 # Built once. Events are only ever appended and read by other requests, so they go in
 # with a plain INSERT instead of through the session's unit of work.
@@ -74,8 +75,10 @@ class LinkState(enum.StrEnum):
     EXPIRED = "expired"
 
 
-class InvalidLink(LookupError):
+class InvalidLink(Refusal, LookupError):
     """The token is not ours, or its subscription no longer exists."""
+
+    reason = "invalid_link"
 
 
 @dataclass(frozen=True)
@@ -180,12 +183,14 @@ def unsubscribe(session: Session, token: str, evidence: Evidence, channel: str) 
     return Link(subscription, LinkState.UNSUBSCRIBED)
 
 
-def end(session: Session, subscription: Subscription, evidence: Evidence, channel: str) -> None:
-    """Move a subscription to unsubscribed, recording how; nothing if it is there already."""
-    if _unsubscribe_state(subscription) is LinkState.READY:
-        subscription.status = SubscriptionStatus.UNSUBSCRIBED
-        subscription.unsubscribed_at = utcnow()
-        record_event(session, subscription, EventKind.UNSUBSCRIBED, evidence, channel)
+def end(session: Session, subscription: Subscription, evidence: Evidence, channel: str) -> bool:
+    """Move a subscription to unsubscribed, recording how; False if it was there already."""
+    if _unsubscribe_state(subscription) is not LinkState.READY:
+        return False
+    subscription.status = SubscriptionStatus.UNSUBSCRIBED
+    subscription.unsubscribed_at = utcnow()
+    record_event(session, subscription, EventKind.UNSUBSCRIBED, evidence, channel)
+    return True
 
 
 def _start_new_round(subscription: Subscription, evidence: Evidence, at: datetime) -> None:

@@ -183,6 +183,18 @@ def test_every_admin_route_refuses_a_wrong_bearer_token_in_json(app, client):
     assert wrong == []
 
 
+def test_an_anonymous_visitor_learns_nothing_of_which_newsletters_exist(app, client):
+    """The sign-in check comes before the newsletter lookup: an unknown slug is no 404."""
+    for slug in (SLUG, "no-such-newsletter"):
+        response = client.get(f"/admin/newsletters/{slug}/edit")
+        assert response.status_code == 302
+        assert urlsplit(response.headers["Location"]).path == "/admin/login"
+    assert (
+        client.get("/admin/newsletters/no-such/subscribers.csv", headers=bearer("nl_x")).status_code
+        == 401
+    )
+
+
 def test_signing_in_after_the_redirect_leads_back_to_the_page(app, client, runner):
     assert create_editor(runner).exit_code == 0
     wanted = f"{EXPORT}?status=confirmed"
@@ -268,7 +280,7 @@ def test_token_opens_the_export_and_nothing_else(app, client, runner, caplog):
     _, secret = create_token(runner)
     assert stored_tokens(app)[0].last_used_at is None
 
-    caplog.set_level(logging.INFO, logger="newsletter.web.admin.export")
+    caplog.set_level(logging.INFO, logger="newsletter.web.admin.downloads")
     export = client.get(EXPORT, headers=bearer(secret))
     assert export.status_code == 200
     assert export.mimetype == "text/csv"

@@ -300,6 +300,16 @@ def test_an_invalid_edit_changes_nothing(app, editor):
         assert newsletter.allowed_origins == []
 
 
+def test_an_edit_refused_on_its_last_field_changes_none_of_the_others(app, editor):
+    """The domain checks every field before it changes any; nothing of it is committed."""
+    refused = fill_in(editor, f"{LIST}/edit", name="Renamed", sender="not an address")
+    assert refused.status_code == 422
+    with app.app_context(), database(app).transaction() as session:
+        newsletter = newsletters.get_by_slug(session, SLUG)
+        assert newsletter.name == "Explaining Ukraine with Kate Tsurkan"
+        assert newsletter.sender == ""
+
+
 def test_a_name_with_a_nul_changes_nothing(app, editor):
     refused = fill_in(editor, f"{LIST}/edit", name="Explaining\x00Ukraine", description="New.")
     assert refused.status_code == 422
@@ -378,6 +388,20 @@ def test_search_and_status_filter(app, editor):
 )
 def test_bad_list_parameters_are_400(editor, query):
     assert editor.get(f"{LIST}?{query}").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("query", "reason", "words"),
+    [
+        ("status=bogus", "unknown_status", "There is no such status"),
+        ("before=abc", "bad_cursor", "This page of the list does not exist"),
+    ],
+)
+def test_a_bad_list_parameter_is_said_with_its_reason(editor, query, reason, words):
+    assert words in editor.get(f"{LIST}?{query}").text
+    answer = editor.get(f"{LIST}?{query}", headers={"Accept": "application/json"})
+    assert answer.status_code == 400
+    assert answer.json["error"] == reason
 
 
 @pytest.mark.parametrize("query", ["q=%00", "q=" + "a" * 5000, "q=%FF%FE", "before=12"])

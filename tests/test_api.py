@@ -292,6 +292,23 @@ def test_post_from_another_origin_is_403_and_stores_nothing(app, client, allowed
     assert_nothing_stored(app)
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"not json", "application/json"), (b"[1]", "application/json"), (b"email=x", "text/plain")],
+)
+def test_another_origin_is_refused_before_its_body_is_read(
+    app, client, allowed, body, content_type
+):
+    """Whatever it sent, a site the newsletter does not allow learns only that it may not."""
+    response = client.post(
+        SUBSCRIPTIONS,
+        data=body,
+        headers={"Origin": FOREIGN_ORIGINS[0], "Content-Type": content_type},
+    )
+    assert assert_json_error(response, 403)["error"] == "origin_not_allowed"
+    assert_nothing_stored(app)
+
+
 def test_post_without_origin_is_served(app, client, runner, allowed):
     """Scripts and servers send no Origin: they are served (rate limits cover them)."""
     response = client.post(SUBSCRIPTIONS, json={"email": "reader@example.com"})

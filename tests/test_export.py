@@ -182,6 +182,10 @@ def test_unknown_status_is_400(app, runner, status):
     response = client.get(EXPORT, query_string={"status": status})
     assert response.status_code == 400
     assert "text/csv" not in response.content_type
+    # Said the same way as the admin list's filter: one parser, one reason.
+    _, secret = create_token(runner)
+    script = app.test_client().get(EXPORT, query_string={"status": status}, headers=bearer(secret))
+    assert (script.status_code, script.json["error"]) == (400, "unknown_status")
 
 
 @pytest.mark.parametrize("slug", ["no-such-newsletter", "Not_A_Slug", "x" * 300])

@@ -33,7 +33,7 @@ def export(slug: str, status: str | None, output: str | None) -> None:
         newsletter = newsletters.get_by_slug(session, slug)
         if newsletter is None:
             raise click.ClickException(f"no newsletter with the slug {slug!r}")
-        wanted = SubscriptionStatus(status) if status else None
+        wanted = SubscriptionStatus.parse_filter(status)
         total = sum(list_management.counts(session, newsletter)[s.value] for s in _statuses(wanted))
     # On a terminal only: in a pipe or a cron job, standard error stays quiet.
     with click.progressbar(

@@ -11,24 +11,25 @@ CORS is written here rather than with Flask-CORS: the allowed origins are the ne
 an answer without CORS headers that the request still acted on.
 """
 
+from typing import Any
+
 from flask import Blueprint
 from flask import Response
-from flask import abort
 from flask import g
 from flask import request
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 
-from newsletter import db
-from newsletter import newsletters
 from newsletter.models import Newsletter
 from newsletter.web import evidence
 from newsletter.web import origins
 from newsletter.web import signups
+from newsletter.web import slugs
+from newsletter.web.errors import Refused
 from newsletter.web.forms import SignupFields
 from newsletter.web.openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+slugs.look_up_newsletters(bp)
 
 PENDING_MESSAGE = (
     "Thank you for signing up for this newsletter. We've sent you a confirmation email."
@@ -44,18 +45,16 @@ def openapi():
 
 
 # Flask's automatic OPTIONS answer would shadow the preflight view below.
-@bp.get("/newsletters/<slug>", provide_automatic_options=False)
-def newsletter(slug: str):
+@bp.get("/newsletters/<slug>", endpoint="newsletter", provide_automatic_options=False)
+def newsletter_face(newsletter: Newsletter):
     """A newsletter's public face: what ``embed.js`` shows above the form."""
-    found = _newsletter_for_origin(slug)
-    return {"slug": found.slug, "name": found.name, "description": found.description}
+    return {"slug": newsletter.slug, "name": newsletter.name, "description": newsletter.description}
 
 
 @bp.route("/newsletters/<slug>", methods=["OPTIONS"])
 @bp.route("/newsletters/<slug>/subscriptions", methods=["OPTIONS"])
-def preflight(slug: str):
-    """CORS preflight: allowed origins get the methods and headers; others get 403."""
-    _newsletter_for_origin(slug)
+def preflight(newsletter: Newsletter):
+    """CORS preflight: allowed origins get the methods and headers; others got 403."""
     response = Response(status=204)
     response.headers["Access-Control-Allow-Methods"] = "GET, POST"
     response.headers["Access-Control-Allow-Headers"] = "Content-Type"
@@ -64,15 +63,26 @@ def preflight(slug: str):
 
 
 @bp.post("/newsletters/<slug>/subscriptions")
-def subscribe(slug: str):
+def subscribe(newsletter: Newsletter):
     """Sign an address up: 202 whatever the address's state; 422 with field errors."""
-    found = _newsletter_for_origin(slug)
     body = _json_object()
     form = SignupFields(formdata=MultiDict(body))
     source_url = body.get("source_url") or request.referrer
-    if not signups.accept(form, found, evidence.from_request("api", source_url)):
+    if not signups.accept(form, newsletter, evidence.from_request("api", source_url)):
         return {"errors": form.errors}, 422
     return {"status": "pending", "message": PENDING_MESSAGE}, 202
+
+
+@bp.url_value_preprocessor
+def _check_origin(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A request from a browser on a site the newsletter does not allow: 403, before any
+    field (or the body) is read. The newsletter was looked up just before."""
+    origin = request.headers.get("Origin")
+    if origin is None or not values or "newsletter" not in values:
+        return
+    if not origins.is_allowed(values["newsletter"], origin):
+        raise Refused(403, "origin_not_allowed")
+    g.cors_origin = origin
 
 
 @bp.after_request
@@ -80,30 +90,9 @@ def _cors_headers(response: Response) -> Response:
     """Let an allowed origin read the answer, errors included (a 429 from the rate limiter
     is raised before the view runs); caches must keep one answer per origin."""
     response.headers.add("Vary", "Origin")
-    origin = request.headers.get("Origin")
-    if origin is not None and "cors_origin" not in g:
-        slug = (request.view_args or {}).get("slug", "")
-        try:
-            found = newsletters.get_by_slug(db.session(), slug)
-        except SQLAlchemyError:  # the database is down: the 503 goes out without CORS
-            found = None
-        g.cors_origin = origin if found and origins.is_allowed(found, origin) else None
-    if g.get("cors_origin"):
+    if "cors_origin" in g:
         response.headers["Access-Control-Allow-Origin"] = g.cors_origin
     return response
-
-
-def _newsletter_for_origin(slug: str) -> Newsletter:
-    """The newsletter, if the requesting origin (if any) may use it; else 404 or 403."""
-    found = newsletters.get_by_slug(db.session(), slug)
-    if found is None:
-        abort(404)
-    origin = request.headers.get("Origin")
-    if origin is not None:
-        g.cors_origin = origin if origins.is_allowed(found, origin) else None
-        if g.cors_origin is None:
-            abort(403, description="origin_not_allowed")
-    return found
 
 
 def _json_object() -> dict[str, str]:

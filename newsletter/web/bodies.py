@@ -20,6 +20,8 @@ from flask import request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
 
+from newsletter.web.errors import Refused
+
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 JSON_BLUEPRINTS = {"api"}
 # The methods whose bodies Flask-WTF reads; our views read no others.
@@ -59,13 +61,13 @@ def check_body() -> None:
 def _check_json_object() -> None:
     """A JSON object, or 415/400 with the reason."""
     if not request.is_json:
-        abort(415, description="expected_json")
+        raise Refused(415, "expected_json")
     try:
         body = request.get_json()
     except BadRequest:
-        abort(400, description="invalid_json")
+        raise Refused(400, "invalid_json") from None
     if not isinstance(body, dict):
-        abort(400, description="expected_object")
+        raise Refused(400, "expected_object")
 
 
 def _has_body() -> bool:

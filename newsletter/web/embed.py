@@ -8,7 +8,7 @@ frame (``Sec-Fetch-Site: same-origin``, or, from browsers without Fetch Metadata
 """
 
 from flask import Blueprint
-from flask import abort
+from flask import Response
 from flask import current_app
 from flask import redirect
 from flask import render_template
@@ -16,47 +16,47 @@ from flask import request
 from flask import send_from_directory
 from flask import url_for
 
-from newsletter import db
-from newsletter import newsletters
 from newsletter.models import Newsletter
 from newsletter.web import evidence
 from newsletter.web import origins
 from newsletter.web import security
 from newsletter.web import signups
+from newsletter.web import slugs
+from newsletter.web.errors import Refused
 from newsletter.web.forms import EmbedSignupForm
 
 bp = Blueprint("embed", __name__)
+slugs.look_up_newsletters(bp)
 
 SCRIPT_MAX_AGE = 300  # publishers pick up a new embed.js within minutes
 
 
 @bp.get("/newsletters/<slug>/embed")
-def form(slug: str):
+def form(newsletter: Newsletter):
     """The compact form, for an ``<iframe>`` on an allowed site."""
-    found = _framed_newsletter(slug)
-    signup = EmbedSignupForm(meta={"csrf_context": found.slug})
+    signup = EmbedSignupForm(meta={"csrf_context": newsletter.slug})
     signup.source_url.data = request.referrer or ""
-    return _render(found, signup)
+    return _render(newsletter, signup)
 
 
 @bp.post("/newsletters/<slug>/embed")
-def subscribe(slug: str):
+def subscribe(newsletter: Newsletter):
     """Submit from inside the frame; errors and success stay in the frame."""
-    found = _framed_newsletter(slug)
     if not _from_our_frame():
-        abort(403, description="origin_not_allowed")
-    signup = EmbedSignupForm(request.form, meta={"csrf_context": found.slug})
+        raise Refused(403, "origin_not_allowed")
+    signup = EmbedSignupForm(request.form, meta={"csrf_context": newsletter.slug})
     source = evidence.from_request("embed", signup.source_url.data or None)
-    if not signups.accept(signup, found, source):
-        return _render(found, signup), 422
-    return redirect(url_for("embed.subscribed", slug=found.slug), 303)
+    if not signups.accept(signup, newsletter, source):
+        return _render(newsletter, signup), 422
+    return redirect(url_for("embed.subscribed", slug=newsletter.slug), 303)
 
 
 @bp.get("/newsletters/<slug>/embed/subscribed")
-def subscribed(slug: str):
+def subscribed(newsletter: Newsletter):
     """The success message, inside the frame."""
-    found = _framed_newsletter(slug)
-    return render_template("embed/subscribed.html", newsletter=found, **_frame_context(found))
+    return render_template(
+        "embed/subscribed.html", newsletter=newsletter, **_frame_context(newsletter)
+    )
 
 
 @bp.get("/embed.js")
@@ -68,13 +68,13 @@ def script():
     return response
 
 
-def _framed_newsletter(slug: str) -> Newsletter:
-    """The newsletter, with this response framable by its allowed origins only."""
-    found = newsletters.get_by_slug(db.session(), slug)
-    if found is None:
-        abort(404)
-    security.allow_framing_by(found.allowed_origins)
-    return found
+@bp.after_request
+def _framable_by_allowed_origins(response: Response) -> Response:
+    """Only the newsletter's allowed origins may frame its form (errors included)."""
+    newsletter = (request.view_args or {}).get("newsletter")
+    if newsletter is not None:
+        security.allow_framing_by(newsletter.allowed_origins)
+    return response
 
 
 def _from_our_frame() -> bool:
@@ -86,13 +86,13 @@ def _from_our_frame() -> bool:
     return origin is None or origin == origins.own_origin()
 
 
-def _render(found: Newsletter, signup: EmbedSignupForm) -> str:
+def _render(newsletter: Newsletter, signup: EmbedSignupForm) -> str:
     """The iframe form, with its errors if any."""
     return render_template(
-        "embed/form.html", newsletter=found, form=signup, **_frame_context(found)
+        "embed/form.html", newsletter=newsletter, form=signup, **_frame_context(newsletter)
     )
 
 
-def _frame_context(found: Newsletter) -> dict:
+def _frame_context(newsletter: Newsletter) -> dict:
     """The origins the frame may tell its height to (postMessage needs exact targets)."""
-    return {"parent_origins": found.allowed_origins}
+    return {"parent_origins": newsletter.allowed_origins}

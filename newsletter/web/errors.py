@@ -18,6 +18,9 @@ from werkzeug.exceptions import InternalServerError
 from werkzeug.exceptions import ServiceUnavailable
 
 from newsletter import db
+from newsletter.models import UnknownStatus
+from newsletter.refusals import Refusal
+from newsletter.subscriptions import InvalidLink
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ MESSAGES = {
     503: ("Temporarily unavailable", "The service is busy or down. Please try again shortly."),
 }
 
-# Finer reasons, given as ``abort(status, description=<reason>)``.
+# Finer reasons than a status: ``raise Refused(status, reason)``, or a domain refusal.
 REASONS = {
     "invalid_link": (
         "Link not valid",
@@ -49,16 +52,34 @@ REASONS = {
     "invalid_json": ("Bad request", "The body is not valid JSON."),
     "expected_object": ("Bad request", 'The body must be a JSON object, such as {"email": "…"}.'),
     "expected_json": ("Unsupported content type", "Send the body as application/json."),
+    "unknown_status": (
+        "Bad request",
+        "There is no such status: use pending, confirmed or unsubscribed.",
+    ),
+    "bad_cursor": ("Bad request", "This page of the list does not exist."),
 }
+
+# What each of the domain's refusals is in HTTP.
+REFUSAL_STATUS: dict[type[Refusal], int] = {InvalidLink: 404, UnknownStatus: 400}
 
 
 # Retry-After for a database outage: long enough to restart, short enough for a reader.
 OUTAGE_RETRY_SECONDS = 10
 
 
+class Refused(HTTPException):
+    """An HTTP error with a finer reason than its status (a key of :data:`REASONS`)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__()
+        self.code = status
+        self.reason = reason
+
+
 def init_app(app: Flask) -> None:
     """Answer every HTTP error, and any unexpected exception, in the caller's format."""
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Refusal, _refusal)
     # The database is down, restarting, or too busy: a temporary state, not a bug.
     for outage in (OperationalError, InterfaceError, PoolTimeout):
         app.register_error_handler(outage, _database_unavailable)
@@ -80,7 +101,7 @@ def wants_json() -> bool:
 def _http_error(error: HTTPException):
     """Render an HTTP error with our own words, never the exception's internals."""
     status = error.code or 500
-    reason = error.description if error.description in REASONS else _slug(error.name)
+    reason = error.reason if isinstance(error, Refused) else _slug(error.name)
     default = MESSAGES.get(status, (error.name, "The request could not be completed."))
     title, message = REASONS.get(reason, default)
     if wants_json():
@@ -90,6 +111,11 @@ def _http_error(error: HTTPException):
         status,
         _headers(error),
     )
+
+
+def _refusal(refusal: Refusal):
+    """The domain refused: its reason, with the status that means here."""
+    return _http_error(Refused(REFUSAL_STATUS[type(refusal)], refusal.reason))
 
 
 def _database_unavailable(error: Exception):

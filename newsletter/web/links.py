@@ -6,7 +6,6 @@ answers RFC 8058 one-click requests from mail providers: no cookies, no redirect
 """
 
 from flask import Blueprint
-from flask import abort
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -14,7 +13,7 @@ from flask import url_for
 
 from newsletter import db
 from newsletter import subscriptions
-from newsletter.subscriptions import InvalidLink
+from newsletter.subscriptions import Evidence
 from newsletter.subscriptions import Link
 from newsletter.subscriptions import LinkState
 from newsletter.web import evidence
@@ -31,14 +30,14 @@ ONE_CLICK = "One-Click"
 @bp.get("/confirm/<token>")
 def confirm_page(token: str):
     """The page with the "Confirm subscription" button."""
-    link = _follow(subscriptions.inspect_confirm_link, token)
+    link = subscriptions.inspect_confirm_link(db.session(), token)
     return _render("links/confirm.html", link, token)
 
 
 @bp.post("/confirm/<token>")
 def confirm(token: str):
     """Confirm, then show the confirmed page (post/redirect/get)."""
-    link = _act(subscriptions.confirm, token)
+    link = subscriptions.confirm(db.session(), token, _clicked())
     if link.state is LinkState.CONFIRMED:
         return redirect(url_for("links.confirm_page", token=token), 303)
     return _render("links/confirm.html", link, token)
@@ -47,14 +46,14 @@ def confirm(token: str):
 @bp.post("/confirm/<token>/renew")
 def renew(token: str):
     """Send a new confirmation link for an expired or replaced one."""
-    link = _act(subscriptions.renew_confirm_link, token)
+    link = subscriptions.renew_confirm_link(db.session(), token, _clicked())
     return render_template("links/renewed.html", newsletter=link.subscription.newsletter)
 
 
 @bp.get("/unsubscribe/<token>")
 def unsubscribe_page(token: str):
     """The page with the "Unsubscribe" button."""
-    link = _follow(subscriptions.inspect_unsubscribe_link, token)
+    link = subscriptions.inspect_unsubscribe_link(db.session(), token)
     return _render("links/unsubscribe.html", link, token)
 
 
@@ -62,24 +61,16 @@ def unsubscribe_page(token: str):
 def unsubscribe(token: str):
     """Unsubscribe, from the page's button or a mail provider's one-click POST."""
     one_click = request.form.get("List-Unsubscribe") == ONE_CLICK
-    link = _act(subscriptions.unsubscribe, token, "one-click" if one_click else "link")
+    channel = "one-click" if one_click else "link"
+    link = subscriptions.unsubscribe(db.session(), token, _clicked(), channel)
     return _render("links/unsubscribe.html", link, token)
 
 
-def _act(action, token: str, *args) -> Link:
-    """Run a link action that changes something, with who did it, and commit."""
+def _clicked() -> Evidence:
+    """Who followed the link. A token that is not ours, or whose subscription is gone, is
+    refused by the domain (:class:`~newsletter.subscriptions.InvalidLink`): a 404."""
     # The Referer of a link page is our own page: no source URL worth keeping.
-    link = _follow(action, token, evidence.from_request("link", source_url=""), *args)
-    db.session().commit()
-    return link
-
-
-def _follow(action, token: str, *args) -> Link:
-    """Run a link action; a token that is not ours, or whose subscription is gone, is 404."""
-    try:
-        return action(db.session(), token, *args)
-    except InvalidLink:
-        abort(404, description="invalid_link")
+    return evidence.from_request("link", source_url="")
 
 
 def _render(template: str, link: Link, token: str):

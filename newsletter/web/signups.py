@@ -29,7 +29,5 @@ def accept(form: SignupFields, newsletter: Newsletter, evidence: Evidence) -> bo
     if not form.validate():
         return False
     limits.check_address(form.email.data)
-    session = db.session()
-    signup_requests.record(session, newsletter, form.email.data, evidence)
-    session.commit()
+    signup_requests.record(db.session(), newsletter, form.email.data, evidence)
     return True

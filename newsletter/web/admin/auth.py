@@ -29,6 +29,7 @@ from newsletter import db
 from newsletter import editors
 from newsletter.models import Editor
 from newsletter.web import limits
+from newsletter.web import slugs
 from newsletter.web.admin import bp
 from newsletter.web.errors import wants_json
 
@@ -93,11 +94,13 @@ def _load_script(incoming: Request) -> ScriptWithToken | None:
     scheme, _, secret = incoming.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or incoming.endpoint not in TOKEN_ENDPOINTS:
         return None
-    token = api_tokens.authenticate(db.session(), secret.strip())
-    if token is None:
-        return None
-    db.session().commit()  # the token's last use
-    return ScriptWithToken(token.name)
+    # In a transaction of its own, not the request's (a GET, read-only): a use counts
+    # whatever the request's fate.
+    with db.database().transaction() as session:
+        token = api_tokens.authenticate(session, secret.strip())
+        if token is None:
+            return None
+        return ScriptWithToken(token.name)
 
 
 def signed_in(editor: Editor) -> SignedInEditor:
@@ -128,6 +131,10 @@ def _require_editor():
     return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
 
 
+# After the sign-in check: to an anonymous visitor, every admin URL leads to the sign-in.
+slugs.look_up_newsletters_after_guards(bp)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Sign in; attempts are throttled per account and network, and per network."""
@@ -139,7 +146,6 @@ def login():
         if editor is None:
             flash("That address and password do not match.", "error")
             return render_template("admin/login.html", form=form), 401
-        db.session().commit()
         limits.forget_sign_in_failures(account)
         session.clear()  # a fresh session at sign-in: nothing from before carries over
         session.permanent = True  # ends after ADMIN_SESSION_IDLE_SECONDS without a request
@@ -154,7 +160,6 @@ def logout():
     editor = db.session().get(Editor, current_user.id)
     if editor is not None:
         editors.end_sessions(db.session(), editor)
-        db.session().commit()
     logout_user()
     session.clear()
     return redirect(url_for("admin.login"), 303)

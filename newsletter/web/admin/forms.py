@@ -6,7 +6,6 @@ can be shown next to its field; the domain still checks everything again when sa
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import BadRequest
 from wtforms import Field
 from wtforms import StringField
 from wtforms import TextAreaField
@@ -19,6 +18,7 @@ from newsletter import newsletters
 from newsletter.list_management import MAX_QUERY_LENGTH
 from newsletter.models import SENDER_LENGTH
 from newsletter.models import SubscriptionStatus
+from newsletter.web.errors import Refused
 
 MAX_DESCRIPTION_LENGTH = 5000
 # Larger than any real page id; PostgreSQL's BIGINT would refuse more.
@@ -93,9 +93,7 @@ class NewNewsletterForm(NewsletterForm):
 def subscriber_filters(args: MultiDict) -> tuple[str, SubscriptionStatus | None, int | None]:
     """The list's query string (``q``, ``status``, ``before``); nonsense is a 400."""
     query = args.get("q", "")[:MAX_QUERY_LENGTH]
-    status_text = args.get("status", "")
-    if status_text and status_text not in {member.value for member in SubscriptionStatus}:
-        raise BadRequest("unknown status")
+    status = SubscriptionStatus.parse_filter(args.get("status"))
     before_text = args.get("before", "")
     cursor_digits = len(str(MAX_CURSOR))
     if before_text and not (
@@ -104,6 +102,5 @@ def subscriber_filters(args: MultiDict) -> tuple[str, SubscriptionStatus | None,
         and before_text.isdigit()
         and 0 < int(before_text) < MAX_CURSOR
     ):
-        raise BadRequest("bad cursor")
-    status = SubscriptionStatus(status_text) if status_text else None
+        raise Refused(400, "bad_cursor")
     return query, status, int(before_text) if before_text else None

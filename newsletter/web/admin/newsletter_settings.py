@@ -1,6 +1,5 @@
 """``/admin/newsletters/new`` and ``…/<slug>/edit``: an editor creates and changes newsletters."""
 
-from flask import abort
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -32,18 +31,14 @@ def new_newsletter():
             )
         except newsletters.InvalidNewsletter as error:
             return _invalid(form, error, newsletter=None)
-        db.session().commit()
         flash(f"Created “{created.name}”. Its signup form is live.", "success")
         return redirect(url_for("admin.subscribers", slug=created.slug), 303)
     return _form_page(form, None)
 
 
 @bp.route("/newsletters/<slug>/edit", methods=["GET", "POST"])
-def edit_newsletter(slug: str):
+def edit_newsletter(newsletter: Newsletter):
     """Change a newsletter's name, description, sender and the sites that may embed it."""
-    newsletter = newsletters.get_by_slug(db.session(), slug)
-    if newsletter is None:
-        abort(404)
     form = NewsletterForm(
         data={
             "name": newsletter.name,
@@ -63,9 +58,7 @@ def edit_newsletter(slug: str):
                 sender=form.sender.data or "",
             )
         except newsletters.InvalidNewsletter as error:
-            db.session().rollback()
             return _invalid(form, error, newsletter)
-        db.session().commit()
         flash("Saved.", "success")
         return redirect(url_for("admin.subscribers", slug=newsletter.slug), 303)
     return _form_page(form, newsletter)

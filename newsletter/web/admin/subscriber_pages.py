@@ -1,7 +1,7 @@
 """``/admin/newsletters/<slug>``: find a newsletter's subscribers, see their evidence, help them.
 
 The actions (resend the confirmation, unsubscribe, erase) are POST forms with the session's
-CSRF token; each commits and answers with a 303 back to a page and a flashed message.
+CSRF token; each answers with a 303 back to a page and a flashed message.
 """
 
 import logging
@@ -15,7 +15,6 @@ from flask import url_for
 
 from newsletter import db
 from newsletter import list_management
-from newsletter import newsletters
 from newsletter.mail import transports
 from newsletter.models import Newsletter
 from newsletter.models import Subscription
@@ -28,17 +27,16 @@ log = logging.getLogger(__name__)
 
 
 @bp.get("/newsletters/<slug>", endpoint="subscribers")
-def subscribers_list(slug: str):
+def subscribers_list(newsletter: Newsletter):
     """Newest first, searchable by address, filtered by status, paged by keyset."""
-    newsletter = _newsletter_or_404(slug)
     query, status, before = subscriber_filters(request.args)
-    found = list_management.page(
+    listing = list_management.page(
         db.session(), newsletter, status=status, query=query, before=before
     )
     return render_template(
         "admin/subscribers.html",
         newsletter=newsletter,
-        page=found,
+        page=listing,
         query=query,
         status=status,
         before=before,
@@ -47,71 +45,58 @@ def subscribers_list(slug: str):
 
 
 @bp.get("/newsletters/<slug>/subscribers/<public_id>")
-def subscriber(slug: str, public_id: str):
+def subscriber(newsletter: Newsletter, public_id: str):
     """One subscriber: the evidence of their consent, their history, and the actions."""
-    newsletter, found = _subscription_or_404(slug, public_id)
-    history = list_management.history(db.session(), found)
+    subscription = _subscription_or_404(newsletter, public_id)
+    history = list_management.history(db.session(), subscription)
     return render_template(
-        "admin/subscriber.html", newsletter=newsletter, subscription=found, history=history
+        "admin/subscriber.html", newsletter=newsletter, subscription=subscription, history=history
     )
 
 
 @bp.post("/newsletters/<slug>/subscribers/<public_id>/resend")
-def resend(slug: str, public_id: str):
+def resend(newsletter: Newsletter, public_id: str):
     """Queue the confirmation email again, for a pending reader who lost it."""
-    newsletter, found = _subscription_or_404(slug, public_id)
-    if list_management.resend_confirmation(db.session(), found, who()):
-        db.session().commit()
+    subscription = _subscription_or_404(newsletter, public_id)
+    if list_management.resend_confirmation(db.session(), subscription, who()):
         flash("The confirmation email was queued again.", "success")
     else:
         flash("Only a pending subscriber can be sent the confirmation again.", "error")
-    return _back_to(newsletter, found)
+    return _back_to(newsletter, subscription)
 
 
 @bp.post("/newsletters/<slug>/subscribers/<public_id>/unsubscribe")
-def unsubscribe(slug: str, public_id: str):
+def unsubscribe(newsletter: Newsletter, public_id: str):
     """Unsubscribe a reader who asked an editor to do it for them."""
-    newsletter, found = _subscription_or_404(slug, public_id)
-    if found.status is SubscriptionStatus.UNSUBSCRIBED:
-        flash("This subscriber is unsubscribed already.", "error")
-    else:
-        list_management.unsubscribe(db.session(), found, who())
-        db.session().commit()
+    subscription = _subscription_or_404(newsletter, public_id)
+    if list_management.unsubscribe(db.session(), subscription, who()):
         flash("Unsubscribed. No more newsletters will be sent to this address.", "success")
-    return _back_to(newsletter, found)
+    else:
+        flash("This subscriber is unsubscribed already.", "error")
+    return _back_to(newsletter, subscription)
 
 
 @bp.post("/newsletters/<slug>/subscribers/<public_id>/erase")
-def erase(slug: str, public_id: str):
+def erase(newsletter: Newsletter, public_id: str):
     """Right to erasure: the address and everything about it leave the database."""
-    newsletter, found = _subscription_or_404(slug, public_id)
-    address = found.email
-    list_management.erase(db.session(), found)
-    db.session().commit()
+    subscription = _subscription_or_404(newsletter, public_id)
+    address = subscription.email
+    list_management.erase(db.session(), subscription)
     # Once the rows are gone: no copy left in SQLite's WAL, nor in the mail folder.
-    db.database().checkpoint()
-    transports.app_transport().forget(address)
+    db.after_commit(db.database().checkpoint)
+    db.after_commit(lambda: transports.app_transport().forget(address))
     # On the record, without the address: that is what was erased.
     log.info("A subscriber of %s was erased by %s", newsletter.slug, who())
     flash("Erased. The address, its consent evidence and history are gone.", "success")
     return redirect(url_for("admin.subscribers", slug=newsletter.slug), 303)
 
 
-def _newsletter_or_404(slug: str) -> Newsletter:
-    """The newsletter in the URL, or 404."""
-    newsletter = newsletters.get_by_slug(db.session(), slug)
-    if newsletter is None:
+def _subscription_or_404(newsletter: Newsletter, public_id: str) -> Subscription:
+    """The newsletter's subscriber the URL names, or 404."""
+    subscription = list_management.get(db.session(), newsletter, public_id)
+    if subscription is None:
         abort(404)
-    return newsletter
-
-
-def _subscription_or_404(slug: str, public_id: str) -> tuple[Newsletter, Subscription]:
-    """The newsletter and its subscriber in the URL, or 404."""
-    newsletter = _newsletter_or_404(slug)
-    found = list_management.get(db.session(), newsletter, public_id)
-    if found is None:
-        abort(404)
-    return newsletter, found
+    return subscription
 
 
 def _back_to(newsletter: Newsletter, subscription: Subscription):

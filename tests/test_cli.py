@@ -1,6 +1,7 @@
 """The ``newsletter`` command as an editor or operator types it."""
 
 import pytest
+from sqlalchemy import text
 
 from newsletter import create_app
 from newsletter.db import database
@@ -255,3 +256,22 @@ def test_db_upgrade_creates_the_schema_on_an_empty_database(tmp_path):
     assert result.exit_code == 0, result.output
     assert set(listed(runner)) == {"first"}
     database(app).engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL never waits
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["newsletters", "list"],
+        ["admins", "list"],
+        ["tokens", "list"],
+        ["export", "--newsletter", "explaining-ukraine"],
+    ],
+)
+def test_a_command_that_only_looks_is_not_held_up_by_a_writer(app, runner, command):
+    """Read-only commands take no write lock, so a long write elsewhere (an import, a
+    purge) does not make them wait for SQLite's busy timeout and fail "database is locked"."""
+    with database(app).writer.connect() as connection, connection.begin():
+        connection.execute(text("UPDATE newsletter SET name = name"))  # holds the write lock
+        result = runner.invoke(args=command)
+    assert result.exit_code == 0, result.output

@@ -9,7 +9,9 @@ from flask.cli import with_appcontext
 
 from newsletter import csv_export
 from newsletter import list_management
-from newsletter import newsletters
+from newsletter.cli.common import editing
+from newsletter.cli.common import newsletter_named
+from newsletter.cli.common import reading
 from newsletter.db import database
 from newsletter.models import SubscriptionStatus
 
@@ -29,10 +31,8 @@ UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 def export(slug: str, status: str | None, output: str | None) -> None:
     """Write a newsletter's subscribers as CSV, the same as the admin's download."""
     db = database()
-    with db.transaction() as session:
-        newsletter = newsletters.get_by_slug(session, slug)
-        if newsletter is None:
-            raise click.ClickException(f"no newsletter with the slug {slug!r}")
+    with reading() as session:
+        newsletter = newsletter_named(session, slug)
         wanted = SubscriptionStatus.parse_filter(status)
         total = sum(list_management.counts(session, newsletter)[s.value] for s in _statuses(wanted))
     # On a terminal only: in a pipe or a cron job, standard error stays quiet.
@@ -55,7 +55,7 @@ def purge_pending(older_than: str) -> None:
     if match is None:
         raise click.BadParameter("use a number and d, h or m, e.g. 30d", param_hint="--older-than")
     age = timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
-    with database().transaction() as session:
+    with editing() as session:
         purged = list_management.purge_pending(session, age)
     click.echo(f"Purged {purged} pending signup(s) older than {older_than}.")
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from newsletter import api_tokens
 from newsletter import editors
 from newsletter.cli.common import editing
-from newsletter.db import database
+from newsletter.cli.common import reading
 from newsletter.editors import InvalidEditor
 from newsletter.models import Editor
 
@@ -48,7 +48,7 @@ def admins_create(email: str, password_stdin: bool) -> None:
 @with_appcontext
 def admins_list() -> None:
     """List editors: address, created, last sign-in, and whether they are disabled."""
-    with database().transaction() as session:
+    with reading() as session:
         for editor in editors.all_editors(session):
             signed_in = (
                 f"{editor.last_login_at:%Y-%m-%d %H:%M}" if editor.last_login_at else "never"
@@ -109,7 +109,7 @@ def tokens_group() -> None:
 @with_appcontext
 def tokens_create(name: str) -> None:
     """Create a token and print it: it is shown this once and never stored."""
-    with database().transaction() as session:
+    with editing() as session:
         secret, token = api_tokens.create(session, name)
         click.echo(f"Token {token.id} ({token.name}); keep it secret, it is shown only once:")
         click.echo(secret)
@@ -119,7 +119,7 @@ def tokens_create(name: str) -> None:
 @with_appcontext
 def tokens_list() -> None:
     """List tokens (never their secrets)."""
-    with database().transaction() as session:
+    with reading() as session:
         for token in api_tokens.all_tokens(session):
             state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
             used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
@@ -131,7 +131,7 @@ def tokens_list() -> None:
 @with_appcontext
 def tokens_revoke(token_id: int) -> None:
     """Revoke a token for good."""
-    with database().transaction() as session:
+    with editing() as session:
         if api_tokens.revoke(session, token_id) is None:
             raise click.ClickException(f"no token {token_id}")
     click.echo(f"Revoked token {token_id}")

@@ -5,7 +5,8 @@ from flask.cli import with_appcontext
 
 from newsletter import newsletters
 from newsletter.cli.common import editing
-from newsletter.db import database
+from newsletter.cli.common import newsletter_named
+from newsletter.cli.common import reading
 from newsletter.newsletters import InvalidNewsletter
 
 
@@ -41,7 +42,7 @@ def newsletters_create(
 @with_appcontext
 def newsletters_list() -> None:
     """List the newsletters."""
-    with database().transaction() as session:
+    with reading() as session:
         for item in newsletters.all_newsletters(session):
             origins = ", ".join(item.allowed_origins) or "-"
             click.echo(f"{item.slug}\t{item.name}\t{origins}")
@@ -67,16 +68,14 @@ def newsletters_update(
     if origins and no_origins:
         raise click.UsageError("--allow-origin and --no-origins contradict each other")
     with editing(InvalidNewsletter) as session:
-        found = newsletters.get_by_slug(session, slug)
-        if found is None:
-            raise click.ClickException(f"no newsletter with the slug {slug!r}")
+        newsletter = newsletter_named(session, slug)
         new_origins = () if no_origins else (origins or None)
         newsletters.update(
             session,
-            found,
+            newsletter,
             name=name,
             description=description,
             allowed_origins=new_origins,
             sender=sender,
         )
-        click.echo(f"Updated {found.slug}")
+        click.echo(f"Updated {newsletter.slug}")

@@ -23,6 +23,7 @@ from newsletter import db
 from newsletter import newsletters
 from newsletter.models import Newsletter
 from newsletter.web import evidence
+from newsletter.web import form_words
 from newsletter.web import origins
 from newsletter.web import signups
 from newsletter.web.forms import SignupFields
@@ -30,9 +31,6 @@ from newsletter.web.openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-PENDING_MESSAGE = (
-    "Thank you for signing up for this newsletter. We've sent you a confirmation email."
-)
 PREFLIGHT_MAX_AGE = 7200  # Chromium's cap; Firefox allows more
 STRING_FIELDS = ("email", "website", "source_url")
 
@@ -46,9 +44,14 @@ def openapi():
 # Flask's automatic OPTIONS answer would shadow the preflight view below.
 @bp.get("/newsletters/<slug>", provide_automatic_options=False)
 def newsletter(slug: str):
-    """A newsletter's public face: what ``embed.js`` shows above the form."""
+    """A newsletter's public face, and the form's words: what ``embed.js`` renders."""
     found = _newsletter_for_origin(slug)
-    return {"slug": found.slug, "name": found.name, "description": found.description}
+    return {
+        "slug": found.slug,
+        "name": found.name,
+        "description": found.description,
+        "form": form_words.as_json(),
+    }
 
 
 @bp.route("/newsletters/<slug>", methods=["OPTIONS"])
@@ -72,7 +75,7 @@ def subscribe(slug: str):
     source_url = body.get("source_url") or request.referrer
     if not signups.accept(form, found, evidence.from_request("api", source_url)):
         return {"errors": form.errors}, 422
-    return {"status": "pending", "message": PENDING_MESSAGE}, 202
+    return {"status": "pending", "message": form_words.current().thanks}, 202
 
 
 @bp.after_request

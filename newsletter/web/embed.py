@@ -68,6 +68,16 @@ def script():
     return response
 
 
+@bp.get("/embed.css")
+def stylesheet():
+    """The form's stylesheet (``static/form.css``), for ``embed.js``'s shadow root."""
+    response = send_from_directory(current_app.static_folder, "form.css", max_age=SCRIPT_MAX_AGE)
+    # embed.js reads it with fetch(), which a site's CSP allows as it allows the API calls
+    # (connect-src), where a <link> would need the site's style-src: so CORS, for any site.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 def _framed_newsletter(slug: str) -> Newsletter:
     """The newsletter, with this response framable by its allowed origins only."""
     found = newsletters.get_by_slug(db.session(), slug)

@@ -3,29 +3,7 @@
   "use strict";
   var script = document.currentScript;
   var base = script ? new URL(script.src).origin : "";
-  var TEXT = {
-    legend: "* indicates required",
-    label: "Enter your email to subscribe",
-    button: "Subscribe",
-    invalid: "Please, enter correct email address",
-    done: "Successfully subscribed",
-    thanks: "Thank you for signing up for this newsletter. We've sent you a confirmation email.",
-    failed: "Sorry, something went wrong. Please try again."
-  };
-  var CSS =
-    ":host{all:initial;display:block;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1a1a1a}" +
-    "form,.done{background:#fff;border-top:4px solid #0057b8;padding:20px;box-shadow:0 1px 2px rgba(0,0,0,.08)}" +
-    "h2{font:700 22px/1.3 Georgia,'Times New Roman',serif;margin:0 0 8px}p{margin:0 0 10px}" +
-    ".description{font-family:Georgia,'Times New Roman',serif}" +
-    ".legend{color:#5b5b5b;font-size:13px}.star{color:#b00020}label{display:block;font-weight:600;margin:0 0 6px}" +
-    ".row{display:flex;flex-wrap:wrap;gap:8px}input{flex:1 1 14em;min-width:0;font:inherit;padding:10px 12px;border:1px solid #8a8a84;border-radius:4px;color:inherit;background:#fff}" +
-    "input[aria-invalid=true]{border-color:#b00020;box-shadow:inset 0 0 0 1px #b00020}" +
-    "button{font:inherit;font-weight:700;line-height:1;padding:12px 22px;border:0;border-radius:4px;background:#0057b8;color:#fff;cursor:pointer}" +
-    "button:hover{background:#00408a}button[disabled]{opacity:.7;cursor:wait}" +
-    "input:focus,button:focus{outline:3px solid #ffd500;outline-offset:2px}" +
-    ".error{color:#b00020;font-weight:600;font-size:14px;margin:8px 0 0}.error:empty{display:none}" +
-    ".trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}.done{border-top-color:#1f7a3a}";
-  var counter = 0;
+  var stylesheet = null;
 
   function el(tag, attributes, text) {
     var node = document.createElement(tag);
@@ -40,40 +18,63 @@
     return fetch(base + "/api/v1/newsletters/" + path, options);
   }
 
-  function addStyles(root) {
+  function checked(response) {
+    if (!response.ok) throw new Error(response.url + ": HTTP " + response.status);
+    return response;
+  }
+
+  function newsletter(slug) {
+    return api(slug).then(checked).then(function (response) { return response.json(); });
+  }
+
+  // The form's one stylesheet (form.css, as our pages have it), fetched once per page.
+  function css() {
+    stylesheet = stylesheet || fetch(base + "/embed.css", { credentials: "omit" }).then(checked)
+      .then(function (response) { return response.text(); });
+    return stylesheet;
+  }
+
+  function addStyles(root, text) {
     if (root.adoptedStyleSheets && window.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {
       var sheet = new CSSStyleSheet();
-      sheet.replaceSync(CSS);
+      sheet.replaceSync(text);
       root.adoptedStyleSheets = [sheet];
     } else {
-      root.appendChild(el("style", {}, CSS));
+      root.appendChild(el("style", {}, text));
     }
   }
 
-  function render(host, newsletter) {
-    var id = "nl-" + (++counter);
+  function star() {
+    return el("span", { "class": "signup__star", "aria-hidden": "true" }, "*");
+  }
+
+  // The markup of templates/_form.html, with every word from the API.
+  function render(host, newsletter, text) {
+    var words = newsletter.form;
+    var id = newsletter.slug;  // ids are scoped to the shadow root: as on our pages
     var root = host.attachShadow({ mode: "open" });
-    addStyles(root);
-    var form = el("form", { novalidate: "", "aria-labelledby": id + "-name" });
-    form.appendChild(el("h2", { id: id + "-name" }, newsletter.name));
-    if (newsletter.description) form.appendChild(el("p", { "class": "description" }, newsletter.description));
-    var legend = el("p", { "class": "legend" });
-    legend.appendChild(el("span", { "class": "star", "aria-hidden": "true" }, "*"));
-    legend.appendChild(document.createTextNode(TEXT.legend.slice(1)));
+    addStyles(root, text);
+    var form = el("form", { "class": "signup", novalidate: "", "aria-labelledby": id + "-name" });
+    form.appendChild(el("h2", { "class": "signup__name", id: id + "-name" }, newsletter.name));
+    if (newsletter.description) form.appendChild(el("p", { "class": "signup__description" }, newsletter.description));
+    var legend = el("p", { "class": "signup__legend" });
+    legend.appendChild(star());
+    legend.appendChild(document.createTextNode(" " + words.legend));
     form.appendChild(legend);
-    var label = el("label", { "for": id + "-email" }, TEXT.label + " ");
-    label.appendChild(el("span", { "class": "star", "aria-hidden": "true" }, "*"));
+    var label = el("label", { "class": "signup__label", "for": id + "-email" }, words.label + " ");
+    label.appendChild(star());
     var input = el("input", {
-      id: id + "-email", name: "email", type: "email", autocomplete: "email",
-      inputmode: "email", required: "", maxlength: "320"
+      "class": "signup__input", id: id + "-email", name: "email", type: "email",
+      autocomplete: "email", inputmode: "email", required: "", maxlength: "320"
     });
-    var button = el("button", { type: "submit" }, TEXT.button);
-    var row = el("div", { "class": "row" });
+    var button = el("button", { "class": "signup__button", type: "submit" }, words.button);
+    var row = el("div", { "class": "signup__row" });
     row.appendChild(input);
     row.appendChild(button);
-    var error = el("p", { "class": "error", id: id + "-error", "aria-live": "assertive" });
-    var trap = el("div", { "class": "trap", "aria-hidden": "true" });
-    var honeypot = el("input", { name: "website", type: "text", tabindex: "-1", autocomplete: "off", "aria-label": "Leave empty" });
+    var error = el("p", { "class": "signup__error", id: id + "-email-error", "aria-live": "assertive" });
+    var trap = el("div", { "class": "signup__trap", "aria-hidden": "true" });
+    trap.appendChild(el("label", { "for": id + "-website" }, words.honeypot));
+    var honeypot = el("input", { id: id + "-website", name: "website", type: "text", tabindex: "-1", autocomplete: "off" });
     trap.appendChild(honeypot);
     [label, row, error, trap].forEach(function (node) { form.appendChild(node); });
     root.appendChild(form);
@@ -97,17 +98,17 @@
       }).then(function (answer) {
         if (answer.status === 202) {
           var done = el("section", { "class": "done", role: "status", tabindex: "-1" });
-          done.appendChild(el("h2", {}, TEXT.done));
-          done.appendChild(el("p", {}, TEXT.thanks));
+          done.appendChild(el("h2", { "class": "signup__name" }, words.thanks_title));
+          done.appendChild(el("p", {}, words.thanks));
           root.replaceChild(done, form);
           done.focus();
         } else if (answer.status === 422) {
-          showError((answer.body.errors && answer.body.errors.email || [TEXT.invalid])[0]);
+          showError((answer.body.errors && answer.body.errors.email || [words.invalid_email])[0]);
         } else {
-          showError(answer.body.message || TEXT.failed);
+          showError(answer.body.message || words.failed);
         }
       }).catch(function () {
-        showError(TEXT.failed);
+        showError(words.failed);
       }).then(function () {
         button.disabled = false;
       });
@@ -131,11 +132,9 @@
     Array.prototype.forEach.call(hosts, function (host) {
       host.setAttribute("data-newsletter-ready", "");
       var slug = encodeURIComponent(host.getAttribute("data-newsletter"));
-      api(slug).then(function (response) {
-        if (!response.ok) throw new Error("newsletter " + slug + ": HTTP " + response.status);
-        return response.json();
-      }).then(function (newsletter) {
-        render(host, newsletter);
+      // Without the server there are no words to show, not even an error: render nothing.
+      Promise.all([newsletter(slug), css()]).then(function (loaded) {
+        render(host, loaded[0], loaded[1]);
       }).catch(function (problem) {
         if (window.console) console.warn("Newsletter embed:", problem.message);
       });

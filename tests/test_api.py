@@ -9,6 +9,7 @@ from newsletter.models import SignupRequest
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionEvent
 from newsletter.models import SubscriptionStatus
+from newsletter.web import form_words
 from tests.reader import count
 from tests.reader import deliver
 from tests.reader import link_path
@@ -337,6 +338,7 @@ def test_newsletter_details_for_an_allowed_origin(app, client, allowed):
             "A weekly letter on the war, the politics and the people of Ukraine, "
             "explained for readers everywhere."
         ),
+        "form": form_words.as_json(),  # the words embed.js renders (test_form_words.py)
     }
     assert response.headers["Access-Control-Allow-Origin"] == allowed
     assert "origin" in header_items(response, "Vary")

@@ -9,6 +9,7 @@ from newsletter.web import bodies
 from newsletter.web import demo
 from newsletter.web import embed
 from newsletter.web import errors
+from newsletter.web import form_words
 from newsletter.web import health
 from newsletter.web import limits
 from newsletter.web import links
@@ -30,6 +31,7 @@ def init_app(app: Flask) -> None:
     for cookieless in (embed.bp, api.bp, links.bp, health.bp):
         csrf.exempt(cookieless)
     errors.init_app(app)
+    form_words.init_app(app)
     for blueprint in (pages.bp, embed.bp, api.bp, links.bp, health.bp):
         app.register_blueprint(blueprint)
     admin.init_app(app)

@@ -21,6 +21,7 @@ from werkzeug.datastructures import MultiDict
 
 from newsletter.models import Newsletter
 from newsletter.web import evidence
+from newsletter.web import form_words
 from newsletter.web import origins
 from newsletter.web import signups
 from newsletter.web import slugs
@@ -31,9 +32,6 @@ from newsletter.web.openapi import document
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 slugs.look_up_newsletters(bp)
 
-PENDING_MESSAGE = (
-    "Thank you for signing up for this newsletter. We've sent you a confirmation email."
-)
 PREFLIGHT_MAX_AGE = 7200  # Chromium's cap; Firefox allows more
 STRING_FIELDS = ("email", "website", "source_url")
 
@@ -47,8 +45,13 @@ def openapi():
 # Flask's automatic OPTIONS answer would shadow the preflight view below.
 @bp.get("/newsletters/<slug>", endpoint="newsletter", provide_automatic_options=False)
 def newsletter_face(newsletter: Newsletter):
-    """A newsletter's public face: what ``embed.js`` shows above the form."""
-    return {"slug": newsletter.slug, "name": newsletter.name, "description": newsletter.description}
+    """A newsletter's public face, and the form's words: what ``embed.js`` renders."""
+    return {
+        "slug": newsletter.slug,
+        "name": newsletter.name,
+        "description": newsletter.description,
+        "form": form_words.as_json(),
+    }
 
 
 @bp.route("/newsletters/<slug>", methods=["OPTIONS"])
@@ -70,7 +73,7 @@ def subscribe(newsletter: Newsletter):
     source_url = body.get("source_url") or request.referrer
     if not signups.accept(form, newsletter, evidence.from_request("api", source_url)):
         return {"errors": form.errors}, 422
-    return {"status": "pending", "message": PENDING_MESSAGE}, 202
+    return {"status": "pending", "message": form_words.current().thanks}, 202
 
 
 @bp.url_value_preprocessor

@@ -68,6 +68,16 @@ def script():
     return response
 
 
+@bp.get("/embed.css")
+def stylesheet():
+    """The form's stylesheet (``static/form.css``), for ``embed.js``'s shadow root."""
+    response = send_from_directory(current_app.static_folder, "form.css", max_age=SCRIPT_MAX_AGE)
+    # embed.js reads it with fetch(), which a site's CSP allows as it allows the API calls
+    # (connect-src), where a <link> would need the site's style-src: so CORS, for any site.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 @bp.after_request
 def _framable_by_allowed_origins(response: Response) -> Response:
     """Only the newsletter's allowed origins may frame its form (errors included)."""

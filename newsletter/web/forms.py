@@ -1,4 +1,4 @@
-"""The signup forms, the seed page's wording, and the iframe form's cookie-less CSRF token."""
+"""The signup forms and the iframe form's cookie-less CSRF token (their words: form_words)."""
 
 from flask import current_app
 from flask_wtf import FlaskForm
@@ -13,9 +13,8 @@ from wtforms.csrf.core import CSRF
 from wtforms.validators import ValidationError
 
 from newsletter import addresses
+from newsletter.web import form_words
 
-INVALID_ADDRESS = "Please, enter correct email address"
-FORM_EXPIRED = "This form has expired. Please submit it again."
 EMBED_FORM_SALT = "newsletter.embed-form"
 
 
@@ -31,7 +30,7 @@ class ValidAddress:
                 check_deliverability=current_app.config["CHECK_DELIVERABILITY"],
             )
         except addresses.InvalidAddress as error:
-            raise ValidationError(INVALID_ADDRESS) from error
+            raise ValidationError(form_words.current().invalid_email) from error
 
 
 class SignupFields(Form):
@@ -72,9 +71,9 @@ class SignedFormToken(CSRF):
         try:
             slug = self._serializer().loads(field.data or "", max_age=max_age)
         except BadData as error:
-            raise ValidationError(FORM_EXPIRED) from error
+            raise ValidationError(form_words.current().expired) from error
         if slug != self.newsletter_slug:
-            raise ValidationError(FORM_EXPIRED)
+            raise ValidationError(form_words.current().expired)
 
     @staticmethod
     def _serializer() -> URLSafeTimedSerializer:

@@ -1,8 +1,10 @@
 """The OpenAPI 3.1 document of ``/api/v1``, served at ``/api/v1/openapi.json``."""
 
+from dataclasses import fields
 from functools import cache
 
 from newsletter.newsletters import MAX_SLUG_LENGTH
+from newsletter.web.form_words import FormWords
 
 
 def _error(description: str) -> dict:
@@ -41,7 +43,7 @@ def document() -> dict:
             "/api/v1/newsletters/{slug}": {
                 "get": {
                     "operationId": "getNewsletter",
-                    "summary": "A newsletter's name and description",
+                    "summary": "A newsletter's name and description, and its form's words",
                     "parameters": [SLUG_PARAMETER],
                     "responses": {
                         "200": {
@@ -101,11 +103,24 @@ def document() -> dict:
             "schemas": {
                 "Newsletter": {
                     "type": "object",
-                    "required": ["slug", "name", "description"],
+                    "required": ["slug", "name", "description", "form"],
                     "properties": {
                         "slug": {"type": "string"},
                         "name": {"type": "string"},
                         "description": {"type": "string"},
+                        "form": {"$ref": "#/components/schemas/FormWords"},
+                    },
+                },
+                "FormWords": {
+                    "type": "object",
+                    "description": (
+                        "The signup form's words, in the reader's language: what a script "
+                        "needs to render the form and its outcomes as the service's pages do."
+                    ),
+                    "required": [word.name for word in fields(FormWords)],
+                    "properties": {
+                        word.name: {"type": "string", "description": word.metadata["description"]}
+                        for word in fields(FormWords)
                     },
                 },
                 "SignupRequest": {

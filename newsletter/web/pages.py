@@ -11,9 +11,9 @@ from newsletter import db
 from newsletter import newsletters
 from newsletter.models import Newsletter
 from newsletter.web import evidence
+from newsletter.web import form_words
 from newsletter.web import signups
 from newsletter.web import slugs
-from newsletter.web.forms import FORM_EXPIRED
 from newsletter.web.forms import SignupForm
 
 bp = Blueprint("pages", __name__)
@@ -54,5 +54,5 @@ def form_expired(_error: CSRFError):
     # The newsletter was looked up before the CSRF check ran (an unknown one is a 404).
     newsletter = (request.view_args or {})["newsletter"]
     form = SignupForm()
-    form.email.errors = [FORM_EXPIRED]
+    form.email.errors = [form_words.current().expired]
     return render_template("pages/newsletter.html", newsletter=newsletter, form=form), 400

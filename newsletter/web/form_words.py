@@ -1,0 +1,62 @@
+"""Every word of the signup form, in one place.
+
+Our pages and the iframe call ``form_words()`` in their templates; form validation raises
+them; the JSON API answers with them, and hands them all to ``embed.js`` in
+``GET /api/v1/newsletters/<slug>`` (the script keeps no word of its own). So a changed
+word, or a translation, reaches every surface at once. :func:`current` builds them per
+call, so that a catalogue can later pick the reader's language there.
+"""
+
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from flask import Flask
+
+
+def _word(description: str) -> Any:
+    """A field of :class:`FormWords`, described for the OpenAPI document."""
+    return field(metadata={"description": description})
+
+
+@dataclass(frozen=True)
+class FormWords:
+    """The form's words; the API's ``form`` object has exactly these keys."""
+
+    legend: str = _word("After the red star that marks the required field")
+    label: str = _word("The email field's label")
+    button: str = _word("The submit button")
+    honeypot: str = _word("The label of the field people never see (leave it empty)")
+    thanks_title: str = _word("The heading of the success message")
+    thanks: str = _word("The success message (the 202 answer's message)")
+    invalid_email: str = _word("Next to the field when the address is not valid")
+    failed: str = _word("When the signup request fails on its way")
+    expired: str = _word("When a page's or iframe's form was kept open too long")
+
+
+def current() -> FormWords:
+    """The words in the reader's language (for now, English only)."""
+    return FormWords(
+        legend="indicates required",
+        label="Enter your email to subscribe",
+        button="Subscribe",
+        honeypot="Leave this field empty",
+        thanks_title="Successfully subscribed",
+        thanks=(
+            "Thank you for signing up for this newsletter. We've sent you a confirmation email."
+        ),
+        invalid_email="Please, enter correct email address",
+        failed="Sorry, something went wrong. Please try again.",
+        expired="This form has expired. Please submit it again.",
+    )
+
+
+def as_json() -> dict[str, str]:
+    """The words as the API sends them."""
+    return asdict(current())
+
+
+def init_app(app: Flask) -> None:
+    """Let every template, imported macros included, call ``form_words()``."""
+    app.add_template_global(current, name="form_words")

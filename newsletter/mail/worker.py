@@ -83,21 +83,18 @@ class Worker:
             batch = outbox.claim(session, self.batch_size, due_by, self.lease)
         if not batch:
             return 0
-        pending = list(batch)
         try:
             with self.transport.connection() as send:
-                while pending:
-                    envelope = pending[0]
+                for envelope in batch:
                     try:
                         send(envelope)
                     except DeliveryError as error:
                         self._record_failure(envelope, error)
                     else:
                         self._record_sent(envelope, leased_until)
-                    pending.pop(0)
         except DeliveryError as error:
-            # The connection itself failed: every message not yet tried waits for a retry.
-            for envelope in pending:
+            # No connection could be opened: every message of the batch waits for a retry.
+            for envelope in batch:
                 self._record_failure(envelope, error)
         return len(batch)
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from newsletter import addresses
 from newsletter import signup_requests
 from newsletter import subscriptions
-from newsletter.db import utcnow
+from newsletter.db.types import utcnow
 from newsletter.models import Erasure
 from newsletter.models import EventKind
 from newsletter.models import Newsletter

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from newsletter.db import utcnow
+from newsletter.db.types import utcnow
 from newsletter.mail.messages import Rendered
 from newsletter.models import OutboxMessage
 from newsletter.models import OutboxStatus

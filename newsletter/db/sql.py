@@ -5,6 +5,10 @@ Expressions are constructs compiled per dialect (``sqlalchemy.ext.compiler``): a
 holds ``IsoUtc(column)`` and each backend renders its own SQL for it. Times on SQLite are
 naive UTC text (``2026-11-29 07:09:59.871588``, see ``UTCDateTime``); on PostgreSQL
 ``timestamptz``, converted to UTC whatever the session's time zone.
+
+Two things are chosen by the dialect's name instead: ``INSERT … ON CONFLICT``, whose SQL is
+the same on both backends but whose construct is each dialect's own ``insert``, and a
+statement only PostgreSQL has (``SET LOCAL synchronous_commit``).
 """
 
 from functools import cache

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from benchmarks.servers import BIN
 from benchmarks.servers import ROOT
 from newsletter import create_app
-from newsletter.db import make_engine
-from newsletter.db import utcnow
+from newsletter.db.engine import make_engine
+from newsletter.db.types import utcnow
 from newsletter.models import Newsletter
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionStatus

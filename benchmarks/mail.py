@@ -24,7 +24,7 @@ from benchmarks.stats import Target
 from newsletter import newsletters
 from newsletter import subscriptions
 from newsletter.db import database
-from newsletter.db import utcnow
+from newsletter.db.types import utcnow
 from newsletter.models import OutboxMessage
 from newsletter.models import OutboxStatus
 from newsletter.subscriptions import Evidence

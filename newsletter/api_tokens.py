@@ -6,7 +6,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.db import utcnow
+from newsletter.db.types import utcnow
 from newsletter.models import ApiToken
 
 PREFIX = "nl_"  # lets secret scanners and people recognise a token for what it is

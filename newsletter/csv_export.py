@@ -23,6 +23,7 @@ from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy import type_coerce
 
+from newsletter.db.sql import IsoUtc
 from newsletter.models import Newsletter
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionStatus
@@ -55,7 +56,7 @@ def stream_csv(
     ``on_rows`` is told how many rows each piece held (for progress bars).
     """
     yield BOM + _csv_text([HEADER])
-    statement = _query(engine.dialect.name, newsletter, status)
+    statement = _query(newsletter, status)
     # The result closes its (server-side) cursor even when the download is abandoned.
     with (
         engine.connect() as connection,
@@ -74,16 +75,16 @@ def _csv_text(rows) -> str:
     return buffer.getvalue()
 
 
-def _query(dialect: str, newsletter: Newsletter, status: SubscriptionStatus | None):
+def _query(newsletter: Newsletter, status: SubscriptionStatus | None):
     """The export's columns, as text the database formats, oldest subscription first."""
     statement = (
         select(
             neutralised(Subscription.email),
             type_coerce(Subscription.status, String),
             literal(newsletter.slug),
-            _iso_utc(dialect, Subscription.created_at),
-            _iso_utc(dialect, Subscription.confirmed_at),
-            _iso_utc(dialect, Subscription.unsubscribed_at),
+            IsoUtc(Subscription.created_at),
+            IsoUtc(Subscription.confirmed_at),
+            IsoUtc(Subscription.unsubscribed_at),
             neutralised(Subscription.source),
             neutralised(Subscription.source_url),
             neutralised(Subscription.signup_ip),
@@ -110,12 +111,3 @@ def neutralised(column) -> ColumnElement[str]:
     # ltrim() without characters removes spaces only, in SQLite and in PostgreSQL alike.
     risky = func.substr(func.ltrim(column), 1, 1).in_(FORMULA_STARTS)
     return case((risky, literal("'") + column), else_=column)
-
-
-def _iso_utc(dialect: str, column) -> ColumnElement[str]:
-    """``2026-11-29T07:09:59Z``, computed in SQL (a million datetimes are slow in Python)."""
-    raw = type_coerce(column, String) if dialect == "sqlite" else column
-    if dialect == "sqlite":
-        # Stored as naive UTC text ("2026-11-29 07:09:59.871588").
-        return func.strftime("%Y-%m-%dT%H:%M:%SZ", raw)
-    return func.to_char(func.timezone("UTC", raw), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')

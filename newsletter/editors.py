@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
 from newsletter import addresses
-from newsletter.db import utcnow
+from newsletter.db.types import utcnow
 from newsletter.models import Editor
 
 MIN_PASSWORD_LENGTH = 12

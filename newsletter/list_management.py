@@ -13,7 +13,6 @@ from datetime import time
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import ColumnElement
 from sqlalchemy import CursorResult
 from sqlalchemy import delete
 from sqlalchemy import func
@@ -24,7 +23,8 @@ from sqlalchemy.orm import Session
 from newsletter import addresses
 from newsletter import signup_requests
 from newsletter import subscriptions
-from newsletter.db import utcnow
+from newsletter.db.sql import UtcDay
+from newsletter.db.types import utcnow
 from newsletter.models import Erasure
 from newsletter.models import EventKind
 from newsletter.models import Newsletter
@@ -185,24 +185,13 @@ def _per_day(
     session: Session, newsletter: Newsletter, column: InstrumentedAttribute, since: datetime
 ) -> dict[date, int]:
     """How many of the newsletter's subscriptions have ``column`` on each UTC day."""
-    day = _utc_day(session, column).label("day")
+    day = UtcDay(column).label("day")
     rows = session.execute(
         select(day, func.count())
         .where(Subscription.newsletter_id == newsletter.id, column >= since)
         .group_by(day)
     )
     return {date.fromisoformat(text): total for text, total in rows}
-
-
-def _utc_day(session: Session, column: InstrumentedAttribute) -> ColumnElement[str]:
-    """The UTC calendar day of a timestamp column as ``YYYY-MM-DD`` text, on either backend.
-
-    PostgreSQL keeps ``timestamptz``: convert to UTC whatever the session's time zone.
-    SQLite keeps naive UTC text (``YYYY-MM-DD HH:MM:SS.ffffff``): the day is its start.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
-    return func.substr(column, 1, 10)
 
 
 def _escape_like(text: str) -> str:

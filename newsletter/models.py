@@ -16,9 +16,9 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
-from newsletter.db import Base
-from newsletter.db import UTCDateTime
-from newsletter.db import utcnow
+from newsletter.db.base import Base
+from newsletter.db.types import UTCDateTime
+from newsletter.db.types import utcnow
 from newsletter.refusals import Refusal
 
 # Longest values we keep from what a browser sends; longer ones are cut, not refused.

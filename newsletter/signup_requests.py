@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from newsletter import addresses
 from newsletter import subscriptions
-from newsletter.db import utcnow
+from newsletter.db.types import utcnow
 from newsletter.models import Newsletter
 from newsletter.models import SignupRequest
 from newsletter.subscriptions import Evidence

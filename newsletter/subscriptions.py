@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session
 
 from newsletter import addresses
 from newsletter import link_tokens
-from newsletter.db import insert_unless_exists
-from newsletter.db import utcnow
+from newsletter.db.sql import insert_unless_exists
+from newsletter.db.types import utcnow
 from newsletter.mail import messages
 from newsletter.mail import outbox
 from newsletter.models import URL_LENGTH

@@ -22,8 +22,8 @@ from sqlalchemy.exc import OperationalError
 from newsletter import create_app
 from newsletter import migrations
 from newsletter import newsletters
-from newsletter.db import Base
 from newsletter.db import database
+from newsletter.db.base import Base
 from tests.mailbox import Mailbox
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}

@@ -362,7 +362,7 @@ MUTANTS = [
     Mutant(
         "signup-not-committed",
         "a signup answered with success is a row in the database before the answer",
-        "newsletter/db.py",
+        "newsletter/db/__init__.py",
         "    db_session.commit()\n",
         "",
         (
@@ -588,7 +588,7 @@ MUTANTS = [
     Mutant(
         "database-errors-show-parameters",
         "a database error is logged without its statement's parameters (addresses)",
-        "newsletter/db.py",
+        "newsletter/db/engine.py",
         "        url, hide_parameters=True, connect_args=",
         "        url, hide_parameters=False, connect_args=",
         ("tests/test_privacy.py::test_a_database_error_is_logged_without_its_parameters",),
@@ -612,7 +612,7 @@ MUTANTS = [
     Mutant(
         "database-file-readable",
         "the SQLite database file is private (0600)",
-        "newsletter/db.py",
+        "newsletter/db/engine.py",
         "PRIVATE_FILE_MODE = 0o600",
         "PRIVATE_FILE_MODE = 0o644",
         ("tests/test_privacy.py::test_the_instance_folder_and_its_files_are_private",),

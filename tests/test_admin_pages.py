@@ -20,7 +20,7 @@ from newsletter import list_management
 from newsletter import newsletters
 from newsletter import subscriptions as lifecycle
 from newsletter.db import database
-from newsletter.db import utcnow
+from newsletter.db.types import utcnow
 from newsletter.models import Erasure
 from newsletter.models import Newsletter
 from newsletter.models import OutboxMessage

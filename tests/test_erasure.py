@@ -21,9 +21,9 @@ from sqlalchemy import update
 from newsletter import create_app
 from newsletter import list_management
 from newsletter import newsletters
-from newsletter.db import Base
 from newsletter.db import database
-from newsletter.db import utcnow
+from newsletter.db.base import Base
+from newsletter.db.types import utcnow
 from newsletter.models import OutboxMessage
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionEvent

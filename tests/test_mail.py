@@ -22,7 +22,7 @@ from sqlalchemy import update
 
 from newsletter import subscriptions as lifecycle
 from newsletter.db import database
-from newsletter.db import utcnow
+from newsletter.db.types import utcnow
 from newsletter.mail import outbox
 from newsletter.mail.outbox import MAX_BACKOFF
 from newsletter.mail.outbox import backoff

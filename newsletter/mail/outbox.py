@@ -16,11 +16,11 @@ from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import or_
 from sqlalchemy import select
-from sqlalchemy import text
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from newsletter.db import utcnow
+from newsletter.db.sql import commit_without_waiting_for_disk
+from newsletter.db.types import utcnow
 from newsletter.mail.messages import Rendered
 from newsletter.models import OutboxMessage
 from newsletter.models import OutboxStatus
@@ -108,9 +108,8 @@ def claim(
     return sorted((Envelope(*row) for row in claimed), key=lambda envelope: envelope.id)
 
 
-# Built once: a worker runs them for every message it sends. Core statements on the table
-# (nothing in the session to synchronise) skip the ORM's per-statement work.
-ASYNCHRONOUS_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
+# Built once: a worker runs it for every message it sends. A Core statement on the table
+# (nothing in the session to synchronise) skips the ORM's per-statement work.
 MARK_SENT = (
     update(OutboxMessage.__table__)
     .where(OutboxMessage.__table__.c.id == bindparam("row_id"))
@@ -132,8 +131,7 @@ def mark_sent(session: Session, message_id: int) -> None:
     server itself in the next instant could forget the mark, and the message would then
     go out again when its lease runs out: at least once, as ever.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(ASYNCHRONOUS_COMMIT)
+    commit_without_waiting_for_disk(session)
     session.execute(MARK_SENT, {"row_id": message_id, "sent_time": utcnow()})
 
 

@@ -18,9 +18,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from newsletter import addresses
 from newsletter import signup_requests
-from newsletter.db import Database
 from newsletter.db import database
-from newsletter.db import utcnow
+from newsletter.db.engine import Database
+from newsletter.db.types import utcnow
 from newsletter.mail import outbox
 from newsletter.mail import transports
 from newsletter.mail.transports import DeliveryError

@@ -3,8 +3,8 @@
 from alembic import context
 
 from newsletter import models  # noqa: F401  (registers the tables on the metadata)
-from newsletter.db import Base
-from newsletter.db import make_engine
+from newsletter.db.base import Base
+from newsletter.db.engine import make_engine
 
 engine = make_engine(context.config.attributes["database_url"])
 with engine.connect() as connection:

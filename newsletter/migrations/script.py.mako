@@ -8,7 +8,7 @@ Create Date: ${create_date}
 import sqlalchemy as sa
 from alembic import op
 
-import newsletter.db  # noqa: F401  (custom column types, when a migration uses them)
+import newsletter.db.types  # noqa: F401  (custom column types, when a migration uses them)
 ${imports if imports else ""}
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}

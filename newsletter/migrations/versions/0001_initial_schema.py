@@ -8,7 +8,7 @@ Create Date: 2026-11-29 07:01:24.723809
 import sqlalchemy as sa
 from alembic import op
 
-import newsletter.db
+import newsletter.db.types
 
 revision = "0001"
 down_revision = None
@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("allowed_origins", sa.JSON(), nullable=False),
-        sa.Column("created_at", newsletter.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_newsletter")),
         sa.UniqueConstraint("slug", name=op.f("uq_newsletter_slug")),
     )
@@ -49,18 +49,20 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("created_at", newsletter.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("signup_at", newsletter.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("signup_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("signup_ip", sa.String(length=45), nullable=True),
         sa.Column("signup_user_agent", sa.String(length=512), nullable=True),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("source_url", sa.String(length=2048), nullable=True),
         sa.Column("confirmation_round", sa.Integer(), nullable=False),
-        sa.Column("confirmation_sent_at", newsletter.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("confirmed_at", newsletter.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "confirmation_sent_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("confirmed_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("confirmed_ip", sa.String(length=45), nullable=True),
         sa.Column("confirmed_user_agent", sa.String(length=512), nullable=True),
-        sa.Column("unsubscribed_at", newsletter.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("unsubscribed_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["newsletter_id"],
             ["newsletter.id"],
@@ -102,11 +104,13 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", newsletter.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("claimed_until", newsletter.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "next_attempt_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("claimed_until", newsletter.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("created_at", newsletter.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", newsletter.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["subscription_id"],
             ["subscription.id"],
@@ -129,7 +133,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("subscription_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("occurred_at", newsletter.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ip", sa.String(length=45), nullable=True),
         sa.Column("user_agent", sa.String(length=512), nullable=True),
         sa.Column("detail", sa.String(length=2048), nullable=True),

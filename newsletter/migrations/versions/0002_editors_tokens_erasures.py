@@ -8,7 +8,7 @@ Create Date: 2026-11-29 07:20:44.073774
 import sqlalchemy as sa
 from alembic import op
 
-import newsletter.db
+import newsletter.db.types
 
 revision = "0002"
 down_revision = "0001"
@@ -23,9 +23,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", newsletter.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_used_at", newsletter.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", newsletter.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_token")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_token_token_hash")),
     )
@@ -34,8 +34,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
-        sa.Column("created_at", newsletter.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_login_at", newsletter.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_login_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_editor")),
         sa.UniqueConstraint("email", name=op.f("uq_editor_email")),
     )
@@ -56,7 +56,7 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("erased_at", newsletter.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("erased_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["newsletter_id"],
             ["newsletter.id"],

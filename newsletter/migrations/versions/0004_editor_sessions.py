@@ -8,7 +8,7 @@ Create Date: 2026-11-29 20:30:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-import newsletter.db
+import newsletter.db.types
 
 revision = "0004"
 down_revision = "0003"
@@ -22,7 +22,7 @@ def upgrade() -> None:
             sa.Column("session_version", sa.Integer(), server_default="1", nullable=False)
         )
         batch_op.add_column(
-            sa.Column("disabled_at", newsletter.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("disabled_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=True)
         )
 
 

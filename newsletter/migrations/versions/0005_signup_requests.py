@@ -8,7 +8,7 @@ Create Date: 2026-11-29 21:00:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-import newsletter.db
+import newsletter.db.types
 
 revision = "0005"
 down_revision = "0004"
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("user_agent", sa.String(length=512), nullable=True),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("source_url", sa.String(length=2048), nullable=True),
-        sa.Column("received_at", newsletter.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", newsletter.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["newsletter_id"],
             ["newsletter.id"],

@@ -9,7 +9,7 @@ from newsletter import db
 from newsletter import list_management
 from newsletter import newsletters
 from newsletter import signup_requests
-from newsletter.db import utcnow
+from newsletter.db.types import utcnow
 from newsletter.mail import outbox
 from newsletter.web.admin import bp
 from newsletter.web.admin import chart

@@ -7,7 +7,7 @@ from flask import request
 
 from newsletter import csv_export
 from newsletter.db import database
-from newsletter.db import utcnow
+from newsletter.db.types import utcnow
 from newsletter.models import Newsletter
 from newsletter.models import SubscriptionStatus
 from newsletter.web.admin import bp

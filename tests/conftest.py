@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine
 from sqlalchemy import make_url
 from sqlalchemy import text
@@ -24,6 +25,8 @@ from newsletter import migrations
 from newsletter import newsletters
 from newsletter.db import database
 from newsletter.db.base import Base
+from tests.browser import CHROMIUM
+from tests.browser import launch
 from tests.mailbox import Mailbox
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
@@ -191,3 +194,29 @@ def redis_prefix(redis_url: str) -> str:
             server.delete(key)
     finally:
         server.close()
+
+
+# --- Chromium, for the browser tests (tests/browser.py has their helpers) -------------------
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    if not CHROMIUM.exists():
+        missing_service(f"{CHROMIUM} is missing (apt-get install chromium)")
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright, tmp_path_factory):
+    """One Chromium profile per module, blocking third-party cookies, saving downloads."""
+    context = launch(playwright, tmp_path_factory.mktemp("profile"), accept_downloads=True)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page()
+    yield page
+    page.close()

@@ -8,16 +8,12 @@ import subprocess
 import urllib.request
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from tests.browser import CHROMIUM
 from tests.browser import NEWSLETTER
 from tests.browser import Service
-from tests.browser import launch
 from tests.browser import messages_to
 from tests.browser import wait_for
 from tests.conftest import free_port
-from tests.conftest import missing_service
 
 SLUG = "explaining-ukraine"
 EDITOR = "kate@example.com"
@@ -67,16 +63,6 @@ def _confirm(service: Service, mailbox, address: str) -> None:
     request = urllib.request.Request(link.group(0), method="POST")
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200  # after the redirect to the confirmed page
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    if not CHROMIUM.exists():
-        missing_service(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        context = launch(playwright, tmp_path_factory.mktemp("profile"), accept_downloads=True)
-        yield context
-        context.close()
 
 
 def test_editor_signs_in_filters_and_downloads_the_csv(service, browser, tmp_path):

@@ -16,10 +16,8 @@ from html.parser import HTMLParser
 
 import pytest
 from playwright.sync_api import expect
-from playwright.sync_api import sync_playwright
 
 from tests.browser import AXE
-from tests.browser import CHROMIUM
 from tests.browser import Service
 from tests.browser import Site
 from tests.browser import launch
@@ -120,22 +118,6 @@ def refused(service: Service):
 
 
 @pytest.fixture(scope="module")
-def playwright():
-    if not CHROMIUM.exists():
-        missing_service(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        yield playwright
-
-
-@pytest.fixture(scope="module")
-def browser(playwright, tmp_path_factory):
-    """One Chromium profile for the module, blocking third-party cookies."""
-    context = launch(playwright, tmp_path_factory.mktemp("profile"))
-    yield context
-    context.close()
-
-
-@pytest.fixture(scope="module")
 def axe_browser(playwright, tmp_path_factory):
     """A second profile that ignores CSP, so axe-core can be injected into our pages."""
     if not AXE.exists():
@@ -143,13 +125,6 @@ def axe_browser(playwright, tmp_path_factory):
     context = launch(playwright, tmp_path_factory.mktemp("axe-profile"), bypass_csp=True)
     yield context
     context.close()
-
-
-@pytest.fixture
-def page(browser):
-    page = browser.new_page()
-    yield page
-    page.close()
 
 
 @pytest.fixture

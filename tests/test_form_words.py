@@ -18,16 +18,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from playwright.sync_api import sync_playwright
 
 from newsletter.web import form_words
-from tests.browser import CHROMIUM
 from tests.browser import ROOT
 from tests.browser import Service
 from tests.browser import Site
-from tests.browser import launch
 from tests.conftest import free_port
-from tests.conftest import missing_service
 
 SLUG = "explaining-ukraine"
 HOME = ROOT / "newsletter" / "web" / "form_words.py"
@@ -75,23 +71,6 @@ def article(service: Service, article_port: int):
     site.start()
     yield site
     site.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    if not CHROMIUM.exists():
-        missing_service(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        context = launch(playwright, tmp_path_factory.mktemp("profile"))
-        yield context
-        context.close()
-
-
-@pytest.fixture
-def page(browser):
-    page = browser.new_page()
-    yield page
-    page.close()
 
 
 def address() -> str:

@@ -1,4 +1,5 @@
-"""Email addresses: validation and normalisation by email-validator, and the uniqueness key."""
+"""Email addresses: validation and normalisation by email-validator, the uniqueness key,
+and the masked forms shown in logs and to the reader."""
 
 import re
 from functools import cache
@@ -91,6 +92,22 @@ def _ascii_domain(domain: str) -> str:
 def mask(text: str) -> str:
     """Hide the whole mailbox of every address in ``text`` (for logs): ``***@example.com``."""
     return ADDRESS_IN_TEXT.sub(lambda match: f"***@{match.group(1)}", text)
+
+
+def mask_for_reader(normalized: str) -> str:
+    """The address as the success message shows it to the reader: ``r***@gmail.com``.
+
+    Unlike :func:`mask` (for logs, where the whole mailbox is hidden) the reader sees the
+    mailbox's first character and the whole domain: a typo in the domain (``gmial.com``),
+    the kind that loses every email, is plain to see, and the first character tells which
+    of their addresses they typed. The rest stays hidden from whoever sees the screen or a
+    screenshot, and ``***`` stands for any length (``r@`` shows as ``r***@`` too). The
+    domain is shown as normalised, in Unicode (``пример.рф``, not ``xn--e1afmkfd.xn--p1ai``).
+    A normalised address has no quoted mailbox (email-validator refuses one), so the first
+    character is the mailbox's own; it is composed (NFC), so an accent stays on its letter.
+    """
+    local, _, domain = normalized.rpartition("@")
+    return f"{local[:1]}***@{domain}"
 
 
 @cache

@@ -48,6 +48,30 @@
     return el("span", { "class": "signup__star", "aria-hidden": "true" }, "*");
   }
 
+  // The markup of templates/_subscribed.html: the address the mail went to, and its webmail.
+  function thanks(words, accepted) {
+    var done = el("section", { "class": "done", role: "status", tabindex: "-1" });
+    done.appendChild(el("h2", { "class": "signup__name" }, words.thanks_title));
+    if (!accepted.sent_to) {
+      done.appendChild(el("p", {}, words.thanks));
+      return done;
+    }
+    var parts = words.sent_to.split("{address}");
+    var sentence = el("p", {}, parts[0]);
+    sentence.appendChild(el("strong", { "class": "sent-to" }, accepted.sent_to));
+    sentence.appendChild(document.createTextNode(parts.slice(1).join("{address}")));
+    done.appendChild(sentence);
+    if (accepted.webmail) {
+      var link = el("a", {
+        "class": "button", href: accepted.webmail.url, target: "_blank", rel: "noopener noreferrer"
+      }, words.open_webmail.replace("{name}", accepted.webmail.name));
+      var row = el("p", { "class": "webmail" });
+      row.appendChild(link);
+      done.appendChild(row);
+    }
+    return done;
+  }
+
   // The markup of templates/_form.html, with every word from the API.
   function render(host, newsletter, text) {
     var words = newsletter.form;
@@ -97,9 +121,7 @@
         return response.json().then(function (body) { return { status: response.status, body: body }; });
       }).then(function (answer) {
         if (answer.status === 202) {
-          var done = el("section", { "class": "done", role: "status", tabindex: "-1" });
-          done.appendChild(el("h2", { "class": "signup__name" }, words.thanks_title));
-          done.appendChild(el("p", {}, words.thanks));
+          var done = thanks(words, answer.body);
           root.replaceChild(done, form);
           done.focus();
         } else if (answer.status === 422) {

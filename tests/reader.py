@@ -2,6 +2,7 @@
 
 import re
 from email.message import EmailMessage
+from html import unescape
 
 from sqlalchemy import func
 from sqlalchemy import select
@@ -11,7 +12,13 @@ from newsletter.models import Subscription
 
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 LINK = re.compile(r"https://news\.example\.org(/[^\s\"<>]+)")
+TAG = re.compile(r"<[^>]*>")
 SLUG = "explaining-ukraine"
+# The success message once reader@example.com signed up: the address shown masked.
+SENT_TO_READER = (
+    "Thank you for signing up for this newsletter. "
+    "We've sent a confirmation email to r***@example.com."
+)
 
 
 def csrf_token(html: str) -> str:
@@ -30,6 +37,11 @@ def sign_up(client, email: str, slug: str = SLUG, **headers):
         data={"email": email, "csrf_token": csrf_token(page.text)},
         headers=headers,
     )
+
+
+def shown_text(html: str) -> str:
+    """A page's words as they read on screen: tags dropped, entities decoded."""
+    return " ".join(unescape(TAG.sub("", html)).split())
 
 
 def deliver(runner) -> None:

@@ -134,3 +134,29 @@ def test_mask_hides_the_whole_local_part(local_part):
         (f"to {local_part}@example.com, then", "to ***@example.com, then"),
     ]:
         assert addresses.mask(text) == masked
+
+
+# What the reader typed → what the success message shows (after normalisation).
+SHOWN_TO_READER = [
+    pytest.param("reader@gmail.com", "r***@gmail.com", id="plain"),
+    pytest.param("r@gmail.com", "r***@gmail.com", id="one-letter-mailbox"),
+    pytest.param(" Reader@Gmail.COM ", "R***@gmail.com", id="case-and-space"),
+    pytest.param("first.last+news@example.org", "f***@example.org", id="tag"),
+    pytest.param("reader@Bücher.example", "r***@bücher.example", id="idn-domain"),
+    pytest.param("reader@xn--bcher-kva.example", "r***@bücher.example", id="idn-ascii-domain"),
+    pytest.param("читатель@пример.рф", "ч***@пример.рф", id="unicode-address"),
+    pytest.param("E\u0301lise@example.com", "\u00c9***@example.com", id="decomposed-accent"),
+    pytest.param("reader@gmial.com", "r***@gmial.com", id="domain-typo-visible"),
+]
+
+
+@pytest.mark.parametrize(("raw", "shown"), SHOWN_TO_READER)
+def test_mask_for_reader_shows_the_first_character_and_the_whole_domain(raw, shown):
+    assert addresses.mask_for_reader(addresses.normalize(raw)) == shown
+
+
+@pytest.mark.parametrize("raw", ['"reader"@example.com', '"r e a d e r"@example.com'])
+def test_a_quoted_mailbox_is_refused_before_any_mask(raw):
+    """email-validator refuses quoted local parts: the mask never meets a quote."""
+    with pytest.raises(addresses.InvalidAddress):
+        addresses.normalize(raw)

@@ -33,10 +33,12 @@ OTHER_SLUG = "kyiv-dispatch"
 OTHER_NAME = "The Kyiv Dispatch"
 INVALID = "Please, enter correct email address"
 DONE = "Successfully subscribed"
-THANKS = "Thank you for signing up for this newsletter. We've sent you a confirmation email."
+SENT_TO = "Thank you for signing up for this newsletter. We've sent a confirmation email to {}."
 LABEL = "Enter your email to subscribe"
 SOURCE = {"iframe": "embed", "script": "api"}  # what the editors see as the signup's source
 REFUSAL_SECONDS = 10
+PHONE = {"width": 390, "height": 844}  # a small phone's viewport, in CSS pixels
+GMAIL = "https://mail.google.com/"
 
 # The host page's own CSS, careless the way real sites are: the script's form must not
 # be hidden or restyled by it (its styles live in a shadow root).
@@ -222,7 +224,7 @@ def test_valid_address_subscribes_inline_and_mails(
     submit(form, email)
 
     expect(form.get_by_role("heading", name=DONE)).to_be_visible()
-    expect(form.get_by_text(THANKS)).to_be_visible()
+    expect(form.get_by_text(SENT_TO.format("r***@example.com"))).to_be_visible()
     expect(form.get_by_label(LABEL)).to_have_count(0)
     assert article.url == allowed.article, "the reader must never leave the article"
     confirmation_for(smtp_server, service, email)
@@ -290,6 +292,72 @@ def test_script_form_is_keyboard_usable(article, allowed: Site, service: Service
 
     assert article.url == allowed.article
     confirmation_for(smtp_server, service, email)
+
+
+def _signup_form(page, kind: str, service: Service, allowed: Site):
+    """The form to sign up with: our own page's, or the article's iframe or script form."""
+    if kind == "page":
+        page.goto(f"{service.base}/newsletters/{SLUG}")
+        return page
+    page.goto(allowed.article)
+    return embedded(page, kind)
+
+
+def _fits_the_width(page, node) -> bool:
+    """Nothing scrolls sideways, and the node lies wholly inside the viewport's width."""
+    box = node.bounding_box()
+    page_width = page.evaluate("() => document.documentElement.scrollWidth")
+    inside = box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    return inside and page_width <= PHONE["width"]
+
+
+@pytest.mark.parametrize("kind", ["page", "iframe", "script"])
+def test_success_names_the_address_and_opens_its_webmail_in_a_new_tab(
+    page, browser, service: Service, allowed: Site, smtp_server, kind: str
+):
+    """On a phone: "…sent a confirmation email to r***@gmail.com." and "Open Gmail"."""
+    page.set_viewport_size(PHONE)
+    email = f"reader-{uuid.uuid4().hex[:12]}@gmail.com"
+    form = _signup_form(page, kind, service, allowed)
+    submit(form, email)
+
+    done = form.get_by_role("status")
+    expect(done.get_by_text(SENT_TO.format("r***@gmail.com"))).to_be_visible()
+    expect(done).not_to_contain_text(email)
+    link = done.get_by_role("link", name="Open Gmail")
+    expect(link).to_have_attribute("href", GMAIL)
+    expect(link).to_have_attribute("target", "_blank")
+    assert _fits_the_width(page, link)
+    # Gmail itself is stood in for: no test reaches the internet.
+    browser.route(f"{GMAIL}**", lambda route: route.fulfill(body="Gmail", content_type="text/html"))
+    try:
+        with browser.expect_page() as opened:
+            link.click()
+        tab = opened.value
+        tab.wait_for_load_state()
+        assert tab.url == GMAIL
+        assert tab.evaluate("() => window.opener") is None
+        tab.close()
+    finally:
+        browser.unroute(f"{GMAIL}**")
+    assert page.url.startswith(service.base if kind == "page" else allowed.article)
+    confirmation_for(smtp_server, service, email)
+
+
+@pytest.mark.parametrize("kind", ["page", "iframe", "script"])
+def test_success_for_an_unknown_domain_offers_no_webmail(
+    page, service: Service, allowed: Site, kind: str
+):
+    page.set_viewport_size(PHONE)
+    email = f"reader-{uuid.uuid4().hex[:12]}@gmial.com"  # a typo, plain to see
+    form = _signup_form(page, kind, service, allowed)
+    submit(form, email)
+
+    done = form.get_by_role("status")
+    sentence = done.get_by_text(SENT_TO.format("r***@gmial.com"))
+    expect(sentence).to_be_visible()
+    expect(done.get_by_role("link")).to_have_count(0)
+    assert _fits_the_width(page, sentence)
 
 
 def test_frame_tells_the_page_its_height(article):

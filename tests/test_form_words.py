@@ -28,6 +28,8 @@ from tests.conftest import free_port
 SLUG = "explaining-ukraine"
 HOME = ROOT / "newsletter" / "web" / "form_words.py"
 SEARCHED = ("newsletter", "templates", "static")
+MASKED = "r***@gmail.com"
+WEBMAIL = "Gmail"
 ARTICLE = """<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>An article</title></head>
@@ -74,7 +76,8 @@ def article(service: Service, article_port: int):
 
 
 def address() -> str:
-    return f"reader-{uuid.uuid4().hex[:12]}@example.com"
+    """A new address each time; each masks alike (``MASKED``) and has a webmail."""
+    return f"reader-{uuid.uuid4().hex[:12]}@gmail.com"
 
 
 def submit(form, email: str) -> None:
@@ -84,7 +87,8 @@ def submit(form, email: str) -> None:
 
 def shown(form) -> dict[str, str]:
     """The words a reader meets in one form (a page, a frame or the script's div):
-    before, after an invalid address, and after a valid one."""
+    before, after an invalid address, and after a valid one (the address and the
+    webmail's name put back as the placeholders they fill)."""
     label = form.locator(".signup__label")
     expect(label).to_be_visible()
     words = {
@@ -100,7 +104,8 @@ def shown(form) -> dict[str, str]:
     done = form.locator("[role=status]")
     expect(done).to_be_visible()
     words["thanks_title"] = done.locator("h1, h2").inner_text()
-    words["thanks"] = done.locator("p").first.inner_text()
+    words["sent_to"] = done.locator("p").first.inner_text().replace(MASKED, "{address}")
+    words["open_webmail"] = done.get_by_role("link").inner_text().replace(WEBMAIL, "{name}")
     return words
 
 

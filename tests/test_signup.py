@@ -1,6 +1,5 @@
 """Signing up from our own pages: the seed page's words, bad input, and what is stored."""
 
-import html
 from html.parser import HTMLParser
 from urllib.parse import urlencode
 
@@ -15,6 +14,7 @@ from newsletter.models import SignupRequest
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionEvent
 from newsletter.models import SubscriptionStatus
+from tests.reader import SENT_TO_READER
 from tests.reader import count
 from tests.reader import csrf_token
 from tests.reader import deliver
@@ -27,9 +27,6 @@ PAGE = f"/newsletters/{SLUG}"
 SUBSCRIBE = f"{PAGE}/subscribe"
 INVALID_ADDRESS = "Please, enter correct email address"
 SUCCESS_TITLE = "Successfully subscribed"
-SUCCESS_MESSAGE = (
-    "Thank you for signing up for this newsletter. We've sent you a confirmation email."
-)
 VOID_ELEMENTS = frozenset({"area", "br", "col", "hr", "img", "input", "link", "meta", "source"})
 
 
@@ -157,7 +154,7 @@ def test_success_page_shows_the_seed_texts(app, client):
     assert thanks.status_code == 200
     page = Page(thanks.text)
     assert SUCCESS_TITLE in page.text
-    assert SUCCESS_MESSAGE in page.text
+    assert SENT_TO_READER in page.text
 
 
 LOCAL_64 = "a" * 64
@@ -248,36 +245,45 @@ def message_to(mailbox, address: str, prefix: str):
 
 
 def test_answer_does_not_reveal_whether_an_address_is_subscribed(app, client, runner, mailbox):
-    """New, pending, confirmed and unsubscribed addresses get the very same answer."""
-    for email in ("pending@example.com", "confirmed@example.com", "gone@example.com"):
+    """New, pending, confirmed and unsubscribed addresses get the very same answer.
+
+    The answer echoes the address masked, so these all mask alike (r***@example.com).
+    """
+    for email in (
+        "reader.pending@example.com",
+        "reader.confirmed@example.com",
+        "reader.gone@example.com",
+    ):
         assert sign_up(client, email).status_code == 303
     deliver(runner)
-    for email in ("confirmed@example.com", "gone@example.com"):
+    for email in ("reader.confirmed@example.com", "reader.gone@example.com"):
         confirmed = client.post(message_to(mailbox, email, "/confirm/"))
         assert confirmed.status_code == 303
     deliver(runner)
-    unsubscribed = client.post(message_to(mailbox, "gone@example.com", "/unsubscribe/"))
+    unsubscribed = client.post(message_to(mailbox, "reader.gone@example.com", "/unsubscribe/"))
     assert unsubscribed.status_code == 200
     statuses = {item.email: item.status for item in subscriptions(app)}
     assert statuses == {
-        "pending@example.com": SubscriptionStatus.PENDING,
-        "confirmed@example.com": SubscriptionStatus.CONFIRMED,
-        "gone@example.com": SubscriptionStatus.UNSUBSCRIBED,
+        "reader.pending@example.com": SubscriptionStatus.PENDING,
+        "reader.confirmed@example.com": SubscriptionStatus.CONFIRMED,
+        "reader.gone@example.com": SubscriptionStatus.UNSUBSCRIBED,
     }
 
     answers = {}
     for email in (
-        "new@example.com",
-        "pending@example.com",
-        "confirmed@example.com",
-        "gone@example.com",
+        "reader.new@example.com",
+        "reader.pending@example.com",
+        "reader.confirmed@example.com",
+        "reader.gone@example.com",
     ):
         response = sign_up(client, email)
         followed = client.get(response.headers["Location"])
+        # The signed parameter carries the second it was made: left out of the comparison.
+        location, _, query = response.headers["Location"].partition("?")
         answers[email] = (
             response.status_code,
-            response.headers["Location"],
-            response.text,
+            location,
+            response.text.replace(query, ""),
             followed.status_code,
             followed.text,
         )
@@ -285,7 +291,7 @@ def test_answer_does_not_reveal_whether_an_address_is_subscribed(app, client, ru
     [(status, location, _body, followed_status, followed_text)] = set(answers.values())
     assert (status, followed_status) == (303, 200)
     assert location == f"{PAGE}/subscribed"
-    assert SUCCESS_MESSAGE in html.unescape(followed_text)
+    assert SENT_TO_READER in Page(followed_text).text
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from newsletter.models import Newsletter
 from newsletter.web import evidence
 from newsletter.web import form_words
 from newsletter.web import origins
+from newsletter.web import sent_to
 from newsletter.web import signups
 from newsletter.web import slugs
 from newsletter.web.errors import Refused
@@ -67,13 +68,15 @@ def preflight(newsletter: Newsletter):
 
 @bp.post("/newsletters/<slug>/subscriptions")
 def subscribe(newsletter: Newsletter):
-    """Sign an address up: 202 whatever the address's state; 422 with field errors."""
+    """Sign an address up: 202 whatever the address's state, echoing the address masked
+    (and its webmail); 422 with field errors."""
     body = _json_object()
     form = SignupFields(formdata=MultiDict(body))
     source_url = body.get("source_url") or request.referrer
     if not signups.accept(form, newsletter, evidence.from_request("api", source_url)):
         return {"errors": form.errors}, 422
-    return {"status": "pending", "message": form_words.current().thanks}, 202
+    accepted = {"status": "pending", "message": form_words.current().thanks}
+    return accepted | sent_to.as_json(sent_to.of(form)), 202
 
 
 @bp.url_value_preprocessor

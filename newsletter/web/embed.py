@@ -20,6 +20,7 @@ from newsletter.models import Newsletter
 from newsletter.web import evidence
 from newsletter.web import origins
 from newsletter.web import security
+from newsletter.web import sent_to
 from newsletter.web import signups
 from newsletter.web import slugs
 from newsletter.web.errors import Refused
@@ -48,14 +49,18 @@ def subscribe(newsletter: Newsletter):
     source = evidence.from_request("embed", signup.source_url.data or None)
     if not signups.accept(signup, newsletter, source):
         return _render(newsletter, signup), 422
-    return redirect(url_for("embed.subscribed", slug=newsletter.slug), 303)
+    sent = sent_to.signed(sent_to.of(signup), newsletter.slug)
+    return redirect(url_for("embed.subscribed", slug=newsletter.slug, sent_to=sent), 303)
 
 
 @bp.get("/newsletters/<slug>/embed/subscribed")
 def subscribed(newsletter: Newsletter):
     """The success message, inside the frame."""
     return render_template(
-        "embed/subscribed.html", newsletter=newsletter, **_frame_context(newsletter)
+        "embed/subscribed.html",
+        newsletter=newsletter,
+        sent=sent_to.from_request(newsletter.slug),
+        **_frame_context(newsletter),
     )
 
 

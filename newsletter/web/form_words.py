@@ -29,7 +29,13 @@ class FormWords:
     button: str = _word("The submit button")
     honeypot: str = _word("The label of the field people never see (leave it empty)")
     thanks_title: str = _word("The heading of the success message")
-    thanks: str = _word("The success message (the 202 answer's message)")
+    thanks: str = _word(
+        "The success message when the address is not known (the 202 answer's message)"
+    )
+    sent_to: str = _word(
+        "The success message naming the address: {address} is the 202 answer's sent_to"
+    )
+    open_webmail: str = _word("The link to the reader's webmail: {name} is webmail.name")
     invalid_email: str = _word("Next to the field when the address is not valid")
     failed: str = _word("When the signup request fails on its way")
     expired: str = _word("When a page's or iframe's form was kept open too long")
@@ -46,6 +52,11 @@ def current() -> FormWords:
         thanks=(
             "Thank you for signing up for this newsletter. We've sent you a confirmation email."
         ),
+        sent_to=(
+            "Thank you for signing up for this newsletter. "
+            "We've sent a confirmation email to {address}."
+        ),
+        open_webmail="Open {name}",
         invalid_email="Please, enter correct email address",
         failed="Sorry, something went wrong. Please try again.",
         expired="This form has expired. Please submit it again.",

@@ -140,10 +140,33 @@ def document() -> dict:
                 },
                 "SignupAccepted": {
                     "type": "object",
-                    "required": ["status", "message"],
+                    "required": ["status", "message", "sent_to", "webmail"],
                     "properties": {
                         "status": {"const": "pending"},
                         "message": {"type": "string"},
+                        "sent_to": {
+                            "type": ["string", "null"],
+                            "description": (
+                                "The address the confirmation goes to, masked "
+                                "(r***@gmail.com), so the reader can see a typo; "
+                                "null when the request was not a person's"
+                            ),
+                        },
+                        "webmail": {
+                            "anyOf": [
+                                {"$ref": "#/components/schemas/Webmail"},
+                                {"type": "null"},
+                            ],
+                            "description": "The address's webmail, when it is a well-known one",
+                        },
+                    },
+                },
+                "Webmail": {
+                    "type": "object",
+                    "required": ["name", "url"],
+                    "properties": {
+                        "name": {"type": "string", "description": "e.g. Gmail"},
+                        "url": {"type": "string", "format": "uri"},
                     },
                 },
                 "ValidationErrors": {

@@ -12,6 +12,7 @@ from newsletter import newsletters
 from newsletter.models import Newsletter
 from newsletter.web import evidence
 from newsletter.web import form_words
+from newsletter.web import sent_to
 from newsletter.web import signups
 from newsletter.web import slugs
 from newsletter.web.forms import SignupForm
@@ -39,13 +40,16 @@ def subscribe(newsletter: Newsletter):
     form = SignupForm()
     if not signups.accept(form, newsletter, evidence.from_request("web")):
         return render_template("pages/newsletter.html", newsletter=newsletter, form=form), 422
-    return redirect(url_for("pages.subscribed", slug=newsletter.slug), 303)
+    sent = sent_to.signed(sent_to.of(form), newsletter.slug)
+    return redirect(url_for("pages.subscribed", slug=newsletter.slug, sent_to=sent), 303)
 
 
 @bp.get("/newsletters/<slug>/subscribed")
 def subscribed(newsletter: Newsletter):
-    """Successfully subscribed: the confirmation email is on its way."""
-    return render_template("pages/subscribed.html", newsletter=newsletter)
+    """Successfully subscribed: the confirmation email is on its way (to whom, if the
+    redirect said)."""
+    sent = sent_to.from_request(newsletter.slug)
+    return render_template("pages/subscribed.html", newsletter=newsletter, sent=sent)
 
 
 @bp.errorhandler(CSRFError)

@@ -20,11 +20,14 @@ def accept(form: SignupFields, newsletter: Newsletter, evidence: Evidence) -> bo
     """Validate and record the signup; False when the form has errors (nothing is stored).
 
     A honeypot hit is answered as a success, so bots learn nothing, and stores nothing.
+    Its form is validated all the same, only so that the success message echoes the
+    address as it would for a person (:mod:`~newsletter.web.sent_to`).
     """
     if form.filled_by_bot():
         log.info(
             "Honeypot filled on %s (%s): answered as success", newsletter.slug, evidence.source
         )
+        form.validate()
         return True
     if not form.validate():
         return False

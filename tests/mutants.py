@@ -98,7 +98,7 @@ MUTANTS = [
         '    models = __import__("newsletter.models").models\n'
         "    if db.session().scalar(\n"
         '        __import__("sqlalchemy").select(models.Subscription.status).where(\n'
-        "            models.Subscription.email_key == form.email.data.lower()\n"
+        "            models.Subscription.reader.has(email_key=form.email.data.lower())\n"
         "        )\n"
         "    ) is models.SubscriptionStatus.CONFIRMED:\n"
         '        raise __import__("werkzeug.exceptions").exceptions.Conflict()\n'

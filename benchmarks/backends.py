@@ -21,11 +21,14 @@ ISO_POSTGRES = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')""
 def export_query(iso: str, slug: str, newsletter_id: int) -> str:
     """The product export's columns and order, in plain SQL."""
     times = ", ".join(
-        iso.format(column) for column in ("created_at", "confirmed_at", "unsubscribed_at")
+        iso.format(f"subscription.{column}")
+        for column in ("created_at", "confirmed_at", "unsubscribed_at")
     )
     return (
-        f"SELECT email, status, '{slug}', {times}, source, source_url, signup_ip "
-        f"FROM subscription WHERE newsletter_id = {int(newsletter_id)} ORDER BY id"
+        f"SELECT reader.email, status, '{slug}', {times}, source, source_url, signup_ip, "
+        "reader.public_id "
+        "FROM subscription JOIN reader ON reader.id = subscription.reader_id "
+        f"WHERE newsletter_id = {int(newsletter_id)} ORDER BY subscription.id"
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import Engine
+from sqlalchemy import Table
 from sqlalchemy import insert
 from sqlalchemy import select
 
@@ -23,6 +24,7 @@ from newsletter import create_app
 from newsletter.db.engine import make_engine
 from newsletter.db.types import utcnow
 from newsletter.models import Newsletter
+from newsletter.models import Reader
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionStatus
 
@@ -113,29 +115,45 @@ class Instance:
     def insert_subscriptions(
         self, newsletter_id: int, count: int, prefix: str, *, pending: bool = False
     ) -> list[str]:
-        """Bulk-insert ``count`` subscriptions; returns their public ids.
+        """Bulk-insert ``count`` subscriptions, each of a new reader; returns their public ids.
 
         ``pending`` makes them all pending in round 1 (for confirm links); otherwise they
         are a realistic mix of confirmed, pending and unsubscribed readers.
         """
         public_ids: list[str] = []
-        postgres = self.engine.dialect.name == "postgresql"
         for start in range(0, count, CHUNK):
             rows = list(_rows(newsletter_id, start, min(CHUNK, count - start), prefix, pending))
-            if postgres:
-                self._copy(rows)
-            else:
-                with self.engine.begin() as connection:
-                    # A large page cache: the random public ids make index inserts scattered.
-                    connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-                    connection.execute(insert(Subscription.__table__), rows)
+            emails = [row.pop("email") for row in rows]
+            self._write(Reader.__table__, [_reader_row(email) for email in emails])
+            reader_ids = self._reader_ids([email.lower() for email in emails])
+            for row, email in zip(rows, emails, strict=True):
+                row["reader_id"] = reader_ids[email.lower()]
+            self._write(Subscription.__table__, rows)
             public_ids.extend(row["public_id"] for row in rows)
         return public_ids
 
-    def _copy(self, rows: list[dict]) -> None:
+    def _write(self, table: Table, rows: list[dict]) -> None:
+        """Rows into the table: COPY on PostgreSQL, one multi-row INSERT on SQLite."""
+        if self.engine.dialect.name == "postgresql":
+            self._copy(table.name, rows)
+            return
+        with self.engine.begin() as connection:
+            # A large page cache: the random public ids make index inserts scattered.
+            connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+            connection.execute(insert(table), rows)
+
+    def _reader_ids(self, emails: list[str]) -> dict[str, int]:
+        """The ids of the readers of these address keys."""
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(Reader.email_key, Reader.id).where(Reader.email_key.in_(emails))
+            )
+            return {email_key: reader_id for email_key, reader_id in found}
+
+    def _copy(self, table_name: str, rows: list[dict]) -> None:
         """PostgreSQL's COPY, many times faster than INSERTs for a million rows."""
         columns = list(rows[0])
-        statement = f"COPY subscription ({', '.join(columns)}) FROM STDIN"
+        statement = f"COPY {table_name} ({', '.join(columns)}) FROM STDIN"
         connection = self.engine.raw_connection()
         try:
             with connection.cursor() as cursor, cursor.copy(statement) as copy:
@@ -155,6 +173,16 @@ def _plain(value: object) -> object:
     return value.value if isinstance(value, SubscriptionStatus) else value
 
 
+def _reader_row(email: str) -> dict:
+    """The reader of an address."""
+    return {
+        "public_id": secrets.token_urlsafe(16),
+        "email": email,
+        "email_key": email.lower(),
+        "created_at": utcnow(),
+    }
+
+
 def _rows(newsletter_id: int, start: int, count: int, prefix: str, pending: bool) -> Iterator[dict]:
     """Subscription rows as a year of signups through the article form would leave them."""
     now = utcnow()
@@ -165,8 +193,7 @@ def _rows(newsletter_id: int, start: int, count: int, prefix: str, pending: bool
         yield {
             "public_id": secrets.token_urlsafe(16),
             "newsletter_id": newsletter_id,
-            "email": f"{prefix}-{number}@example.net",
-            "email_key": f"{prefix}-{number}@example.net",
+            "email": f"{prefix}-{number}@example.net",  # the reader's, see insert_subscriptions
             "status": status,
             "created_at": created,
             "signup_at": created,

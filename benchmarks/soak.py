@@ -62,6 +62,7 @@ from benchmarks.servers import http_ok
 from newsletter.mail.worker import BATCH_SIZE
 from newsletter.models import OutboxMessage
 from newsletter.models import OutboxStatus
+from newsletter.models import Reader
 from newsletter.models import SignupRequest
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionStatus
@@ -435,7 +436,9 @@ def check(
 ) -> tuple[list[Check], dict[str, object]]:
     """Compare what the clients were told with the database, the sink and the logs."""
     with instance.engine.connect() as connection:
-        stored = Counter(connection.scalars(select(Subscription.email)))
+        stored = Counter(
+            connection.scalars(select(Reader.email).join(Subscription, Subscription.reader))
+        )
         pending = connection.scalar(
             select(func.count()).where(Subscription.status == SubscriptionStatus.PENDING)
         )

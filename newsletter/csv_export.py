@@ -25,6 +25,7 @@ from sqlalchemy import type_coerce
 
 from newsletter.db.sql import IsoUtc
 from newsletter.models import Newsletter
+from newsletter.models import Reader
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionStatus
 
@@ -38,6 +39,7 @@ HEADER = (
     "source",
     "source_url",
     "consent_ip",
+    "reader_id",  # the reader's public id: one person's rows across newsletters
 )
 BATCH_SIZE = 2000
 BOM = "\ufeff"  # so that Excel reads UTF-8 (Cyrillic names and domains) correctly
@@ -79,7 +81,7 @@ def _query(newsletter: Newsletter, status: SubscriptionStatus | None):
     """The export's columns, as text the database formats, oldest subscription first."""
     statement = (
         select(
-            neutralised(Subscription.email),
+            neutralised(Reader.email),
             type_coerce(Subscription.status, String),
             literal(newsletter.slug),
             IsoUtc(Subscription.created_at),
@@ -88,7 +90,9 @@ def _query(newsletter: Newsletter, status: SubscriptionStatus | None):
             neutralised(Subscription.source),
             neutralised(Subscription.source_url),
             neutralised(Subscription.signup_ip),
+            neutralised(Reader.public_id),  # URL-safe base64 may start with '-'
         )
+        .join(Subscription.reader)
         .where(Subscription.newsletter_id == newsletter.id)
         .order_by(Subscription.id)
     )
@@ -101,7 +105,8 @@ def neutralised(column) -> ColumnElement[str]:
     """A cell a spreadsheet shows as text: a leading formula character gets an apostrophe.
 
     For the columns outside text can reach: the address, the page and the IP (from a
-    proxy's header); statuses, slugs and times never start with a formula character.
+    proxy's header); and the reader's id, which may start with ``-``. Statuses, slugs
+    and times never start with a formula character.
     Leading spaces do not count: LibreOffice's "Trim spaces" import option removes them
     and then runs `` =1+1``. (It runs no fullwidth ``＝`` and no other leading blank.)
     Done in SQL, a million rows cost the database little, where a Python call per cell

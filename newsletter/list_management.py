@@ -1,4 +1,5 @@
-"""What editors do with a newsletter's subscribers: find, page, help, erase, purge.
+"""What editors do with a newsletter's subscribers: find, page, help, erase, purge; and
+with readers, the people behind the subscriptions.
 
 The reader-facing lifecycle lives in :mod:`newsletter.subscriptions`; this module adds
 what only an editor may do, and the queries behind the admin pages.
@@ -15,10 +16,13 @@ from typing import cast
 
 from sqlalchemy import CursorResult
 from sqlalchemy import delete
+from sqlalchemy import distinct
+from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import contains_eager
 
 from newsletter import addresses
 from newsletter import signup_requests
@@ -28,6 +32,7 @@ from newsletter.db.types import utcnow
 from newsletter.models import Erasure
 from newsletter.models import EventKind
 from newsletter.models import Newsletter
+from newsletter.models import Reader
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionEvent
 from newsletter.models import SubscriptionStatus
@@ -56,14 +61,19 @@ def page(
     size: int = PAGE_SIZE,
 ) -> Page:
     """Keyset paging (``id < before``): as fast on page 1000 as on page 1."""
-    statement = select(Subscription).where(Subscription.newsletter_id == newsletter.id)
+    statement = (
+        select(Subscription)
+        .join(Subscription.reader)
+        .options(contains_eager(Subscription.reader))
+        .where(Subscription.newsletter_id == newsletter.id)
+    )
     if status is not None:
         statement = statement.where(Subscription.status == status)
     # Typed by an editor, but a URL may carry anything: PostgreSQL refuses NUL in text.
     query = "".join(char for char in query if char.isprintable()).strip()
     if query:
         needle = _escape_like(addresses.key(query[:MAX_QUERY_LENGTH]))
-        statement = statement.where(Subscription.email_key.like(f"%{needle}%", escape="\\"))
+        statement = statement.where(Reader.email_key.like(f"%{needle}%", escape="\\"))
     if before is not None:
         statement = statement.where(Subscription.id < before)
     rows = list(session.scalars(statement.order_by(Subscription.id.desc()).limit(size + 1)))
@@ -109,21 +119,43 @@ def unsubscribe(session: Session, subscription: Subscription, editor: str) -> bo
     return subscriptions.end(session, subscription, Evidence(), f"by editor {editor}")
 
 
-def erase(session: Session, subscription: Subscription) -> None:
-    """Right to erasure: the address, its evidence, history, mail and pending signups are
-    deleted.
+def erase(session: Session, reader: Reader) -> None:
+    """Right to erasure: the reader and everything of theirs, in every newsletter, go: the
+    address, each subscription's evidence, history and mail, and their pending signups.
 
-    A tombstone with only the newsletter and the status keeps the counts honest.
+    A tombstone per subscription, with only its newsletter and status, keeps the counts
+    honest.
     """
-    session.add(Erasure(newsletter_id=subscription.newsletter_id, status=subscription.status))
+    for subscription in reader_subscriptions(session, reader):
+        session.add(Erasure(newsletter_id=subscription.newsletter_id, status=subscription.status))
     # A signup not yet applied would bring the address back.
-    signup_requests.forget(session, subscription.newsletter_id, subscription.email_key)
-    session.delete(subscription)
+    signup_requests.forget(session, reader.email_key)
+    # The database cascades to the subscriptions, their events and their outbox rows.
+    session.delete(reader)
     session.flush()
 
 
+def reader_subscriptions(session: Session, reader: Reader) -> list[Subscription]:
+    """Every subscription of the reader, with its newsletter, in the newsletters' order."""
+    return list(
+        session.scalars(
+            select(Subscription)
+            .join(Subscription.newsletter)
+            .options(contains_eager(Subscription.newsletter))
+            .where(Subscription.reader_id == reader.id)
+            .order_by(Newsletter.position, Newsletter.name)
+        )
+    )
+
+
+def readers_count(session: Session) -> int:
+    """How many people have at least one subscription, in any newsletter."""
+    return session.scalar(select(func.count(distinct(Subscription.reader_id)))) or 0
+
+
 def purge_pending(session: Session, older_than: timedelta) -> int:
-    """Delete signups never confirmed within ``older_than`` (data minimisation)."""
+    """Delete signups never confirmed within ``older_than`` (data minimisation), and the
+    readers left with no subscription at all."""
     # A DELETE's result is a CursorResult, which has the row count.
     result = cast(
         CursorResult,
@@ -134,6 +166,7 @@ def purge_pending(session: Session, older_than: timedelta) -> int:
             )
         ),
     )
+    session.execute(delete(Reader).where(~exists().where(Subscription.reader_id == Reader.id)))
     return result.rowcount
 
 

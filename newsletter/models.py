@@ -1,5 +1,5 @@
-"""The tables: newsletters, signups waiting to be applied, subscriptions with consent
-evidence, and the mail outbox."""
+"""The tables: newsletters, readers, signups waiting to be applied, subscriptions with
+consent evidence, and the mail outbox."""
 
 import enum
 import secrets
@@ -12,6 +12,7 @@ from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import true
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -57,6 +58,27 @@ class Newsletter(Base):
     sender: Mapped[str] = mapped_column(String(SENDER_LENGTH), default="", server_default="")
     # Origins (scheme://host[:port]) whose pages may embed this newsletter's form.
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A private newsletter is not listed on the front page, nor offered beside others.
+    public: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Lists show newsletters by position, then by name.
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reader(Base):
+    """One person, as one mailbox: the subscriptions to every newsletter hang on it.
+
+    ``email`` is the address as email-validator normalised it (the local part keeps its
+    case, as mail servers may care); ``email_key`` is its lower-cased form, on which the
+    database enforces one reader per address.
+    """
+
+    __tablename__ = "reader"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=_public_id)
+    email: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    email_key: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -102,16 +124,15 @@ class MessageKind(enum.StrEnum):
 
 
 class Subscription(Base):
-    """One address's subscription to one newsletter, with the evidence of its consent.
+    """One reader's subscription to one newsletter, with the evidence of its consent.
 
-    ``email`` is the address as email-validator normalised it (the local part keeps its
-    case, as mail servers may care); ``email_key`` is its lower-cased form, on which the
-    database enforces one subscription per newsletter.
+    The database enforces one subscription per reader and newsletter. The address is
+    the reader's: one copy of it, whatever the number of newsletters.
     """
 
     __tablename__ = "subscription"
     __table_args__ = (
-        UniqueConstraint("newsletter_id", "email_key"),
+        UniqueConstraint("newsletter_id", "reader_id"),
         # Editors page through a newsletter's subscribers newest first, by status or not.
         Index("ix_subscription_newsletter_id_id", "newsletter_id", "id"),
         Index("ix_subscription_newsletter_id_status_id", "newsletter_id", "status", "id"),
@@ -122,8 +143,7 @@ class Subscription(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=_public_id)
     newsletter_id: Mapped[int] = mapped_column(ForeignKey("newsletter.id", ondelete="CASCADE"))
-    email: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
-    email_key: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    reader_id: Mapped[int] = mapped_column(ForeignKey("reader.id", ondelete="CASCADE"), index=True)
     status: Mapped[SubscriptionStatus] = mapped_column(
         _string_enum(SubscriptionStatus), default=SubscriptionStatus.PENDING
     )
@@ -146,6 +166,12 @@ class Subscription(Base):
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     newsletter: Mapped[Newsletter] = relationship()
+    reader: Mapped[Reader] = relationship()
+
+    @property
+    def email(self) -> str:
+        """The reader's address, where the subscription's mail goes."""
+        return self.reader.email
 
 
 class SubscriptionEvent(Base):
@@ -169,18 +195,16 @@ class SignupRequest(Base):
 
     The request only writes this row, the same way for every address, so that its
     duration says nothing about the address's state (see ``newsletter.signup_requests``).
-    ``email_key`` lets an erasure find the pending requests of the address it erases.
+    ``email_key`` lets an erasure find the pending requests of the reader it erases, to
+    every newsletter.
     """
 
     __tablename__ = "signup_request"
-    __table_args__ = (
-        Index("ix_signup_request_newsletter_id_email_key", "newsletter_id", "email_key"),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     newsletter_id: Mapped[int] = mapped_column(ForeignKey("newsletter.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
-    email_key: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    email_key: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), index=True)
     # The consent evidence, as ``subscriptions.Evidence`` holds it.
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))

@@ -16,6 +16,7 @@ SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_SLUG_LENGTH = 64
 MAX_NAME_LENGTH = 200
 MAX_ORIGINS = 50
+MAX_POSITION = 9999
 # C0 and C1 control characters (PostgreSQL refuses NUL in text; nobody means the others),
 # and lone surrogates (non-UTF-8 bytes on a command line), which no database can store.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -31,6 +32,10 @@ DEFAULT_NEWSLETTER = {
 }
 
 
+# By the position editors gave, then by name; the id settles a tie of both.
+LISTING_ORDER = (Newsletter.position, Newsletter.name, Newsletter.id)
+
+
 class InvalidNewsletter(ValueError):
     """An editor's input that cannot become a newsletter; the message says why."""
 
@@ -44,8 +49,15 @@ def get_by_slug(session: Session, slug: str) -> Newsletter | None:
 
 
 def all_newsletters(session: Session) -> list[Newsletter]:
-    """Every newsletter, oldest first (the order they appear on the front page)."""
-    return list(session.scalars(select(Newsletter).order_by(Newsletter.id)))
+    """Every newsletter, private ones too, in the editors' order (for the admin)."""
+    return list(session.scalars(select(Newsletter).order_by(*LISTING_ORDER)))
+
+
+def public_newsletters(session: Session) -> list[Newsletter]:
+    """The newsletters readers are offered, in the editors' order (the front page)."""
+    return list(
+        session.scalars(select(Newsletter).where(Newsletter.public).order_by(*LISTING_ORDER))
+    )
 
 
 def create(
@@ -56,6 +68,8 @@ def create(
     description: str = "",
     allowed_origins: list[str] | tuple[str, ...] = (),
     sender: str = "",
+    public: bool = True,
+    position: int = 0,
 ) -> Newsletter:
     """Add a newsletter after checking every field; the slug must be free."""
     newsletter = Newsletter(
@@ -64,6 +78,8 @@ def create(
         description=_cleaned_description(description),
         allowed_origins=normalize_origins(allowed_origins),
         sender=normalize_sender(sender),
+        public=public,
+        position=_checked_position(position),
     )
     if get_by_slug(session, newsletter.slug) is not None:
         raise InvalidNewsletter(f"a newsletter with the slug {slug!r} exists already")
@@ -80,6 +96,8 @@ def update(
     description: str | None = None,
     allowed_origins: list[str] | tuple[str, ...] | None = None,
     sender: str | None = None,
+    public: bool | None = None,
+    position: int | None = None,
 ) -> Newsletter:
     """Change the given fields of a newsletter (None leaves a field as it is).
 
@@ -94,6 +112,10 @@ def update(
         checked["allowed_origins"] = normalize_origins(allowed_origins)
     if sender is not None:
         checked["sender"] = normalize_sender(sender)
+    if public is not None:
+        checked["public"] = public
+    if position is not None:
+        checked["position"] = _checked_position(position)
     for field, value in checked.items():
         setattr(newsletter, field, value)
     session.flush()
@@ -104,7 +126,13 @@ def seed_default(session: Session, allowed_origins: tuple[str, ...] = ()) -> New
     """Create the first newsletter when there is none, so a fresh install shows a form."""
     if session.scalar(select(func.count()).select_from(Newsletter)):
         return None
-    return create(session, **DEFAULT_NEWSLETTER, allowed_origins=allowed_origins)
+    return create(
+        session,
+        slug=DEFAULT_NEWSLETTER["slug"],
+        name=DEFAULT_NEWSLETTER["name"],
+        description=DEFAULT_NEWSLETTER["description"],
+        allowed_origins=allowed_origins,
+    )
 
 
 def normalize_origins(values: list[str] | tuple[str, ...]) -> list[str]:
@@ -182,6 +210,13 @@ def _checked_name(name: str) -> str:
     if CONTROL_CHARACTERS.search(name):
         raise InvalidNewsletter("a name cannot contain control characters")
     return name
+
+
+def _checked_position(position: int) -> int:
+    """A position is a small number: lists show lower ones first."""
+    if not 0 <= position <= MAX_POSITION:
+        raise InvalidNewsletter(f"a position is a whole number from 0 to {MAX_POSITION}")
+    return position
 
 
 def _cleaned_description(description: str) -> str:

@@ -74,13 +74,10 @@ def apply_pending(session: Session, limit: int) -> int:
     return len(batch)
 
 
-def forget(session: Session, newsletter_id: int, email_key: str) -> None:
-    """Delete the address's signups not yet applied (erasure must not be undone by one)."""
-    session.execute(
-        delete(SignupRequest).where(
-            SignupRequest.newsletter_id == newsletter_id, SignupRequest.email_key == email_key
-        )
-    )
+def forget(session: Session, email_key: str) -> None:
+    """Delete the address's signups not yet applied, to every newsletter (erasure must not
+    be undone by one)."""
+    session.execute(delete(SignupRequest).where(SignupRequest.email_key == email_key))
 
 
 def waiting(session: Session) -> int:

@@ -39,6 +39,7 @@ from newsletter.models import URL_LENGTH
 from newsletter.models import USER_AGENT_LENGTH
 from newsletter.models import EventKind
 from newsletter.models import Newsletter
+from newsletter.models import Reader
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionEvent
 from newsletter.models import SubscriptionStatus
@@ -101,18 +102,19 @@ def subscribe(
     ``at`` is when the reader signed up (default: now); the evidence keeps that time even
     when the signup is applied later (see ``newsletter.signup_requests``).
 
-    Safe under concurrency: the insert ignores a conflict on the unique key, and the row
-    is then read under a lock, so simultaneous signups of one address make one row and
-    at most one confirmation.
+    Safe under concurrency: each insert (the reader's, then the subscription's) ignores a
+    conflict on its unique key, and the subscription is then read under a lock, so
+    simultaneous signups of one address make one reader, one subscription per
+    newsletter, and at most one confirmation.
     """
     now = at or utcnow()
+    reader = find_or_create_reader(session, email, at=now)
     insert_unless_exists(
         session,
         Subscription,
-        ["newsletter_id", "email_key"],
+        ["newsletter_id", "reader_id"],
         newsletter_id=newsletter.id,
-        email=email,
-        email_key=addresses.key(email),
+        reader_id=reader.id,
         created_at=now,
         signup_at=now,
         signup_ip=evidence.ip,
@@ -122,10 +124,7 @@ def subscribe(
     )
     subscription = session.scalars(
         select(Subscription)
-        .where(
-            Subscription.newsletter_id == newsletter.id,
-            Subscription.email_key == addresses.key(email),
-        )
+        .where(Subscription.newsletter_id == newsletter.id, Subscription.reader_id == reader.id)
         .with_for_update()
     ).one()
     if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
@@ -133,6 +132,18 @@ def subscribe(
     if subscription.status is SubscriptionStatus.PENDING and _may_send_confirmation(subscription):
         record_event(session, subscription, EventKind.SIGNUP, evidence, evidence.source_url, at=now)
         queue_confirmation(session, subscription)
+
+
+def find_or_create_reader(session: Session, email: str, at: datetime | None = None) -> Reader:
+    """The reader of ``email`` (already normalised), made on their first signup.
+
+    A reader keeps the spelling of the address they first signed up with.
+    """
+    key = addresses.key(email)
+    insert_unless_exists(
+        session, Reader, ["email_key"], email=email, email_key=key, created_at=at or utcnow()
+    )
+    return session.scalars(select(Reader).where(Reader.email_key == key)).one()
 
 
 def inspect_confirm_link(session: Session, token: str) -> Link:

@@ -123,9 +123,17 @@ class Service:
 
     def rows(self, table: str, **where: str) -> int:
         """How many rows ``table`` holds (matching ``where``), read straight from SQLite."""
+        return self._count(table, where)
+
+    def subscriptions_of(self, email: str, **where: str) -> int:
+        """How many subscriptions the reader of ``email`` has (matching ``where``)."""
+        joined = "subscription JOIN reader ON reader.id = subscription.reader_id"
+        return self._count(joined, {"reader.email": email} | where)
+
+    def _count(self, source: str, where: dict[str, str]) -> int:
         clause = " AND ".join(f"{column} = ?" for column in where) or "1 = 1"
         with sqlite3.connect(self.database) as connection:
-            query = f"SELECT count(*) FROM {table} WHERE {clause}"  # noqa: S608 (our names)
+            query = f"SELECT count(*) FROM {source} WHERE {clause}"  # noqa: S608 (our names)
             return connection.execute(query, tuple(where.values())).fetchone()[0]
 
 

@@ -98,7 +98,7 @@ MUTANTS = [
         '    models = __import__("newsletter.models").models\n'
         "    if db.session().scalar(\n"
         '        __import__("sqlalchemy").select(models.Subscription.status).where(\n'
-        "            models.Subscription.email_key == form.email.data.lower()\n"
+        "            models.Subscription.reader.has(email_key=form.email.data.lower())\n"
         "        )\n"
         "    ) is models.SubscriptionStatus.CONFIRMED:\n"
         '        raise __import__("werkzeug.exceptions").exceptions.Conflict()\n'
@@ -270,9 +270,8 @@ MUTANTS = [
         "erasure-leaves-events",
         "erasure deletes the address, its evidence and history (keeping more than we need)",
         "newsletter/list_management.py",
-        "    session.delete(subscription)\n    session.flush()",
-        '    subscription.email = subscription.email_key = f"erased-{subscription.id}"\n'
-        "    session.flush()",
+        "    session.delete(reader)\n    session.flush()",
+        '    reader.email = reader.email_key = f"erased-{reader.id}"\n    session.flush()',
         ("tests/test_erasure.py::test_erasure_leaves_no_trace_of_the_reader",),
     ),
     Mutant(
@@ -556,9 +555,20 @@ MUTANTS = [
         "erasure-keeps-signup-requests",
         "erasure also forgets the address's signups not yet applied (keeping more than we need)",
         "newsletter/list_management.py",
-        "    signup_requests.forget(session, subscription.newsletter_id, subscription.email_key)\n",
+        "    signup_requests.forget(session, reader.email_key)\n",
         "",
         ("tests/test_erasure.py::test_erasure_also_forgets_a_signup_not_yet_applied",),
+    ),
+    Mutant(
+        "erasure-counts-one-newsletter",
+        "erasing a reader leaves a tombstone in every newsletter they were in (honest counts)",
+        "newsletter/list_management.py",
+        "    for subscription in reader_subscriptions(session, reader):\n",
+        "    for subscription in reader_subscriptions(session, reader)[:1]:\n",
+        (
+            "tests/test_erasure.py::"
+            "test_erasure_from_one_newsletter_erases_the_reader_in_every_newsletter",
+        ),
     ),
     Mutant(
         "erasure-leaves-the-wal",

@@ -6,6 +6,7 @@ from html import unescape
 
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from newsletter.db import database
 from newsletter.models import Subscription
@@ -69,7 +70,10 @@ def link_path(message: EmailMessage, prefix: str) -> str:
 def subscriptions(app) -> list[Subscription]:
     """Every subscription row, as the database holds it."""
     with app.app_context(), database(app).transaction() as session:
-        return list(session.scalars(select(Subscription).order_by(Subscription.id)))
+        query = select(Subscription).options(
+            joinedload(Subscription.reader), joinedload(Subscription.newsletter)
+        )
+        return list(session.scalars(query.order_by(Subscription.id)))
 
 
 def count(app, model) -> int:

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy.orm import joinedload
 
 from newsletter import addresses
 from newsletter import list_management
@@ -70,7 +71,9 @@ def add_subscribers(app, emails: list[str], slug: str = SLUG) -> None:
 def change(app, email: str, **values) -> None:
     """Set columns of a subscription directly (to arrange a state or a date)."""
     with app.app_context(), database(app).transaction() as session:
-        row = session.scalars(select(Subscription).where(Subscription.email == email)).one()
+        row = session.scalars(
+            select(Subscription).where(Subscription.reader.has(email=email))
+        ).one()
         for name, value in values.items():
             setattr(row, name, value)
 
@@ -78,8 +81,22 @@ def change(app, email: str, **values) -> None:
 def stored(app, email: str) -> Subscription | None:
     """The subscription of ``email`` as the database holds it, or None."""
     with app.app_context(), database(app).transaction() as session:
-        query = select(Subscription).where(Subscription.email == email)
+        query = (
+            select(Subscription)
+            .options(joinedload(Subscription.reader))
+            .where(Subscription.reader.has(email=email))
+        )
         return session.scalars(query).one_or_none()
+
+
+def stored_in(app, slug: str, email: str) -> Subscription:
+    """The subscription of ``email`` to the newsletter ``slug``."""
+    with app.app_context(), database(app).transaction() as session:
+        return session.scalars(
+            select(Subscription).where(
+                Subscription.newsletter.has(slug=slug), Subscription.reader.has(email=email)
+            )
+        ).one()
 
 
 def rows(app, model, *where) -> int:
@@ -109,10 +126,15 @@ def subscriber_url(client, email: str) -> str:
 
 
 def fill_in(client, url: str, **fields):
-    """Open a form page and submit it with these fields (and its CSRF token)."""
+    """Open a newsletter's form page and submit it with these fields (and its CSRF token).
+
+    The checkbox and the position go as a browser sends them when left as the page
+    shows them (listed publicly, position 0), unless ``fields`` say otherwise.
+    """
     page = client.get(url)
     assert page.status_code == 200
-    return client.post(url, data=fields | {"csrf_token": page_csrf_token(page.text)})
+    as_left = {"public": "y", "position": "0"}
+    return client.post(url, data=as_left | fields | {"csrf_token": page_csrf_token(page.text)})
 
 
 def act(client, url: str, action: str):
@@ -136,9 +158,8 @@ def test_dashboard_shows_counts_chart_and_links(app, editor):
     change(app, "c@example.com", status=SubscriptionStatus.UNSUBSCRIBED)
     with app.app_context(), database(app).transaction() as session:
         newsletter = newsletters.get_by_slug(session, SLUG)
-        list_management.erase(
-            session, list_management.page(session, newsletter, query="d@").subscriptions[0]
-        )
+        erased = list_management.page(session, newsletter, query="d@").subscriptions[0]
+        list_management.erase(session, erased.reader)
 
     page = editor.get(f"{ADMIN}/")
     assert page.status_code == 200
@@ -149,6 +170,7 @@ def test_dashboard_shows_counts_chart_and_links(app, editor):
         "unsubscribed": 1,
         "erased": 1,
     }
+    assert "<dt>People with a subscription</dt><dd>3</dd>" in page.text
     assert '<svg class="chart"' in page.text and 'role="img"' in page.text
     assert "Signups and confirmations per day, last 30 days</title>" in page.text
     assert "3 signups and 1 confirmation." in page.text  # the <desc> for screen readers
@@ -282,6 +304,43 @@ def test_edit_a_newsletter(app, editor):
         newsletter = newsletters.get_by_slug(session, SLUG)
         assert (newsletter.name, newsletter.description) == ("Explaining Ukraine", "Weekly.")
         assert newsletter.allowed_origins == ["https://kyivindependent.com"]
+
+
+def test_a_private_newsletter_is_not_listed_and_positions_order_the_lists(app, editor):
+    for name, slug, position in (("Zebra", "zebra", "0"), ("Arts", "arts", "7")):
+        created = fill_in(
+            editor, f"{ADMIN}/newsletters/new", name=name, slug=slug, position=position
+        )
+        assert created.status_code == 303
+    form = editor.get(f"{LIST}/edit")
+    assert re.search(r'<input [^>]*\bchecked\b[^>]*name="public" type="checkbox"', form.text)
+    private = {"name": "Explaining Ukraine", "public": "", "position": "0"}
+    assert fill_in(editor, f"{LIST}/edit", **private).status_code == 303
+
+    front = app.test_client().get("/").text
+    assert "Explaining Ukraine" not in front
+    assert front.index("Zebra") < front.index("Arts")  # position 0, then 7
+    assert app.test_client().get(f"/newsletters/{SLUG}").status_code == 200  # still its page
+    dashboard = editor.get(f"{ADMIN}/").text
+    order = [dashboard.index(name) for name in ("Explaining Ukraine", "Zebra", "Arts")]
+    assert order == sorted(order)
+    assert "(private)" in dashboard
+    refused = fill_in(editor, f"{LIST}/edit", name="Explaining Ukraine", position="-3")
+    assert refused.status_code == 422
+    assert "A whole number from 0 to 9999." in refused.text
+
+
+def test_the_subscriber_page_lists_the_readers_every_subscription(app, editor):
+    with app.app_context(), database(app).transaction() as session:
+        newsletters.create(session, slug="briefing", name="The Briefing")
+    add_subscribers(app, ["Both@example.com"])
+    add_subscribers(app, ["both@example.com"], slug="briefing")
+    [first, second] = [stored_in(app, slug, "Both@example.com") for slug in (SLUG, "briefing")]
+    page = editor.get(f"{LIST}/subscribers/{first.public_id}").text
+    assert "The Briefing" in page
+    assert f'href="{ADMIN}/newsletters/briefing/subscribers/{second.public_id}"' in page
+    # The heading's badge, then one per newsletter in the list of subscriptions.
+    assert page.count('class="status status--pending"') == 3
 
 
 def test_an_invalid_edit_changes_nothing(app, editor):

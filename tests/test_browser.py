@@ -228,10 +228,10 @@ def test_valid_address_subscribes_inline_and_mails(
     expect(form.get_by_label(LABEL)).to_have_count(0)
     assert article.url == allowed.article, "the reader must never leave the article"
     confirmation_for(smtp_server, service, email)
-    assert service.rows("subscription", email=email, source=SOURCE[kind]) == 1
+    assert service.subscriptions_of(email, source=SOURCE[kind]) == 1
     # The editors see which page the signup came from (the frame knows only the origin).
     page_url = allowed.article if kind == "script" else f"{allowed.origin}/"
-    assert service.rows("subscription", email=email, source_url=page_url) == 1
+    assert service.subscriptions_of(email, source_url=page_url) == 1
 
 
 def test_two_newsletters_on_one_page_each_subscribe(
@@ -257,7 +257,7 @@ def test_two_newsletters_on_one_page_each_subscribe(
     subjects = [message["Subject"] for message in messages_to(smtp_server.messages, email)]
     assert sorted(NAME in subject for subject in subjects) == [False, True], subjects
     assert sorted(OTHER_NAME in subject for subject in subjects) == [False, True], subjects
-    assert service.rows("subscription", email=email) == 2
+    assert service.subscriptions_of(email) == 2
 
 
 def test_script_form_is_keyboard_usable(article, allowed: Site, service: Service, smtp_server):

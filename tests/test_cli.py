@@ -16,15 +16,38 @@ def newsletters(runner, *args: str):
     return runner.invoke(args=["newsletters", *args])
 
 
-def listed(runner) -> dict[str, tuple[str, str]]:
-    """``newsletters list`` read back: slug → (name, origins column)."""
+def listing(runner) -> list[list[str]]:
+    """``newsletters list`` read back, in its order: its columns for each newsletter."""
     result = newsletters(runner, "list")
     assert result.exit_code == 0, result.output
-    rows = {}
-    for line in result.output.splitlines():
-        slug, name, origins = line.split("\t")
-        rows[slug] = (name, origins)
-    return rows
+    return [line.split("\t") for line in result.output.splitlines()]
+
+
+def listed(runner) -> dict[str, tuple[str, str]]:
+    """slug → (name, origins column)."""
+    return {slug: (name, origins) for slug, name, origins, _, _ in listing(runner)}
+
+
+def test_newsletters_are_listed_by_position_then_name_public_or_private(runner):
+    created = newsletters(runner, "create", "--slug", "briefing", "--name", "Briefing", "--private")
+    assert created.exit_code == 0, created.output
+    assert newsletters(runner, "create", "--slug", "arts", "--name", "Arts").exit_code == 0
+    assert [row[0] for row in listing(runner)] == ["arts", "briefing", SEEDED]
+    assert [row[3:] for row in listing(runner)] == [
+        ["public", "0"],
+        ["private", "0"],
+        ["public", "0"],
+    ]
+
+    moved = newsletters(runner, "update", "arts", "--position", "5", "--public")
+    assert moved.exit_code == 0, moved.output
+    assert newsletters(runner, "update", "briefing", "--public").exit_code == 0
+    assert [row[0::3] for row in listing(runner)] == [
+        ["briefing", "public"],
+        [SEEDED, "public"],
+        ["arts", "public"],
+    ]
+    assert_refused(newsletters(runner, "update", "arts", "--position", "-1"), "position")
 
 
 def assert_refused(result, *words: str) -> None:

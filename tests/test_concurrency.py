@@ -13,11 +13,13 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from newsletter.db import database
 from newsletter.mail.worker import Worker
 from newsletter.models import OutboxMessage
+from newsletter.models import Reader
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionStatus
 from tests.conftest import postgresql_only
@@ -67,26 +69,35 @@ def confirmations(app) -> list[str]:
         return list(session.scalars(query))
 
 
+def readers(app) -> list[str]:
+    """Every reader's address key."""
+    with app.app_context(), database(app).transaction() as session:
+        return list(session.scalars(select(Reader.email_key)))
+
+
 def assert_one_subscription_one_confirmation(app) -> None:
+    assert readers(app) == ["reader@example.com"]
     [subscription] = subscriptions(app)
     assert subscription.email.lower() == "reader@example.com"
     assert subscription.status is SubscriptionStatus.PENDING
     assert [recipient.lower() for recipient in confirmations(app)] == ["reader@example.com"]
 
 
-def submit_together(app, emails: list[str]) -> list[object]:
-    """One browser per address, each with its own session; all press Subscribe at once."""
+def submit_together(app, emails: list[str], slugs: tuple[str, ...] = (SLUG,)) -> list[object]:
+    """One browser per address, each with its own session; all press Subscribe at once,
+    the first on the first newsletter's page, the next on the next one's, and so on."""
     barrier = threading.Barrier(len(emails))
     results: dict[int, object] = {}
 
     def submit(index: int, email: str) -> None:
+        slug = slugs[index % len(slugs)]
         try:
             client = app.test_client()
-            page = client.get(f"/newsletters/{SLUG}")
+            page = client.get(f"/newsletters/{slug}")
             token = csrf_token(page.text)
             barrier.wait(timeout=TIMEOUT_SECONDS)
             response = client.post(
-                f"/newsletters/{SLUG}/subscribe", data={"email": email, "csrf_token": token}
+                f"/newsletters/{slug}/subscribe", data={"email": email, "csrf_token": token}
             )
             results[index] = response.status_code
         except Exception as error:  # reported by the caller, in the test's thread
@@ -133,6 +144,29 @@ def test_simultaneous_submissions_from_threads_make_one_subscription(app):
     assert submit_together(app, CASINGS) == [303] * len(CASINGS)
     assert apply_together(app, len(CASINGS)) == [1] * len(CASINGS)
     assert_one_subscription_one_confirmation(app)
+
+
+@pytest.fixture
+def unthrottled(settings):
+    """No rate limits: 24 signups of one address within a second are what this test is for."""
+    settings["RATELIMIT_ENABLED"] = False
+
+
+def test_one_address_to_three_newsletters_at_once_makes_one_reader(unthrottled, app, runner):
+    """24 submissions of one address, in 8 casings, to 3 newsletters, applied by 24
+    workers at once: one reader, one subscription and one confirmation per newsletter."""
+    slugs = (SLUG, "briefing", "culture")
+    for slug in slugs[1:]:
+        created = runner.invoke(args=["newsletters", "create", "--slug", slug, "--name", slug])
+        assert created.exit_code == 0, created.output
+    emails = [email for email in CASINGS for _ in slugs]
+    assert submit_together(app, emails, slugs) == [303] * len(emails)
+    assert apply_together(app, len(emails)) == [1] * len(emails)
+    assert readers(app) == ["reader@example.com"]
+    stored = subscriptions(app)
+    assert sorted(subscription.newsletter.slug for subscription in stored) == sorted(slugs)
+    assert len({subscription.reader_id for subscription in stored}) == 1
+    assert [recipient.lower() for recipient in confirmations(app)] == ["reader@example.com"] * 3
 
 
 def test_simultaneous_resubmissions_of_a_pending_address_send_one_reminder(app):

@@ -48,6 +48,7 @@ SIGNUP_IP = "203.0.113.77"
 CONFIRM_IP = "203.0.113.78"
 USER_AGENT = "ZoryanaBrowser/7.7 (private)"
 ARTICLE = "https://news.example.org/2026/zoryana-reads-this"
+BRIEFING = "daily-briefing"
 
 
 def traces(app, *needles: str) -> list[tuple[str, str, str]]:
@@ -81,9 +82,9 @@ def traces(app, *needles: str) -> list[tuple[str, str, str]]:
     return found
 
 
-def counts(app) -> dict[str, int]:
+def counts(app, slug: str = SLUG) -> dict[str, int]:
     with app.app_context(), database(app).transaction() as session:
-        return list_management.counts(session, newsletters.get_by_slug(session, SLUG))
+        return list_management.counts(session, newsletters.get_by_slug(session, slug))
 
 
 def confirmed_reader(app, runner, mailbox) -> tuple[str, str]:
@@ -142,6 +143,40 @@ def test_erasure_leaves_no_trace_of_the_reader(app, client, runner, mailbox):
     # The other reader is untouched.
     assert [row.email for row in subscriptions(app)] == ["keeper@example.com"]
     assert traces(app, "keeper@example.com")
+
+
+def test_erasure_from_one_newsletter_erases_the_reader_in_every_newsletter(
+    app, client, runner, mailbox
+):
+    """Subscribed to two newsletters (and a third signup waiting), erased from one's admin
+    page: no trace in either, and each newsletter counts a tombstone."""
+    created = runner.invoke(args=["newsletters", "create", "--slug", BRIEFING, "--name", "B"])
+    assert created.exit_code == 0, created.output
+    assert sign_up(client, "keeper@example.com", BRIEFING).status_code == 303
+    confirmed_reader(app, runner, mailbox)
+    browser = app.test_client()
+    browser.environ_base.update(REMOTE_ADDR=SIGNUP_IP, HTTP_USER_AGENT=USER_AGENT)
+    assert sign_up(browser, ADDRESS.lower(), BRIEFING, Referer=ARTICLE).status_code == 303
+    deliver(runner)
+    third = runner.invoke(args=["newsletters", "create", "--slug", "third", "--name", "C"])
+    assert third.exit_code == 0, third.output
+    assert sign_up(browser, ADDRESS, "third").status_code == 303  # not applied yet
+    assert counts(app, BRIEFING) == {"pending": 2, "confirmed": 0, "unsubscribed": 0, "erased": 0}
+    in_briefing = [row for row in subscriptions(app) if row.newsletter_id != 1]
+    public_ids = [row.public_id for row in subscriptions(app) if row.email == ADDRESS]
+    assert len(public_ids) == 2 and len(in_briefing) == 2
+
+    _, response = erase_through_admin(app, runner, public_ids[0])
+    assert response.status_code == 303
+
+    personal = (ADDRESS, LOCAL_PART, *public_ids, SIGNUP_IP, CONFIRM_IP, USER_AGENT, ARTICLE)
+    assert traces(app, *personal) == []
+    deliver(runner)  # the waiting signup is gone too: nothing brings the reader back
+    assert traces(app, ADDRESS, LOCAL_PART) == []
+    assert [row.email for row in subscriptions(app)] == ["keeper@example.com"]
+    assert counts(app) == {"pending": 0, "confirmed": 0, "unsubscribed": 0, "erased": 1}
+    assert counts(app, BRIEFING) == {"pending": 1, "confirmed": 0, "unsubscribed": 0, "erased": 1}
+    assert counts(app, "third") == {"pending": 0, "confirmed": 0, "unsubscribed": 0, "erased": 0}
 
 
 @pytest.fixture
@@ -293,7 +328,7 @@ def signed_up_ago(app, client, ages: dict[str, timedelta]) -> None:
         for address, age in ages.items():
             session.execute(
                 update(Subscription)
-                .where(Subscription.email == address)
+                .where(Subscription.reader.has(email=address))
                 .values(signup_at=utcnow() - age, created_at=utcnow() - age)
             )
 
@@ -330,7 +365,7 @@ def test_purge_removes_only_stale_pending_signups(app, client, runner, mailbox):
     with app.app_context(), database(app).transaction() as session:
         session.execute(
             update(Subscription)
-            .where(Subscription.email == "old-confirmed@example.com")
+            .where(Subscription.reader.has(email="old-confirmed@example.com"))
             .values(signup_at=utcnow() - timedelta(days=400))
         )
 

@@ -24,6 +24,7 @@ from werkzeug.http import parse_options_header
 from newsletter import newsletters
 from newsletter.csv_export import stream_csv
 from newsletter.db import database
+from newsletter.models import Reader
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionStatus
 from tests.admin_steps import bearer
@@ -39,7 +40,8 @@ from tests.reader import subscriptions
 
 EXPORT = f"/admin/newsletters/{SLUG}/subscribers.csv"
 HEADER = (
-    "email,status,newsletter,created_at,confirmed_at,unsubscribed_at,source,source_url,consent_ip"
+    "email,status,newsletter,created_at,confirmed_at,unsubscribed_at,source,source_url,consent_ip,"
+    "reader_id"
 )
 BOM = b"\xef\xbb\xbf"
 ARTICLE = "https://news.example.org/2026/explaining-ukraine?utm_source=a,b"
@@ -205,6 +207,19 @@ def test_each_newsletter_exports_only_its_own_subscribers(app, runner, mailbox):
     other = client.get("/admin/newsletters/other/subscribers.csv")
     assert [row["email"] for row in records(other.data)] == ["reader@example.com"]
     assert [row["newsletter"] for row in records(other.data)] == ["other"]
+
+
+def test_one_readers_rows_in_two_newsletters_share_their_reader_id(app, runner, mailbox):
+    created = runner.invoke(args=["newsletters", "create", "--slug", "other", "--name", "Other"])
+    assert created.exit_code == 0, created.output
+    signed_up(app, "Reader@example.com", "192.0.2.1")
+    signed_up(app, "reader@example.com", "192.0.2.2", slug="other")
+    signed_up(app, "someone@example.com", "192.0.2.3", slug="other")
+    client = signed_in_client(app, runner)
+    [here] = records(exported(client))
+    there, someone = records(client.get("/admin/newsletters/other/subscribers.csv").data)
+    assert here["reader_id"] == there["reader_id"] != someone["reader_id"]
+    assert here["email"] == there["email"] == "Reader@example.com"  # one spelling: the first
 
 
 # --- Cells a spreadsheet would run -----------------------------------------------------------
@@ -450,13 +465,12 @@ def add_subscriptions(app, newsletter_id: int, start: int, stop: int) -> None:
 
 
 def raw_row(newsletter_id: int, number: int, now: datetime, **cells) -> dict:
-    """A subscription row as the table takes it; ``cells`` replace the defaults."""
-    email = cells.pop("email", f"reader{number}@example.com")
+    """A subscription row as the table takes it, with its reader's ``email`` (which
+    :func:`insert_rows` moves to the reader); ``cells`` replace the defaults."""
     return {
         "newsletter_id": newsletter_id,
         "public_id": f"p{number}",
-        "email": email,
-        "email_key": email,
+        "email": cells.pop("email", f"reader{number}@example.com"),
         "status": SubscriptionStatus.PENDING,
         "created_at": now,
         "signup_at": now,
@@ -468,8 +482,17 @@ def raw_row(newsletter_id: int, number: int, now: datetime, **cells) -> dict:
 
 
 def insert_rows(app, rows: list[dict]) -> None:
+    """A reader per row (each a new address), then the rows, pointing at their readers."""
+    emails = [row.pop("email") for row in rows]
+    readers = [{"email": email, "email_key": email.lower()} for email in emails]
     with app.app_context(), database(app).transaction() as session:
         # Core, not ORM: the table's INSERT with many parameter sets, batched by the driver.
+        reader_ids = session.scalars(
+            insert(Reader.__table__).returning(Reader.__table__.c.id, sort_by_parameter_order=True),
+            readers,
+        ).all()
+        for row, reader_id in zip(rows, reader_ids, strict=True):
+            row["reader_id"] = reader_id
         session.execute(insert(Subscription.__table__), rows)
 
 

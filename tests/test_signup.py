@@ -215,7 +215,7 @@ def test_address_is_stored_normalized(app, client, runner, email):
     expected = validate_email(email.strip(), check_deliverability=False).normalized
     assert subscription.email == expected
     assert subscription.email.rpartition("@")[2] == "example.com"
-    assert subscription.email_key == "reader@example.com"
+    assert subscription.reader.email_key == "reader@example.com"
 
 
 def test_casing_and_spaces_make_one_subscription(app, client, runner):

@@ -21,9 +21,17 @@ def newsletters_group() -> None:
 @click.option("--description", default="", help="One or two sentences for the signup page.")
 @click.option("--allow-origin", "origins", multiple=True, help="A site that may embed the form.")
 @click.option("--sender", default="", help="From header, e.g. 'Kate Tsurkan <kate@example.com>'.")
+@click.option("--public/--private", default=True, help="Listed on the front page (default) or not.")
+@click.option("--position", default=0, type=int, help="Lists show lower positions first.")
 @with_appcontext
 def newsletters_create(
-    slug: str, name: str, description: str, origins: tuple[str, ...], sender: str
+    slug: str,
+    name: str,
+    description: str,
+    origins: tuple[str, ...],
+    sender: str,
+    public: bool,
+    position: int,
 ) -> None:
     """Create a newsletter."""
     with editing(InvalidNewsletter) as session:
@@ -34,6 +42,8 @@ def newsletters_create(
             description=description,
             allowed_origins=origins,
             sender=sender,
+            public=public,
+            position=position,
         )
         click.echo(f"Created {created.slug}: {created.name}")
 
@@ -41,11 +51,12 @@ def newsletters_create(
 @newsletters_group.command("list")
 @with_appcontext
 def newsletters_list() -> None:
-    """List the newsletters."""
+    """List the newsletters, in their order: slug, name, origins, listing, position."""
     with reading() as session:
         for item in newsletters.all_newsletters(session):
             origins = ", ".join(item.allowed_origins) or "-"
-            click.echo(f"{item.slug}\t{item.name}\t{origins}")
+            listing = "public" if item.public else "private"
+            click.echo(f"{item.slug}\t{item.name}\t{origins}\t{listing}\t{item.position}")
 
 
 @newsletters_group.command("update")
@@ -55,6 +66,8 @@ def newsletters_list() -> None:
 @click.option("--allow-origin", "origins", multiple=True, help="Replaces the allowed origins.")
 @click.option("--no-origins", is_flag=True, help="Allow no site to embed the form.")
 @click.option("--sender", help="New From header ('' for the service's default).")
+@click.option("--public/--private", default=None, help="List it on the front page, or not.")
+@click.option("--position", type=int, help="New position (lower ones are listed first).")
 @with_appcontext
 def newsletters_update(
     slug: str,
@@ -63,8 +76,11 @@ def newsletters_update(
     origins: tuple[str, ...],
     no_origins: bool,
     sender: str | None,
+    public: bool | None,
+    position: int | None,
 ) -> None:
-    """Change a newsletter's name, description, allowed origins or sender."""
+    """Change a newsletter's name, description, allowed origins, sender, listing or
+    position."""
     if origins and no_origins:
         raise click.UsageError("--allow-origin and --no-origins contradict each other")
     with editing(InvalidNewsletter) as session:
@@ -77,5 +93,7 @@ def newsletters_update(
             description=description,
             allowed_origins=new_origins,
             sender=sender,
+            public=public,
+            position=position,
         )
         click.echo(f"Updated {newsletter.slug}")

@@ -19,3 +19,8 @@ def alembic_config(database_url: str) -> Config:
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the database's schema up to ``revision``."""
     command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade(database_url: str, revision: str) -> None:
+    """Take the database's schema back down to ``revision``, data carried along."""
+    command.downgrade(alembic_config(database_url), revision)

@@ -23,8 +23,8 @@ slugs.look_up_newsletters(bp)
 
 @bp.get("/")
 def index():
-    """Every newsletter with its signup form."""
-    listed = newsletters.all_newsletters(db.session())
+    """Every public newsletter with its signup form."""
+    listed = newsletters.public_newsletters(db.session())
     return render_template("pages/index.html", newsletters=listed, form=SignupForm())
 
 

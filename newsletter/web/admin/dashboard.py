@@ -44,6 +44,7 @@ def dashboard():
         charts=charts,
         chart_days=CHART_DAYS,
         queue=queue,
+        readers=list_management.readers_count(session),
         signups_waiting=signup_requests.waiting(session),
         oldest_age=age(queue.oldest_queued_at) if queue.oldest_queued_at else None,
     )

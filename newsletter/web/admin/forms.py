@@ -6,11 +6,15 @@ can be shown next to its field; the domain still checks everything again when sa
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
+from wtforms import BooleanField
 from wtforms import Field
+from wtforms import IntegerField
 from wtforms import StringField
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired
+from wtforms.validators import InputRequired
 from wtforms.validators import Length
+from wtforms.validators import NumberRange
 from wtforms.validators import Regexp
 from wtforms.validators import ValidationError
 
@@ -57,6 +61,19 @@ class NewsletterForm(FlaskForm):
     )
     allowed_origins = TextAreaField("Sites that may embed the form")
     sender = StringField("Sender", validators=[at_most(SENDER_LENGTH)])
+    public = BooleanField("Listed publicly", default=True)
+    position = IntegerField(
+        "Position",
+        default=0,
+        validators=[
+            InputRequired("Give a position, such as 0."),
+            NumberRange(
+                0,
+                newsletters.MAX_POSITION,
+                f"A whole number from 0 to {newsletters.MAX_POSITION}.",
+            ),
+        ],
+    )
 
     def validate_sender(self, field: Field) -> None:
         """A From header such as: Kate Tsurkan <kate@example.com> (or empty)."""

@@ -28,6 +28,8 @@ def new_newsletter():
                 description=form.description.data or "",
                 allowed_origins=origin_lines(form.allowed_origins.data),
                 sender=form.sender.data or "",
+                public=form.public.data,
+                position=form.position.data,
             )
         except newsletters.InvalidNewsletter as error:
             return _invalid(form, error, newsletter=None)
@@ -38,13 +40,16 @@ def new_newsletter():
 
 @bp.route("/newsletters/<slug>/edit", methods=["GET", "POST"])
 def edit_newsletter(newsletter: Newsletter):
-    """Change a newsletter's name, description, sender and the sites that may embed it."""
+    """Change a newsletter's name, description, sender, the sites that may embed it, and
+    where it is listed."""
     form = NewsletterForm(
         data={
             "name": newsletter.name,
             "description": newsletter.description,
             "allowed_origins": "\n".join(newsletter.allowed_origins),
             "sender": newsletter.sender,
+            "public": newsletter.public,
+            "position": newsletter.position,
         }
     )
     if form.validate_on_submit():
@@ -56,6 +61,8 @@ def edit_newsletter(newsletter: Newsletter):
                 description=form.description.data or "",
                 allowed_origins=origin_lines(form.allowed_origins.data),
                 sender=form.sender.data or "",
+                public=form.public.data,
+                position=form.position.data,
             )
         except newsletters.InvalidNewsletter as error:
             return _invalid(form, error, newsletter)

@@ -48,9 +48,13 @@ def subscribers_list(newsletter: Newsletter):
 def subscriber(newsletter: Newsletter, public_id: str):
     """One subscriber: the evidence of their consent, their history, and the actions."""
     subscription = _subscription_or_404(newsletter, public_id)
-    history = list_management.history(db.session(), subscription)
+    session = db.session()
     return render_template(
-        "admin/subscriber.html", newsletter=newsletter, subscription=subscription, history=history
+        "admin/subscriber.html",
+        newsletter=newsletter,
+        subscription=subscription,
+        history=list_management.history(session, subscription),
+        reader_subscriptions=list_management.reader_subscriptions(session, subscription.reader),
     )
 
 
@@ -78,16 +82,21 @@ def unsubscribe(newsletter: Newsletter, public_id: str):
 
 @bp.post("/newsletters/<slug>/subscribers/<public_id>/erase")
 def erase(newsletter: Newsletter, public_id: str):
-    """Right to erasure: the address and everything about it leave the database."""
-    subscription = _subscription_or_404(newsletter, public_id)
-    address = subscription.email
-    list_management.erase(db.session(), subscription)
+    """Right to erasure: the reader, in every newsletter, and everything about them leave
+    the database."""
+    reader = _subscription_or_404(newsletter, public_id).reader
+    address = reader.email
+    list_management.erase(db.session(), reader)
     # Once the rows are gone: no copy left in SQLite's WAL, nor in the mail folder.
     db.after_commit(db.database().checkpoint)
     db.after_commit(lambda: transports.app_transport().forget(address))
     # On the record, without the address: that is what was erased.
-    log.info("A subscriber of %s was erased by %s", newsletter.slug, who())
-    flash("Erased. The address, its consent evidence and history are gone.", "success")
+    log.info("A reader was erased from %s's admin page by %s", newsletter.slug, who())
+    flash(
+        "Erased. The address, its subscriptions to every newsletter, their consent evidence "
+        "and history are gone.",
+        "success",
+    )
     return redirect(url_for("admin.subscribers", slug=newsletter.slug), 303)
 
 

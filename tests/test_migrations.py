@@ -1,0 +1,204 @@
+"""Migrations keep the data: a database at 0005 with subscriptions in every state, upgraded,
+exports what it exported before, byte for byte, with the new columns at the end.
+
+The rows and the exports were made by the code of revision 0005 (``tests/data``).
+"""
+
+import json
+import os
+import uuid
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import DateTime
+from sqlalchemy import MetaData
+from sqlalchemy import create_engine
+from sqlalchemy import make_url
+from sqlalchemy import select
+from sqlalchemy import text
+
+from newsletter import create_app
+from newsletter import migrations
+from newsletter.db import database
+from tests.conftest import POSTGRES_URL_VARIABLE
+from tests.conftest import missing_service
+
+DATA = Path(__file__).parent / "data"
+GOLDEN = json.loads((DATA / "at_0005.json").read_text(encoding="utf-8"))
+BEFORE_READERS = "0005"
+# One person's address was spelt two ways in two newsletters; a reader has one spelling,
+# the latest. The export of the newsletter with the older spelling shows the newer one.
+RESPELT = {"explaining-ukraine": (b"Olena.K@example.com,", b"olena.k@example.com,")}
+MOVED_TO_READER = ("email", "email_key")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path: Path) -> str:
+    """The URL of an empty database of this test's own (no schema at all)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'newsletter.db'}"
+        return
+    base_url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not base_url:
+        missing_service(f"{POSTGRES_URL_VARIABLE} is not set (PostgreSQL tests need it)")
+    name = f"newsletter_migration_{uuid.uuid4().hex}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _stored(value: object, column) -> object:
+    """A golden value as the column takes it: times are UTC."""
+    if value is not None and isinstance(column.type, DateTime):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value
+
+
+def _plain(value: object) -> object:
+    """A value read back, in the golden file's form (times as naive UTC ISO text)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat()
+    return value
+
+
+def at_0005_with_golden_rows(url: str) -> None:
+    """The database at revision 0005, holding the golden rows (inserted with Core)."""
+    migrations.upgrade(url, BEFORE_READERS)
+    engine = create_engine(url)
+    tables = MetaData()
+    with engine.begin() as connection:
+        tables.reflect(bind=connection)
+        for name, rows in GOLDEN.items():
+            table = tables.tables[name]
+            connection.execute(
+                table.insert(),
+                [{key: _stored(value, table.c[key]) for key, value in row.items()} for row in rows],
+            )
+    engine.dispose()
+
+
+def table_rows(url: str, name: str) -> list[dict]:
+    """Every row of a table, in id order, in the golden file's form."""
+    engine = create_engine(url)
+    tables = MetaData()
+    with engine.connect() as connection:
+        tables.reflect(bind=connection, only=[name])
+        table = tables.tables[name]
+        rows = [
+            {key: _plain(value) for key, value in row._mapping.items()}
+            for row in connection.execute(select(table).order_by(table.c.id))
+        ]
+    engine.dispose()
+    return rows
+
+
+def export(url: str, slug: str, tmp_path: Path) -> bytes:
+    """What ``newsletter export`` writes for the newsletter."""
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "x", "INSTANCE_PATH": tmp_path}
+    )
+    output = tmp_path / f"{slug}.csv"
+    result = app.test_cli_runner().invoke(args=["export", "--newsletter", slug, "-o", str(output)])
+    database(app).engine.dispose()
+    assert result.exit_code == 0, result.output
+    return output.read_bytes()
+
+
+def golden_export(slug: str) -> bytes:
+    """The export of 0005, with the one spelling a reader could not keep."""
+    golden = (DATA / f"export_at_0005_{slug}.csv").read_bytes()
+    if slug in RESPELT:
+        older, newer = RESPELT[slug]
+        assert golden.count(older) == 1
+        golden = golden.replace(older, newer)
+    return golden
+
+
+def split_last_column(csv: bytes) -> tuple[bytes, list[bytes]]:
+    """The CSV without its last column, and that column's cells (header first)."""
+    lines = csv.split(b"\r\n")
+    assert lines[-1] == b""
+    cut = [line.rsplit(b",", 1) for line in lines[:-1]]
+    return b"\r\n".join(rest for rest, _ in cut) + b"\r\n", [last for _, last in cut]
+
+
+def as_cell(text: str) -> bytes:
+    """The text as the export writes it: a formula's first character behind an apostrophe."""
+    return (f"'{text}" if text[:1] in "=+-@" else text).encode()
+
+
+def reader_ids_by_address(url: str) -> dict[bytes, bytes]:
+    """Each reader's public id, by the address, as the export's cells hold them."""
+    return {as_cell(row["email"]): as_cell(row["public_id"]) for row in table_rows(url, "reader")}
+
+
+def check_export(url: str, tmp_path: Path) -> None:
+    """Every newsletter's export is the golden one, plus the reader's id at the end."""
+    readers = reader_ids_by_address(url)
+    for newsletter in GOLDEN["newsletter"]:
+        exported = export(url, newsletter["slug"], tmp_path)
+        unchanged, reader_ids = split_last_column(exported)
+        assert unchanged == golden_export(newsletter["slug"])
+        assert reader_ids[0] == b"reader_id"
+        addresses = [line.split(b",", 1)[0] for line in unchanged.split(b"\r\n")[1:-1]]
+        assert reader_ids[1:] == [readers[address] for address in addresses]
+
+
+def test_upgrade_keeps_every_subscription_and_its_export(empty_database, tmp_path):
+    at_0005_with_golden_rows(empty_database)
+    migrations.upgrade(empty_database)
+
+    check_export(empty_database, tmp_path)
+    readers = table_rows(empty_database, "reader")
+    golden_keys = {row["email_key"] for row in GOLDEN["subscription"]}
+    assert sorted(reader["email_key"] for reader in readers) == sorted(golden_keys)
+    olena = next(reader for reader in readers if reader["email_key"] == "olena.k@example.com")
+    first, latest = [
+        row for row in GOLDEN["subscription"] if row["email_key"] == olena["email_key"]
+    ]
+    assert (olena["email"], olena["created_at"]) == (latest["email"], first["created_at"])
+
+    key_of_reader = {reader["id"]: reader["email_key"] for reader in readers}
+    subscriptions = table_rows(empty_database, "subscription")
+    assert [key_of_reader[row.pop("reader_id")] for row in subscriptions] == [
+        row["email_key"] for row in GOLDEN["subscription"]
+    ]
+    assert subscriptions == [
+        {key: value for key, value in row.items() if key not in MOVED_TO_READER}
+        for row in GOLDEN["subscription"]
+    ]
+    for name in ("subscription_event", "outbox_message", "erasure", "signup_request"):
+        assert table_rows(empty_database, name) == GOLDEN[name], name
+    newsletters = table_rows(empty_database, "newsletter")
+    assert [(row.pop("public"), row.pop("position")) for row in newsletters] == [(True, 0)] * 2
+    assert newsletters == GOLDEN["newsletter"]
+
+
+def test_downgrade_then_upgrade_keeps_the_data(empty_database, tmp_path):
+    at_0005_with_golden_rows(empty_database)
+    migrations.upgrade(empty_database)
+    migrations.downgrade(empty_database, BEFORE_READERS)
+
+    respelt = [
+        {**row, "email": "olena.k@example.com"}
+        if row["email_key"] == "olena.k@example.com"
+        else row
+        for row in GOLDEN["subscription"]
+    ]
+    assert table_rows(empty_database, "subscription") == respelt
+    for name in ("newsletter", "subscription_event", "outbox_message", "erasure"):
+        assert table_rows(empty_database, name) == GOLDEN[name], name
+
+    migrations.upgrade(empty_database)
+    check_export(empty_database, tmp_path)
+    assert len(table_rows(empty_database, "subscription_event")) == len(
+        GOLDEN["subscription_event"]
+    )

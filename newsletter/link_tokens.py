@@ -1,10 +1,14 @@
 """Links in emails: signed, purpose-bound tokens that carry no address.
 
 A token's payload is readable by anyone (itsdangerous signs, it does not encrypt), so it
-holds only the subscription's opaque ``public_id``. Each purpose signs with its own salt:
-a confirm token cannot unsubscribe anyone, and the other way round. Confirm tokens carry
-the double opt-in round they were sent for and expire; unsubscribe tokens never expire,
-so the link in a years-old email still works.
+holds only opaque public ids. Each purpose signs with its own salt: a confirm token
+cannot unsubscribe anyone, and the other way round. Unsubscribe tokens name a
+subscription and never expire, so the link in a years-old email still works.
+
+Confirm tokens expire. Today's name a confirmation (one email, covering the
+subscriptions of one signup, each in its round: ``models.Confirmation``); their payload
+is the confirmation's ``public_id`` alone. Those sent before confirmations existed name
+a subscription and its double opt-in round, ``[public_id, round]``, and keep working.
 """
 
 from dataclasses import dataclass
@@ -25,16 +29,23 @@ class InvalidToken(ValueError):
 
 @dataclass(frozen=True)
 class ConfirmClaim:
-    """What a confirm token says: which subscription, which round, and whether it expired."""
+    """What a confirm token says: which confirmation (or, for a link sent before
+    confirmations existed, which subscription and round), and whether it expired."""
 
     public_id: str
-    round: int
+    round: int | None  # None: ``public_id`` names a confirmation
     expired: bool = False
 
 
 def make_confirm_token(secret: str, public_id: str, round_: int) -> str:
-    """A token that confirms round ``round_`` of the subscription ``public_id``."""
+    """A token that confirms round ``round_`` of the subscription ``public_id`` (the form
+    of links sent before confirmations existed; made here for their tests)."""
     return URLSafeTimedSerializer(secret, salt=CONFIRM_SALT).dumps([public_id, round_])
+
+
+def make_confirmation_token(secret: str, public_id: str) -> str:
+    """A token that confirms what the confirmation ``public_id`` covers."""
+    return URLSafeTimedSerializer(secret, salt=CONFIRM_SALT).dumps(public_id)
 
 
 def read_confirm_token(secret: str, token: str, max_age: int) -> ConfirmClaim:
@@ -86,9 +97,11 @@ def _expired_payload(serializer: URLSafeTimedSerializer, error: SignatureExpired
         raise InvalidToken from bad
 
 
-def _unpack(payload: object) -> tuple[str, int]:
+def _unpack(payload: object) -> tuple[str, int | None]:
     """Validate the shape of a confirm payload signed by us (defence in depth)."""
     match payload:
+        case str() as public_id:
+            return public_id, None
         case [str() as public_id, int() as round_]:
             return public_id, round_
     raise InvalidToken

@@ -110,7 +110,7 @@ def resend_confirmation(session: Session, subscription: Subscription, editor: st
     subscriptions.record_event(
         session, subscription, EventKind.CONFIRMATION_RESENT, Evidence(), f"by editor {editor}"
     )
-    subscriptions.queue_confirmation(session, subscription)
+    subscriptions.queue_confirmation(session, [subscription])
     return True
 
 

@@ -1,5 +1,5 @@
 """The tables: newsletters, readers, signups waiting to be applied, subscriptions with
-consent evidence, and the mail outbox."""
+consent evidence, the confirmations sent for them, and the mail outbox."""
 
 import enum
 import secrets
@@ -40,7 +40,7 @@ def _string_enum(enum_class: type[enum.Enum]) -> Enum:
     )
 
 
-def _public_id() -> str:
+def new_public_id() -> str:
     """An opaque, unguessable identifier for links; never the row id or the address."""
     return secrets.token_urlsafe(16)
 
@@ -76,7 +76,7 @@ class Reader(Base):
     __tablename__ = "reader"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=_public_id)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     email: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
     email_key: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -141,7 +141,7 @@ class Subscription(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=_public_id)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     newsletter_id: Mapped[int] = mapped_column(ForeignKey("newsletter.id", ondelete="CASCADE"))
     reader_id: Mapped[int] = mapped_column(ForeignKey("reader.id", ondelete="CASCADE"), index=True)
     status: Mapped[SubscriptionStatus] = mapped_column(
@@ -193,16 +193,15 @@ class SubscriptionEvent(Base):
 class SignupRequest(Base):
     """A signup as the web request received it, waiting for the worker to apply it.
 
-    The request only writes this row, the same way for every address, so that its
-    duration says nothing about the address's state (see ``newsletter.signup_requests``).
-    ``email_key`` lets an erasure find the pending requests of the reader it erases, to
-    every newsletter.
+    The request only writes this row and one :class:`SignupRequestNewsletter` per chosen
+    newsletter, the same way for every address, so that its duration says nothing about
+    the address's state (see ``newsletter.signup_requests``). ``email_key`` lets an
+    erasure find the pending requests of the reader it erases, to every newsletter.
     """
 
     __tablename__ = "signup_request"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    newsletter_id: Mapped[int] = mapped_column(ForeignKey("newsletter.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
     email_key: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), index=True)
     # The consent evidence, as ``subscriptions.Evidence`` holds it.
@@ -211,6 +210,57 @@ class SignupRequest(Base):
     source: Mapped[str] = mapped_column(String(16))
     source_url: Mapped[str | None] = mapped_column(String(URL_LENGTH))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignupRequestNewsletter(Base):
+    """One newsletter chosen in a recorded signup (a form may offer several)."""
+
+    __tablename__ = "signup_request_newsletter"
+
+    signup_request_id: Mapped[int] = mapped_column(
+        ForeignKey("signup_request.id", ondelete="CASCADE"), primary_key=True
+    )
+    newsletter_id: Mapped[int] = mapped_column(
+        ForeignKey("newsletter.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Confirmation(Base):
+    """One confirmation email: its one button confirms every subscription it covers.
+
+    A signup to several newsletters sends one; so does a signup to one. The confirm
+    link names the confirmation's ``public_id``; each covered subscription is confirmed
+    only in the round it was in when the email was sent (:class:`ConfirmationItem`).
+    """
+
+    __tablename__ = "confirmation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    reader_id: Mapped[int] = mapped_column(ForeignKey("reader.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    items: Mapped[list["ConfirmationItem"]] = relationship(
+        order_by="ConfirmationItem.position", lazy="selectin"
+    )
+
+
+class ConfirmationItem(Base):
+    """A subscription a confirmation covers, and the double opt-in round it was sent for."""
+
+    __tablename__ = "confirmation_item"
+
+    confirmation_id: Mapped[int] = mapped_column(
+        ForeignKey("confirmation.id", ondelete="CASCADE"), primary_key=True
+    )
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscription.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    confirmation_round: Mapped[int]
+    # The order the email lists the newsletters in (the form's order).
+    position: Mapped[int]
+
+    subscription: Mapped[Subscription] = relationship(lazy="joined")
 
 
 class OutboxStatus(enum.StrEnum):

@@ -1,4 +1,6 @@
-"""The subscription lifecycle: subscribe, confirm, unsubscribe. No Flask request in here.
+"""The subscription lifecycle: subscribe, unsubscribe. No Flask request in here.
+
+Confirming, through the link of a confirmation email, is ``newsletter.confirmations``.
 
 Functions take the caller's session and never commit: the request (or command) commits,
 and with it the outbox messages these functions queue. Policy comes from the app's
@@ -17,9 +19,13 @@ pending        confirmation queued again, at most once per resend interval
 confirmed      nothing (a confirmed reader stays confirmed)
 unsubscribed   pending again, in a new round; confirmation queued
 =============  ==========================================================
+
+A signup to several newsletters (:func:`subscribe_to_all`) does this per newsletter, and
+the confirmations it queues go out as one email.
 """
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -37,17 +43,22 @@ from newsletter.mail import messages
 from newsletter.mail import outbox
 from newsletter.models import URL_LENGTH
 from newsletter.models import USER_AGENT_LENGTH
+from newsletter.models import Confirmation
+from newsletter.models import ConfirmationItem
 from newsletter.models import EventKind
 from newsletter.models import Newsletter
 from newsletter.models import Reader
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionEvent
 from newsletter.models import SubscriptionStatus
+from newsletter.models import new_public_id
 from newsletter.refusals import Refusal
 
 # Built once. Events are only ever appended and read by other requests, so they go in
 # with a plain INSERT instead of through the session's unit of work.
 INSERT_EVENT = insert(SubscriptionEvent.__table__)
+INSERT_CONFIRMATION = insert(Confirmation.__table__).returning(Confirmation.__table__.c.id)
+INSERT_CONFIRMATION_ITEM = insert(ConfirmationItem.__table__)
 
 
 @dataclass(frozen=True)
@@ -97,41 +108,69 @@ def subscribe(
     evidence: Evidence,
     at: datetime | None = None,
 ) -> None:
-    """Sign ``email`` (already normalised) up to ``newsletter``: see the module's table.
+    """Sign ``email`` (already normalised) up to ``newsletter``: see the module's table."""
+    subscribe_to_all(session, [newsletter], email, evidence, at)
+
+
+def subscribe_to_all(
+    session: Session,
+    chosen: Sequence[Newsletter],
+    email: str,
+    evidence: Evidence,
+    at: datetime | None = None,
+) -> None:
+    """Sign ``email`` (already normalised) up to each of ``chosen`` (in the listing
+    order), as the module's table says, with one confirmation email for all of those
+    that need one (``newsletter.confirmations``).
 
     ``at`` is when the reader signed up (default: now); the evidence keeps that time even
     when the signup is applied later (see ``newsletter.signup_requests``).
 
-    Safe under concurrency: each insert (the reader's, then the subscription's) ignores a
-    conflict on its unique key, and the subscription is then read under a lock, so
-    simultaneous signups of one address make one reader, one subscription per
-    newsletter, and at most one confirmation.
+    Safe under concurrency: each insert (the reader's, then the subscriptions') ignores a
+    conflict on its unique key, and each subscription is then read under a lock, taken in
+    the listing order by every signup, so simultaneous signups of one address make one
+    reader, one subscription per newsletter, and at most one confirmation each.
     """
     now = at or utcnow()
     reader = find_or_create_reader(session, email, at=now)
+    to_confirm = []
+    for newsletter in chosen:
+        subscription = _locked_subscription(session, newsletter, reader, evidence, now)
+        if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
+            _start_new_round(subscription, evidence, now)
+        if subscription.status is SubscriptionStatus.PENDING and may_send_confirmation(
+            subscription
+        ):
+            record_event(
+                session, subscription, EventKind.SIGNUP, evidence, evidence.source_url, at=now
+            )
+            to_confirm.append(subscription)
+    if to_confirm:
+        queue_confirmation(session, to_confirm)
+
+
+def _locked_subscription(
+    session: Session, newsletter: Newsletter, reader: Reader, evidence: Evidence, at: datetime
+) -> Subscription:
+    """The reader's subscription to the newsletter, made if new, locked for the caller."""
     insert_unless_exists(
         session,
         Subscription,
         ["newsletter_id", "reader_id"],
         newsletter_id=newsletter.id,
         reader_id=reader.id,
-        created_at=now,
-        signup_at=now,
+        created_at=at,
+        signup_at=at,
         signup_ip=evidence.ip,
         signup_user_agent=evidence.user_agent,
         source=evidence.source,
         source_url=evidence.source_url,
     )
-    subscription = session.scalars(
+    return session.scalars(
         select(Subscription)
         .where(Subscription.newsletter_id == newsletter.id, Subscription.reader_id == reader.id)
         .with_for_update()
     ).one()
-    if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
-        _start_new_round(subscription, evidence, now)
-    if subscription.status is SubscriptionStatus.PENDING and _may_send_confirmation(subscription):
-        record_event(session, subscription, EventKind.SIGNUP, evidence, evidence.source_url, at=now)
-        queue_confirmation(session, subscription)
 
 
 def find_or_create_reader(session: Session, email: str, at: datetime | None = None) -> Reader:
@@ -144,41 +183,6 @@ def find_or_create_reader(session: Session, email: str, at: datetime | None = No
         session, Reader, ["email_key"], email=email, email_key=key, created_at=at or utcnow()
     )
     return session.scalars(select(Reader).where(Reader.email_key == key)).one()
-
-
-def inspect_confirm_link(session: Session, token: str) -> Link:
-    """What ``GET /confirm/<token>`` shows; changes nothing (mail scanners fetch links)."""
-    claim = _read_confirm_token(token)
-    subscription = _by_public_id(session, claim.public_id)
-    return Link(subscription, _confirm_state(subscription, claim))
-
-
-def confirm(session: Session, token: str, evidence: Evidence) -> Link:
-    """Confirm the subscription; a repeat is harmless. Queues the welcome email once."""
-    claim = _read_confirm_token(token)
-    subscription = _by_public_id(session, claim.public_id, lock=True)
-    state = _confirm_state(subscription, claim)
-    if state is LinkState.READY:
-        subscription.status = SubscriptionStatus.CONFIRMED
-        subscription.confirmed_at = utcnow()
-        subscription.confirmed_ip = evidence.ip
-        subscription.confirmed_user_agent = evidence.user_agent
-        record_event(session, subscription, EventKind.CONFIRMED, evidence)
-        outbox.enqueue(session, messages.welcome(subscription), subscription)
-        state = LinkState.CONFIRMED
-    return Link(subscription, state)
-
-
-def renew_confirm_link(session: Session, token: str, evidence: Evidence) -> Link:
-    """Send a fresh confirmation for an expired or superseded link (throttled, silent)."""
-    claim = _read_confirm_token(token)
-    subscription = _by_public_id(session, claim.public_id, lock=True)
-    state = _confirm_state(subscription, claim)
-    renewable = state in (LinkState.EXPIRED, LinkState.SUPERSEDED)
-    if renewable and _may_send_confirmation(subscription):
-        record_event(session, subscription, EventKind.CONFIRMATION_RENEWED, evidence)
-        queue_confirmation(session, subscription)
-    return Link(subscription, state)
 
 
 def inspect_unsubscribe_link(session: Session, token: str) -> Link:
@@ -220,29 +224,39 @@ def _start_new_round(subscription: Subscription, evidence: Evidence, at: datetim
     subscription.source_url = evidence.source_url
 
 
-def _may_send_confirmation(subscription: Subscription) -> bool:
+def may_send_confirmation(subscription: Subscription) -> bool:
     """The per-address throttle: the form must not be a way to flood someone's inbox."""
     last = subscription.confirmation_sent_at
     interval = timedelta(seconds=current_app.config["CONFIRMATION_RESEND_INTERVAL"])
     return last is None or utcnow() - last >= interval
 
 
-def queue_confirmation(session: Session, subscription: Subscription) -> None:
-    """Write the confirmation email into the outbox, in the caller's transaction."""
-    subscription.confirmation_sent_at = utcnow()
-    outbox.enqueue(session, messages.confirmation(subscription), subscription)
-
-
-def _confirm_state(subscription: Subscription, claim: link_tokens.ConfirmClaim) -> LinkState:
-    """Judge a confirm link against the subscription's current state and round."""
-    if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
-        return LinkState.UNSUBSCRIBED
-    if claim.round != subscription.confirmation_round:
-        # A link from an earlier round never confirms a later signup.
-        return LinkState.SUPERSEDED
-    if subscription.status is SubscriptionStatus.CONFIRMED:
-        return LinkState.CONFIRMED
-    return LinkState.EXPIRED if claim.expired else LinkState.READY
+def queue_confirmation(session: Session, covered: list[Subscription]) -> None:
+    """Queue one confirmation email for these pending subscriptions of one reader (in
+    the order the email lists them), in the caller's transaction; each counts as sent
+    now for its resend throttle. Its link names a new confirmation covering each in its
+    current round (``newsletter.confirmations``)."""
+    now = utcnow()
+    public_id = new_public_id()
+    confirmation_id = session.execute(
+        INSERT_CONFIRMATION,
+        {"public_id": public_id, "reader_id": covered[0].reader_id, "created_at": now},
+    ).scalar_one()
+    session.execute(
+        INSERT_CONFIRMATION_ITEM,
+        [
+            {
+                "confirmation_id": confirmation_id,
+                "subscription_id": subscription.id,
+                "confirmation_round": subscription.confirmation_round,
+                "position": position,
+            }
+            for position, subscription in enumerate(covered)
+        ],
+    )
+    for subscription in covered:
+        subscription.confirmation_sent_at = now
+    outbox.enqueue(session, messages.confirmation(covered, public_id), covered[0])
 
 
 def _unsubscribe_state(subscription: Subscription) -> LinkState:
@@ -250,16 +264,6 @@ def _unsubscribe_state(subscription: Subscription) -> LinkState:
     if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
         return LinkState.UNSUBSCRIBED
     return LinkState.READY
-
-
-def _read_confirm_token(token: str) -> link_tokens.ConfirmClaim:
-    """The claim of a confirm token, or :class:`InvalidLink`."""
-    try:
-        return link_tokens.read_confirm_token(
-            current_app.config["SECRET_KEY"], token, current_app.config["CONFIRM_TOKEN_MAX_AGE"]
-        )
-    except link_tokens.InvalidToken as error:
-        raise InvalidLink from error
 
 
 def _read_unsubscribe_token(token: str) -> str:

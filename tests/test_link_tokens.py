@@ -6,8 +6,11 @@ import types
 import itsdangerous.timed
 import pytest
 from itsdangerous import URLSafeSerializer
+from sqlalchemy import select
 
 from newsletter import link_tokens
+from newsletter.db import database
+from newsletter.models import Confirmation
 from tests.reader import deliver
 from tests.reader import link_path
 from tests.reader import sign_up
@@ -110,7 +113,7 @@ def test_damaged_unsubscribe_token_is_invalid(damage):
 def test_signed_payload_of_the_wrong_shape_is_invalid():
     """Even a correctly signed value is refused unless it is what we put in a token."""
     confirm = itsdangerous.URLSafeTimedSerializer(SECRET, salt=link_tokens.CONFIRM_SALT)
-    for payload in (PUBLIC_ID, [PUBLIC_ID], [PUBLIC_ID, "1"], [1, 1], {"id": PUBLIC_ID}):
+    for payload in (42, [PUBLIC_ID], [PUBLIC_ID, "1"], [1, 1], {"id": PUBLIC_ID}):
         with pytest.raises(link_tokens.InvalidToken):
             link_tokens.read_confirm_token(SECRET, confirm.dumps(payload), max_age=WEEK)
     unsubscribe = URLSafeSerializer(SECRET, salt=link_tokens.UNSUBSCRIBE_SALT)
@@ -161,7 +164,8 @@ def payload_of(token: str, fields: int) -> object:
 
 
 def test_emailed_tokens_carry_no_address(app, client, runner, mailbox):
-    """The links a reader receives name the subscription by its opaque id only."""
+    """The links a reader receives name their confirmation or subscription by its opaque
+    id only."""
     address = "reader.private@example.com"
     sign_up(client, address)
     deliver(runner)
@@ -170,10 +174,12 @@ def test_emailed_tokens_carry_no_address(app, client, runner, mailbox):
     deliver(runner)
     unsubscribe_path = link_path(mailbox.messages[1], "/unsubscribe/")
     [subscription] = subscriptions(app)
+    with app.app_context(), database(app).transaction() as session:
+        confirmation_id = session.scalars(select(Confirmation.public_id)).one()
 
     confirm_token = confirm_path.removeprefix("/confirm/")
     unsubscribe_token = unsubscribe_path.removeprefix("/unsubscribe/")
-    assert payload_of(confirm_token, 3) == [subscription.public_id, 1]
+    assert payload_of(confirm_token, 3) == confirmation_id
     assert payload_of(unsubscribe_token, 2) == subscription.public_id
     for token, fields in ((confirm_token, 3), (unsubscribe_token, 2)):
         readable = str(payload_of(token, fields))

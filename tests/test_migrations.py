@@ -28,6 +28,7 @@ from tests.conftest import missing_service
 DATA = Path(__file__).parent / "data"
 GOLDEN = json.loads((DATA / "at_0005.json").read_text(encoding="utf-8"))
 BEFORE_READERS = "0005"
+BEFORE_MULTI_SIGNUPS = "0006"
 # One person's address was spelt two ways in two newsletters; a reader has one spelling,
 # the latest. The export of the newsletter with the older spelling shows the newer one.
 RESPELT = {"explaining-ukraine": (b"Olena.K@example.com,", b"olena.k@example.com,")}
@@ -86,7 +87,7 @@ def at_0005_with_golden_rows(url: str) -> None:
 
 
 def table_rows(url: str, name: str) -> list[dict]:
-    """Every row of a table, in id order, in the golden file's form."""
+    """Every row of a table, in primary key order, in the golden file's form."""
     engine = create_engine(url)
     tables = MetaData()
     with engine.connect() as connection:
@@ -94,7 +95,7 @@ def table_rows(url: str, name: str) -> list[dict]:
         table = tables.tables[name]
         rows = [
             {key: _plain(value) for key, value in row._mapping.items()}
-            for row in connection.execute(select(table).order_by(table.c.id))
+            for row in connection.execute(select(table).order_by(*table.primary_key.columns))
         ]
     engine.dispose()
     return rows
@@ -152,6 +153,18 @@ def check_export(url: str, tmp_path: Path) -> None:
         assert reader_ids[1:] == [readers[address] for address in addresses]
 
 
+def check_signup_requests_name_their_newsletter(url: str) -> None:
+    """The waiting signups of 0005 name their newsletter in signup_request_newsletter."""
+    assert table_rows(url, "signup_request") == [
+        {key: value for key, value in row.items() if key != "newsletter_id"}
+        for row in GOLDEN["signup_request"]
+    ]
+    assert table_rows(url, "signup_request_newsletter") == [
+        {"signup_request_id": row["id"], "newsletter_id": row["newsletter_id"]}
+        for row in GOLDEN["signup_request"]
+    ]
+
+
 def test_upgrade_keeps_every_subscription_and_its_export(empty_database, tmp_path):
     at_0005_with_golden_rows(empty_database)
     migrations.upgrade(empty_database)
@@ -175,8 +188,9 @@ def test_upgrade_keeps_every_subscription_and_its_export(empty_database, tmp_pat
         {key: value for key, value in row.items() if key not in MOVED_TO_READER}
         for row in GOLDEN["subscription"]
     ]
-    for name in ("subscription_event", "outbox_message", "erasure", "signup_request"):
+    for name in ("subscription_event", "outbox_message", "erasure"):
         assert table_rows(empty_database, name) == GOLDEN[name], name
+    check_signup_requests_name_their_newsletter(empty_database)
     newsletters = table_rows(empty_database, "newsletter")
     assert [(row.pop("public"), row.pop("position")) for row in newsletters] == [(True, 0)] * 2
     assert newsletters == GOLDEN["newsletter"]
@@ -196,9 +210,43 @@ def test_downgrade_then_upgrade_keeps_the_data(empty_database, tmp_path):
     assert table_rows(empty_database, "subscription") == respelt
     for name in ("newsletter", "subscription_event", "outbox_message", "erasure"):
         assert table_rows(empty_database, name) == GOLDEN[name], name
+    assert table_rows(empty_database, "signup_request") == GOLDEN["signup_request"]
 
     migrations.upgrade(empty_database)
     check_export(empty_database, tmp_path)
     assert len(table_rows(empty_database, "subscription_event")) == len(
         GOLDEN["subscription_event"]
     )
+
+
+def test_downgrade_splits_a_signup_to_several_newsletters(empty_database):
+    """A waiting signup to both newsletters becomes one signup per newsletter again."""
+    at_0005_with_golden_rows(empty_database)
+    migrations.upgrade(empty_database)
+    [waiting] = table_rows(empty_database, "signup_request")
+    engine = create_engine(empty_database)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # The golden rows went in with their ids; a real database's sequence is current.
+            connection.execute(
+                text("SELECT setval(pg_get_serial_sequence('signup_request', 'id'), :id)"),
+                {"id": waiting["id"]},
+            )
+        connection.execute(
+            text("INSERT INTO signup_request_newsletter VALUES (:request, :newsletter)"),
+            {
+                "request": waiting["id"],
+                "newsletter": 3 - GOLDEN["signup_request"][0]["newsletter_id"],
+            },
+        )
+    engine.dispose()
+
+    migrations.downgrade(empty_database, BEFORE_MULTI_SIGNUPS)
+
+    original, copy = table_rows(empty_database, "signup_request")
+    assert (original["id"], original["newsletter_id"], copy["newsletter_id"]) == (
+        waiting["id"],
+        1,
+        2,
+    )
+    assert copy == {**original, "id": copy["id"], "newsletter_id": 2}

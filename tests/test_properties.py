@@ -74,6 +74,15 @@ def test_confirm_token_round_trip(public_id, round_):
 
 
 @given(PUBLIC_IDS)
+def test_confirmation_token_round_trip(public_id):
+    token = link_tokens.make_confirmation_token(SECRET, public_id)
+    claim = link_tokens.read_confirm_token(SECRET, token, max_age=3600)
+    assert (claim.public_id, claim.round, claim.expired) == (public_id, None, False)
+    with pytest.raises(link_tokens.InvalidToken):
+        link_tokens.read_unsubscribe_token(SECRET, token)
+
+
+@given(PUBLIC_IDS)
 def test_unsubscribe_token_round_trip(public_id):
     token = link_tokens.make_unsubscribe_token(SECRET, public_id)
     assert link_tokens.read_unsubscribe_token(SECRET, token) == public_id

@@ -112,7 +112,7 @@ def test_two_workers_apply_each_signup_exactly_once(app, mailbox, database_url, 
         newsletter = newsletters.get_by_slug(session, SLUG)
         for number in range(total):
             signup_requests.record(
-                session, newsletter, f"reader{number}@example.com", Evidence(ip="203.0.113.5")
+                session, [newsletter], f"reader{number}@example.com", Evidence(ip="203.0.113.5")
             )
 
     run_workers(app, tmp_path / "worker-instance", CONFIRMATION_RESEND_INTERVAL="0")

@@ -27,6 +27,7 @@ from flask import render_template
 from newsletter import addresses
 from newsletter import link_tokens
 from newsletter.models import MessageKind
+from newsletter.models import Newsletter
 from newsletter.models import Subscription
 
 # Headers are folded at RFC 5322's hard limit, not the usual 78: a long header without
@@ -52,10 +53,10 @@ class Rendered:
     raw: str
 
 
-def confirm_url(subscription: Subscription) -> str:
-    """The link that confirms the subscription's current double opt-in round."""
-    token = link_tokens.make_confirm_token(
-        current_app.config["SECRET_KEY"], subscription.public_id, subscription.confirmation_round
+def confirm_url(confirmation_public_id: str) -> str:
+    """The link whose one button confirms what the confirmation covers."""
+    token = link_tokens.make_confirmation_token(
+        current_app.config["SECRET_KEY"], confirmation_public_id
     )
     return f"{current_app.config['PUBLIC_URL']}/confirm/{token}"
 
@@ -68,14 +69,22 @@ def unsubscribe_url(subscription: Subscription) -> str:
     return f"{current_app.config['PUBLIC_URL']}/unsubscribe/{token}"
 
 
-def confirmation(subscription: Subscription) -> Rendered:
-    """Ask the address's owner to confirm; says what to do if they never signed up."""
-    name = subscription.newsletter.name
+def confirmation(covered: list[Subscription], confirmation_public_id: str) -> Rendered:
+    """Ask the address's owner to confirm the subscriptions of one signup (one reader's,
+    in the form's order) with one button; says what to do if they never signed up.
+
+    No List-Unsubscribe: nobody is subscribed to anything until they press the button,
+    and ignoring the email is the way out; the welcome emails, one per newsletter, carry
+    each newsletter's own one-click link.
+    """
+    chosen = [subscription.newsletter for subscription in covered]
     return _render(
         MessageKind.CONFIRMATION,
-        subscription,
-        subject=f"Confirm your subscription to {name}",
-        confirm_url=confirm_url(subscription),
+        covered[0],
+        subject=f"Confirm your subscription to {_names(chosen)}",
+        sender=_common_sender(chosen),
+        newsletters=chosen,
+        confirm_url=confirm_url(confirmation_public_id),
         valid_days=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 86400,
     )
 
@@ -97,17 +106,33 @@ def welcome(subscription: Subscription) -> Rendered:
     )
 
 
+def _names(chosen: list[Newsletter]) -> str:
+    """ "A", "A and B", "A, B and C"."""
+    names = [newsletter.name for newsletter in chosen]
+    return " and ".join(filter(None, (", ".join(names[:-1]), names[-1])))
+
+
+def _common_sender(chosen: list[Newsletter]) -> str:
+    """The newsletters' sender if they share one, else the service's: an email about
+    several newsletters may not pretend to come from one of them alone."""
+    senders = {newsletter.sender for newsletter in chosen}
+    return senders.pop() if len(senders) == 1 else ""
+
+
 def _render(
     kind: MessageKind,
     subscription: Subscription,
     *,
     subject: str,
+    sender: str | None = None,
     extra_headers: tuple[str, ...] = (),
     **context,
 ) -> Rendered:
-    """Build a two-part (text and HTML) message to the subscriber."""
+    """Build a two-part (text and HTML) message to the subscriber, from ``sender`` (by
+    default the subscription's newsletter's; empty: the service's ``MAIL_FROM``)."""
     recipient = addresses.for_transport(subscription.email)
-    from_header, sender = _sender(subscription.newsletter.sender or current_app.config["MAIL_FROM"])
+    chosen_sender = subscription.newsletter.sender if sender is None else sender
+    from_header, envelope_sender = _sender(chosen_sender or current_app.config["MAIL_FROM"])
     message_id = _message_id(kind)
     context.update(newsletter=subscription.newsletter, public_url=current_app.config["PUBLIC_URL"])
     text = render_template(f"email/{kind}.txt", **context)
@@ -129,7 +154,7 @@ def _render(
         f"--{boundary}--",
         "",
     ]
-    return Rendered(kind, sender, recipient, message_id, CRLF.join(lines))
+    return Rendered(kind, envelope_sender, recipient, message_id, CRLF.join(lines))
 
 
 def _part(boundary: str, subtype: str, content: str) -> str:

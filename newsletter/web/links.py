@@ -11,8 +11,10 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
+from newsletter import confirmations
 from newsletter import db
 from newsletter import subscriptions
+from newsletter.confirmations import ConfirmLink
 from newsletter.subscriptions import Evidence
 from newsletter.subscriptions import Link
 from newsletter.subscriptions import LinkState
@@ -30,24 +32,24 @@ ONE_CLICK = "One-Click"
 @bp.get("/confirm/<token>")
 def confirm_page(token: str):
     """The page with the "Confirm subscription" button."""
-    link = subscriptions.inspect_confirm_link(db.session(), token)
-    return _render("links/confirm.html", link, token)
+    link = confirmations.inspect(db.session(), token)
+    return _render_confirm(link, token)
 
 
 @bp.post("/confirm/<token>")
 def confirm(token: str):
     """Confirm, then show the confirmed page (post/redirect/get)."""
-    link = subscriptions.confirm(db.session(), token, _clicked())
+    link = confirmations.confirm(db.session(), token, _clicked())
     if link.state is LinkState.CONFIRMED:
         return redirect(url_for("links.confirm_page", token=token), 303)
-    return _render("links/confirm.html", link, token)
+    return _render_confirm(link, token)
 
 
 @bp.post("/confirm/<token>/renew")
 def renew(token: str):
     """Send a new confirmation link for an expired or replaced one."""
-    link = subscriptions.renew_confirm_link(db.session(), token, _clicked())
-    return render_template("links/renewed.html", newsletter=link.subscription.newsletter)
+    link = confirmations.renew(db.session(), token, _clicked())
+    return render_template("links/renewed.html", newsletters=link.newsletters())
 
 
 @bp.get("/unsubscribe/<token>")
@@ -71,6 +73,16 @@ def _clicked() -> Evidence:
     refused by the domain (:class:`~newsletter.subscriptions.InvalidLink`): a 404."""
     # The Referer of a link page is our own page: no source URL worth keeping.
     return evidence.from_request("link", source_url="")
+
+
+def _render_confirm(link: ConfirmLink, token: str):
+    """Render a confirm page in the state the link found its subscriptions in, naming
+    the newsletters that state is about."""
+    state = link.state
+    about = confirmations.RENEWABLE if state in confirmations.RENEWABLE else (state,)
+    shown = link.newsletters(*about)
+    page = render_template("links/confirm.html", newsletters=shown, state=state.value, token=token)
+    return page, STATUS.get(state, 200)
 
 
 def _render(template: str, link: Link, token: str):

@@ -17,6 +17,11 @@ log = logging.getLogger(__name__)
 
 
 def accept(form: SignupFields, newsletter: Newsletter, evidence: Evidence) -> bool:
+    """Validate and record a signup to one newsletter (see :func:`accept_several`)."""
+    return accept_several(form, [newsletter], evidence)
+
+
+def accept_several(form: SignupFields, chosen: list[Newsletter], evidence: Evidence) -> bool:
     """Validate and record the signup; False when the form has errors (nothing is stored).
 
     A honeypot hit is answered as a success, so bots learn nothing, and stores nothing.
@@ -24,13 +29,12 @@ def accept(form: SignupFields, newsletter: Newsletter, evidence: Evidence) -> bo
     address as it would for a person (:mod:`~newsletter.web.sent_to`).
     """
     if form.filled_by_bot():
-        log.info(
-            "Honeypot filled on %s (%s): answered as success", newsletter.slug, evidence.source
-        )
+        slugs = ",".join(newsletter.slug for newsletter in chosen)
+        log.info("Honeypot filled on %s (%s): answered as success", slugs, evidence.source)
         form.validate()
         return True
     if not form.validate():
         return False
     limits.check_address(form.email.data)
-    signup_requests.record(db.session(), newsletter, form.email.data, evidence)
+    signup_requests.record(db.session(), chosen, form.email.data, evidence)
     return True

@@ -40,10 +40,15 @@ class InvalidNewsletter(ValueError):
     """An editor's input that cannot become a newsletter; the message says why."""
 
 
+def is_slug(text: str) -> bool:
+    """Whether ``text`` could be a slug (a URL may carry anything, NUL included, which
+    PostgreSQL refuses in a text parameter)."""
+    return len(text) <= MAX_SLUG_LENGTH and SLUG_PATTERN.fullmatch(text) is not None
+
+
 def get_by_slug(session: Session, slug: str) -> Newsletter | None:
     """The newsletter with this slug, or None (without a query when no slug could match)."""
-    # A URL may carry anything, NUL included, which PostgreSQL refuses in a text parameter.
-    if len(slug) > MAX_SLUG_LENGTH or not SLUG_PATTERN.fullmatch(slug):
+    if not is_slug(slug):
         return None
     return session.scalars(select(Newsletter).where(Newsletter.slug == slug)).one_or_none()
 

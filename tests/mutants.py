@@ -94,7 +94,7 @@ MUTANTS = [
         "enumeration-confirmed-differs",
         "the answer is the same for new, pending, confirmed addresses (enumeration)",
         "newsletter/web/signups.py",
-        "    signup_requests.record(db.session(), chosen, form.email.data, evidence)",
+        "    signup_requests.record(db.session(), chosen(), form.email.data, evidence)",
         '    models = __import__("newsletter.models").models\n'
         "    if db.session().scalar(\n"
         '        __import__("sqlalchemy").select(models.Subscription.status).where(\n'
@@ -102,7 +102,7 @@ MUTANTS = [
         "        )\n"
         "    ) is models.SubscriptionStatus.CONFIRMED:\n"
         '        raise __import__("werkzeug.exceptions").exceptions.Conflict()\n'
-        "    signup_requests.record(db.session(), chosen, form.email.data, evidence)",
+        "    signup_requests.record(db.session(), chosen(), form.email.data, evidence)",
         (
             "tests/test_signup.py::test_answer_does_not_reveal_whether_an_address_is_subscribed",
             "tests/test_api.py::test_answer_does_not_reveal_the_address_state",
@@ -331,8 +331,7 @@ MUTANTS = [
         "double-opt-in-skipped",
         "nobody is subscribed until the mailbox's owner confirms (subscribing someone else)",
         "newsletter/subscriptions.py",
-        "        if subscription.status is SubscriptionStatus.PENDING and "
-        "may_send_confirmation(\n",
+        "        if subscription.status is SubscriptionStatus.PENDING and may_send_confirmation(\n",
         "        subscription.status = SubscriptionStatus.CONFIRMED\n"
         "        if subscription.status is SubscriptionStatus.PENDING and "
         "may_send_confirmation(\n",
@@ -351,9 +350,9 @@ MUTANTS = [
         "the request only records the signup, the same work for every address (enumeration "
         "by timing)",
         "newsletter/web/signups.py",
-        "    signup_requests.record(db.session(), chosen, form.email.data, evidence)",
+        "    signup_requests.record(db.session(), chosen(), form.email.data, evidence)",
         '    __import__("newsletter.subscriptions").subscriptions.subscribe_to_all('
-        "db.session(), chosen, form.email.data, evidence)",
+        "db.session(), chosen(), form.email.data, evidence)",
         (
             "tests/test_signup_requests.py::test_the_request_stores_the_same_for_every_state_of_the_address",
         ),

@@ -4,6 +4,12 @@ CORS is answered for each newsletter's allowed origins only, by exact match, wit
 credentials. A request that carries an ``Origin`` the newsletter does not allow is
 refused with 403 before any field is read, so no other site can make its visitors'
 browsers submit addresses; requests without ``Origin`` (scripts, servers) are served.
+
+``GET /newsletters?newsletters=a,b`` and ``POST /subscriptions`` are about several
+newsletters: an origin may use them only if every newsletter named allows it. The POST
+names them in its body, so its 403 comes once the JSON is parsed, but before any field
+is validated or anything is stored; its preflight, which cannot know them, is answered
+for origins that some public newsletter allows.
 A body that is not a JSON object never gets this far (see :mod:`~newsletter.web.bodies`).
 No cookie is read or set: browsers send these requests with ``credentials: "omit"``.
 CORS is written here rather than with Flask-CORS: the allowed origins are the newsletter's
@@ -19,14 +25,17 @@ from flask import g
 from flask import request
 from werkzeug.datastructures import MultiDict
 
+from newsletter import db
 from newsletter.models import Newsletter
 from newsletter.web import evidence
 from newsletter.web import form_words
+from newsletter.web import newsletter_choice
 from newsletter.web import origins
 from newsletter.web import sent_to
 from newsletter.web import signups
 from newsletter.web import slugs
 from newsletter.web.errors import Refused
+from newsletter.web.forms import SeveralSignupFields
 from newsletter.web.forms import SignupFields
 from newsletter.web.openapi import document
 
@@ -47,11 +56,60 @@ def openapi():
 @bp.get("/newsletters/<slug>", endpoint="newsletter", provide_automatic_options=False)
 def newsletter_face(newsletter: Newsletter):
     """A newsletter's public face, and the form's words: what ``embed.js`` renders."""
+    return _face(newsletter) | {"form": form_words.as_json()}
+
+
+@bp.get("/newsletters", endpoint="newsletters", provide_automatic_options=False)
+def newsletters_faces():
+    """The public faces of the newsletters ``?newsletters=a,b`` names (every public one
+    without it), in the listing order, and the form's words: what ``embed.js`` renders
+    for ``<div data-newsletters="a,b">``, in one request."""
+    try:
+        offered = newsletter_choice.from_parameter(db.session(), request.args.get("newsletters"))
+    except newsletter_choice.UnknownNewsletter:
+        raise Refused(404, "unknown_newsletter") from None
+    _check_origin_for(offered)
+    return {"newsletters": [_face(newsletter) for newsletter in offered]} | {
+        "form": form_words.as_json()
+    }
+
+
+@bp.route("/newsletters", methods=["OPTIONS"])
+@bp.route("/subscriptions", methods=["OPTIONS"])
+def preflight_for_several():
+    """CORS preflight for the routes about several newsletters: for origins that some
+    public newsletter allows (the request itself is checked against every one it names)."""
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        if not newsletter_choice.allowed_by_any(db.session(), origin):
+            raise Refused(403, "origin_not_allowed")
+        g.cors_origin = origin
+    return _preflight_answer()
+
+
+@bp.post("/subscriptions")
+def subscribe_to_several():
+    """Sign an address up to several newsletters with one confirmation email: 202
+    whatever the address's state; 422 with field errors (none chosen, an unknown one)."""
+    chosen_slugs = _chosen_slugs()
+    offered, not_offered = newsletter_choice.partition(db.session(), chosen_slugs)
+    _check_origin_for(offered)
+    body = _json_object()
+    formdata = MultiDict([*body.items(), *(("newsletters", slug) for slug in chosen_slugs)])
+    form = SeveralSignupFields(formdata=formdata).offering(offered, not_offered)
+    source_url = body.get("source_url") or request.referrer
+    if not signups.accept_several(form, evidence.from_request("api", source_url)):
+        return {"errors": form.errors}, 422
+    accepted = {"status": "pending", "message": form_words.current().thanks_several}
+    return accepted | sent_to.as_json(sent_to.of(form)), 202
+
+
+def _face(newsletter: Newsletter) -> dict[str, str]:
+    """What a form shows of a newsletter."""
     return {
         "slug": newsletter.slug,
         "name": newsletter.name,
         "description": newsletter.description,
-        "form": form_words.as_json(),
     }
 
 
@@ -59,6 +117,11 @@ def newsletter_face(newsletter: Newsletter):
 @bp.route("/newsletters/<slug>/subscriptions", methods=["OPTIONS"])
 def preflight(newsletter: Newsletter):
     """CORS preflight: allowed origins get the methods and headers; others got 403."""
+    return _preflight_answer()
+
+
+def _preflight_answer() -> Response:
+    """What a preflight from an allowed origin (or none) is told."""
     response = Response(status=204)
     response.headers["Access-Control-Allow-Methods"] = "GET, POST"
     response.headers["Access-Control-Allow-Headers"] = "Content-Type"
@@ -99,6 +162,25 @@ def _cors_headers(response: Response) -> Response:
     if "cors_origin" in g:
         response.headers["Access-Control-Allow-Origin"] = g.cors_origin
     return response
+
+
+def _check_origin_for(offered: list[Newsletter]) -> None:
+    """A browser on a site that one of the newsletters does not allow: 403."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    if not newsletter_choice.allow(offered, origin):
+        raise Refused(403, "origin_not_allowed")
+    g.cors_origin = origin
+
+
+def _chosen_slugs() -> list[str]:
+    """The body's ``newsletters``: a list of strings, else none at all (so a value of the
+    wrong type fails as a missing one does)."""
+    chosen = request.get_json().get("newsletters")
+    if not isinstance(chosen, list) or not all(isinstance(slug, str) for slug in chosen):
+        return []
+    return chosen
 
 
 def _json_object() -> dict[str, str]:

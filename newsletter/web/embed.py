@@ -5,6 +5,9 @@ a session CSRF token it carries a signed, expiring token naming its newsletter
 (:class:`~newsletter.web.forms.SignedFormToken`), and its POST must come from our own
 frame (``Sec-Fetch-Site: same-origin``, or, from browsers without Fetch Metadata, an
 ``Origin`` that is ours). Only the newsletter's allowed origins may frame it.
+
+``/embed?newsletters=a,b`` is the form for several newsletters: its token names the set it
+offers, and only the origins that every one of them allows may frame it.
 """
 
 from flask import Blueprint
@@ -18,12 +21,14 @@ from flask import url_for
 
 from newsletter.models import Newsletter
 from newsletter.web import evidence
+from newsletter.web import newsletter_choice
 from newsletter.web import origins
 from newsletter.web import security
 from newsletter.web import sent_to
 from newsletter.web import signups
 from newsletter.web import slugs
 from newsletter.web.errors import Refused
+from newsletter.web.forms import EmbedSeveralSignupForm
 from newsletter.web.forms import EmbedSignupForm
 
 bp = Blueprint("embed", __name__)
@@ -62,6 +67,42 @@ def subscribed(newsletter: Newsletter):
         sent=sent_to.from_request(newsletter.slug),
         **_frame_context(newsletter),
     )
+
+
+@bp.get("/embed")
+def several_form():
+    """The compact form for several newsletters, for an ``<iframe>`` on a site that every
+    one of them allows."""
+    offered = signups.offered_or_404()
+    signup = EmbedSeveralSignupForm(meta={"csrf_context": newsletter_choice.key(offered)})
+    signup.source_url.data = request.referrer or ""
+    return _render_several(signup.offering(offered))
+
+
+@bp.post("/embed")
+def subscribe_to_several():
+    """Submit from inside the frame; one confirmation email for the newsletters ticked."""
+    if not _from_our_frame():
+        raise Refused(403, "origin_not_allowed")
+    offered, not_offered = signups.offered()
+    meta = {"csrf_context": newsletter_choice.key(offered)}
+    signup = EmbedSeveralSignupForm(request.form, meta=meta).offering(offered, not_offered)
+    source = evidence.from_request("embed", signup.source_url.data or None)
+    if not signups.accept_several(signup, source):
+        return _render_several(signup), 422
+    sent = sent_to.signed(sent_to.of(signup), [newsletter.slug for newsletter in signup.chosen])
+    offered_parameter = request.args.get("newsletters")
+    return redirect(
+        url_for("embed.subscribed_to_several", newsletters=offered_parameter, sent_to=sent), 303
+    )
+
+
+@bp.get("/embed/subscribed")
+def subscribed_to_several():
+    """The success message inside the frame, naming the newsletters chosen."""
+    frame = _several_frame_context(signups.offered_or_404())
+    sent, chosen = signups.several_sent_to()
+    return render_template("embed/subscribed_several.html", sent=sent, chosen=chosen, **frame)
 
 
 @bp.get("/embed.js")
@@ -110,4 +151,24 @@ def _render(newsletter: Newsletter, signup: EmbedSignupForm) -> str:
 
 def _frame_context(newsletter: Newsletter) -> dict:
     """The origins the frame may tell its height to (postMessage needs exact targets)."""
-    return {"parent_origins": newsletter.allowed_origins}
+    return {"parent_origins": newsletter.allowed_origins, "frame_key": newsletter.slug}
+
+
+def _render_several(signup: EmbedSeveralSignupForm) -> str:
+    """The iframe form for several newsletters, with its errors if any."""
+    action = url_for("embed.subscribe_to_several", newsletters=request.args.get("newsletters"))
+    return render_template(
+        "embed/several.html",
+        offered=signup.offered,
+        form=signup,
+        action=action,
+        **_several_frame_context(signup.offered),
+    )
+
+
+def _several_frame_context(offered: list[Newsletter]) -> dict:
+    """Only the origins every offered newsletter allows may frame the form, and hear
+    from it."""
+    allowed = newsletter_choice.allowed_origins(offered)
+    security.allow_framing_by(allowed)
+    return {"parent_origins": allowed, "frame_key": newsletter_choice.key(offered)}

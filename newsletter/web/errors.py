@@ -49,6 +49,7 @@ REASONS = {
         "Not allowed from this site",
         "This newsletter's form may not be used from this site.",
     ),
+    "unknown_newsletter": ("Page not found", "There is no such newsletter here."),
     "invalid_json": ("Bad request", "The body is not valid JSON."),
     "expected_object": ("Bad request", 'The body must be a JSON object, such as {"email": "…"}.'),
     "expected_json": ("Unsupported content type", "Send the body as application/json."),

@@ -36,7 +36,19 @@ class FormWords:
         "The success message naming the address: {address} is the 202 answer's sent_to"
     )
     open_webmail: str = _word("The link to the reader's webmail: {name} is webmail.name")
+    newsletters: str = _word("The legend of a form's newsletter checkboxes")
+    thanks_several: str = _word(
+        "The success message of a signup to several newsletters when the address is not known"
+    )
+    sent_to_several: str = _word(
+        "The success message of a signup to several newsletters naming the address: "
+        "{address} is the 202 answer's sent_to"
+    )
     invalid_email: str = _word("Next to the field when the address is not valid")
+    choose_one: str = _word("When a form with several newsletters is sent with none chosen")
+    unknown_newsletter: str = _word(
+        "When a signup names a newsletter that is not offered: {slug} is the name it gave"
+    )
     failed: str = _word("When the signup request fails on its way")
     expired: str = _word("When a page's or iframe's form was kept open too long")
 
@@ -57,7 +69,18 @@ def current() -> FormWords:
             "We've sent a confirmation email to {address}."
         ),
         open_webmail="Open {name}",
+        newsletters="Newsletters",
+        thanks_several=(
+            "Thank you for signing up for these newsletters. "
+            "We've sent you one confirmation email for all of them."
+        ),
+        sent_to_several=(
+            "Thank you for signing up for these newsletters. "
+            "We've sent one confirmation email for all of them to {address}."
+        ),
         invalid_email="Please, enter correct email address",
+        choose_one="Choose at least one newsletter",
+        unknown_newsletter="There is no newsletter called {slug}",
         failed="Sorry, something went wrong. Please try again.",
         expired="This form has expired. Please submit it again.",
     )

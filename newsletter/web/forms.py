@@ -1,4 +1,7 @@
-"""The signup forms and the iframe form's cookie-less CSRF token (their words: form_words)."""
+"""The signup forms and the iframe form's cookie-less CSRF token (their words: form_words).
+
+A form for several newsletters adds their checkboxes (:class:`ChoosesNewsletters`).
+"""
 
 from flask import current_app
 from flask_wtf import FlaskForm
@@ -8,11 +11,14 @@ from wtforms import EmailField
 from wtforms import Field
 from wtforms import Form
 from wtforms import HiddenField
+from wtforms import SelectMultipleField
 from wtforms import StringField
 from wtforms.csrf.core import CSRF
 from wtforms.validators import ValidationError
 
 from newsletter import addresses
+from newsletter.models import Newsletter
+from newsletter.newsletters import MAX_SLUG_LENGTH
 from newsletter.web import form_words
 
 EMBED_FORM_SALT = "newsletter.embed-form"
@@ -48,6 +54,58 @@ class SignupFields(Form):
 
 class SignupForm(SignupFields, FlaskForm):
     """The form on our own pages, protected by Flask-WTF's session CSRF token."""
+
+
+class ChosenAmongOffered:
+    """At least one newsletter, each among those the form offers; leaves them, in the
+    listing order, in the form's ``chosen``."""
+
+    def __call__(self, form: "ChoosesNewsletters", field: Field) -> None:
+        given = field.data or []
+        if form.not_offered is not None:
+            given = [form.not_offered]
+        if not given:
+            raise ValidationError(form_words.current().choose_one)
+        offered = {newsletter.slug for newsletter in form.offered}
+        for slug in given:
+            if slug not in offered:
+                named = slug[: MAX_SLUG_LENGTH + 1]  # enough to recognise, not an echo chamber
+                raise ValidationError(form_words.current().unknown_newsletter.format(slug=named))
+        form.chosen = [newsletter for newsletter in form.offered if newsletter.slug in given]
+
+
+class ChoosesNewsletters:
+    """A form's checkboxes for the newsletters it offers (set ``offered`` before validating).
+
+    Without a checkbox ticked the form says "Choose at least one newsletter"; a slug it
+    does not offer is named in its error.
+    """
+
+    newsletters = SelectMultipleField(validate_choice=False, validators=[ChosenAmongOffered()])
+    offered: list[Newsletter] = []
+    not_offered: str | None = None  # a name the form's URL gave that is no newsletter
+    chosen: list[Newsletter] = []
+
+    def offering(self, offered: list[Newsletter], not_offered: str | None = None):
+        """This form, offering ``offered``; ``not_offered``, if given, is refused by name."""
+        self.offered = offered
+        self.not_offered = not_offered
+        return self
+
+    def is_ticked(self, newsletter: Newsletter) -> bool:
+        """Whether the newsletter's checkbox shows ticked: as sent, or, on a fresh form,
+        when it is the only one offered."""
+        if self.newsletters.data is None:
+            return len(self.offered) == 1
+        return newsletter.slug in self.newsletters.data
+
+
+class SeveralSignupFields(ChoosesNewsletters, SignupFields):
+    """The JSON API's signup to several newsletters."""
+
+
+class SeveralSignupForm(SeveralSignupFields, FlaskForm):
+    """Our own page's form for several newsletters."""
 
 
 class SignedFormToken(CSRF):
@@ -91,3 +149,7 @@ class EmbedSignupForm(SignupFields):
         csrf = True
         csrf_class = SignedFormToken
         csrf_field_name = "form_token"
+
+
+class EmbedSeveralSignupForm(SeveralSignupFields, EmbedSignupForm):
+    """The iframe form for several newsletters; its token names the set it offers."""

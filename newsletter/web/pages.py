@@ -1,4 +1,5 @@
-"""The product's own pages: the newsletters, a newsletter's signup form, the thank-you page."""
+"""The product's own pages: the newsletters, a newsletter's signup form, a form for several
+(``/subscribe?newsletters=a,b``), and their thank-you pages."""
 
 from flask import Blueprint
 from flask import redirect
@@ -15,6 +16,7 @@ from newsletter.web import form_words
 from newsletter.web import sent_to
 from newsletter.web import signups
 from newsletter.web import slugs
+from newsletter.web.forms import SeveralSignupForm
 from newsletter.web.forms import SignupForm
 
 bp = Blueprint("pages", __name__)
@@ -52,9 +54,48 @@ def subscribed(newsletter: Newsletter):
     return render_template("pages/subscribed.html", newsletter=newsletter, sent=sent)
 
 
+@bp.get("/subscribe")
+def subscribe_to_several():
+    """A form for the newsletters ``?newsletters=`` names (every public one without it)."""
+    offered = signups.offered_or_404()
+    return _several(SeveralSignupForm().offering(offered))
+
+
+@bp.post("/subscribe")
+def sign_up_to_several():
+    """Sign up to the newsletters ticked, with one confirmation email for them all; the
+    answer is the same whatever the address's state."""
+    form = SeveralSignupForm().offering(*signups.offered())
+    if not signups.accept_several(form, evidence.from_request("web")):
+        return _several(form), 422
+    chosen = [newsletter.slug for newsletter in form.chosen]
+    return redirect(
+        url_for("pages.subscribed_to_several", sent_to=sent_to.signed(sent_to.of(form), chosen)),
+        303,
+    )
+
+
+@bp.get("/subscribed")
+def subscribed_to_several():
+    """The thank-you page after a signup to several newsletters, naming them (and the
+    address) if the redirect said."""
+    sent, chosen = signups.several_sent_to()
+    return render_template("pages/subscribed_several.html", sent=sent, chosen=chosen)
+
+
+def _several(form: SeveralSignupForm) -> str:
+    """The page of a form for several newsletters, with its errors if any."""
+    action = url_for("pages.sign_up_to_several", newsletters=request.args.get("newsletters"))
+    return render_template("pages/several.html", offered=form.offered, form=form, action=action)
+
+
 @bp.errorhandler(CSRFError)
 def form_expired(_error: CSRFError):
     """A stale or missing CSRF token: show the form again, with a fresh token."""
+    if request.endpoint == "pages.sign_up_to_several":
+        form = SeveralSignupForm().offering(signups.offered_or_404())
+        form.email.errors = [form_words.current().expired]
+        return _several(form), 400
     # The newsletter was looked up before the CSRF check ran (an unknown one is a 404).
     newsletter = (request.view_args or {})["newsletter"]
     form = SignupForm()

@@ -12,6 +12,10 @@ cookies are blocked), so neither surface uses one. The parameter is signed with 
 key and a salt of its own, names the newsletter, and expires after ten minutes, so no one
 can send a link that makes our page show words of their choosing (phishing). Without a
 valid parameter the page shows the generic thanks.
+
+After a signup to several newsletters the parameter names the chosen ones (their slugs,
+in the listing order) instead of one, and the thank-you page lists them; without a valid
+one it thanks for "these newsletters".
 """
 
 from dataclasses import dataclass
@@ -61,25 +65,38 @@ def as_json(sent: SentTo | None) -> dict:
     }
 
 
-def signed(sent: SentTo | None, slug: str) -> str | None:
-    """The thank-you page's ``sent_to`` parameter (None, and so no parameter, for the
-    generic thanks)."""
+def signed(sent: SentTo | None, about: str | list[str]) -> str | None:
+    """The thank-you page's ``sent_to`` parameter, for the newsletter ``about`` names (a
+    slug) or the ones it lists (None, and so no parameter, for the generic thanks)."""
     if sent is None:
         return None
-    return _serializer().dumps([slug, sent.address])
+    return _serializer().dumps([about, sent.address])
 
 
 def from_request(slug: str) -> SentTo | None:
     """The address the thank-you page's parameter names, if it is ours, fresh, and for
     this newsletter."""
-    try:
-        payload = _serializer().loads(request.args.get("sent_to", ""), max_age=MAX_AGE_SECONDS)
-    except BadData:
-        return None
-    match payload:
+    match _payload():
         case [str() as signed_slug, str() as address] if signed_slug == slug:
             return SentTo.masked(address)
     return None
+
+
+def several_from_request() -> tuple[list[str], SentTo] | None:
+    """The newsletters (slugs) and address the thank-you page's parameter names, if it
+    is ours, fresh, and from a signup to several newsletters."""
+    match _payload():
+        case [list() as slugs, str() as address] if all(isinstance(slug, str) for slug in slugs):
+            return slugs, SentTo.masked(address)
+    return None
+
+
+def _payload() -> object:
+    """The thank-you page's parameter as we signed it; None if it is not ours or too old."""
+    try:
+        return _serializer().loads(request.args.get("sent_to", ""), max_age=MAX_AGE_SECONDS)
+    except BadData:
+        return None
 
 
 def _serializer() -> URLSafeTimedSerializer:

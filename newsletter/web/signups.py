@@ -1,40 +1,86 @@
 """The one signup pipeline behind every surface: page form, iframe form, JSON API.
 
 A valid signup is only recorded here; the mail worker applies it. The request thus does
-the same work whatever the address's state (see ``newsletter.signup_requests``).
+the same work whatever the address's state (see ``newsletter.signup_requests``). The
+forms for several newsletters take the ones they offer from ``?newsletters=`` here too.
 """
 
 import logging
+from collections.abc import Callable
+
+from flask import abort
+from flask import request
 
 from newsletter import db
+from newsletter import newsletters
 from newsletter import signup_requests
 from newsletter.models import Newsletter
 from newsletter.subscriptions import Evidence
 from newsletter.web import limits
+from newsletter.web import newsletter_choice
+from newsletter.web import sent_to
+from newsletter.web.forms import SeveralSignupFields
 from newsletter.web.forms import SignupFields
+from newsletter.web.sent_to import SentTo
 
 log = logging.getLogger(__name__)
 
 
 def accept(form: SignupFields, newsletter: Newsletter, evidence: Evidence) -> bool:
-    """Validate and record a signup to one newsletter (see :func:`accept_several`)."""
-    return accept_several(form, [newsletter], evidence)
+    """Validate and record a signup to one newsletter (see :func:`_accept`)."""
+    return _accept(form, evidence, lambda: [newsletter])
 
 
-def accept_several(form: SignupFields, chosen: list[Newsletter], evidence: Evidence) -> bool:
-    """Validate and record the signup; False when the form has errors (nothing is stored).
+def accept_several(form: SeveralSignupFields, evidence: Evidence) -> bool:
+    """Validate and record a signup to the newsletters the form's reader chose."""
+    return _accept(form, evidence, lambda: form.chosen)
+
+
+def _accept(form: SignupFields, evidence: Evidence, chosen: Callable[[], list[Newsletter]]) -> bool:
+    """Validate and record the signup to the ``chosen`` newsletters (known once the form
+    is validated); False when the form has errors (nothing is stored).
 
     A honeypot hit is answered as a success, so bots learn nothing, and stores nothing.
     Its form is validated all the same, only so that the success message echoes the
     address as it would for a person (:mod:`~newsletter.web.sent_to`).
     """
     if form.filled_by_bot():
-        slugs = ",".join(newsletter.slug for newsletter in chosen)
-        log.info("Honeypot filled on %s (%s): answered as success", slugs, evidence.source)
         form.validate()
+        slugs = ",".join(newsletter.slug for newsletter in chosen())
+        log.info("Honeypot filled on %s (%s): answered as success", slugs, evidence.source)
         return True
     if not form.validate():
         return False
     limits.check_address(form.email.data)
-    signup_requests.record(db.session(), chosen, form.email.data, evidence)
+    signup_requests.record(db.session(), chosen(), form.email.data, evidence)
     return True
+
+
+def offered_or_404() -> list[Newsletter]:
+    """The newsletters the request's ``?newsletters=`` names (every public one without
+    it); a page cannot show a form with a newsletter that is not there: 404."""
+    try:
+        return newsletter_choice.from_parameter(db.session(), request.args.get("newsletters"))
+    except newsletter_choice.UnknownNewsletter:
+        abort(404)
+
+
+def offered() -> tuple[list[Newsletter], str | None]:
+    """What a submitted form for several newsletters offers: the newsletters its URL names,
+    or, when a name there is no public newsletter (gone since the form was shown, or made
+    up), every public one and that name, for the form to refuse (a 422 naming it)."""
+    try:
+        return newsletter_choice.from_parameter(db.session(), request.args.get("newsletters")), None
+    except newsletter_choice.UnknownNewsletter as unknown:
+        return newsletters.public_newsletters(db.session()), unknown.slug
+
+
+def several_sent_to() -> tuple[SentTo | None, list[Newsletter]]:
+    """What the thank-you page of a signup to several newsletters says: the address and
+    the chosen newsletters (those still public) its parameter names, if it is valid."""
+    signed = sent_to.several_from_request()
+    if signed is None:
+        return None, []
+    slugs, sent = signed
+    public = newsletters.public_newsletters(db.session())
+    return sent, [newsletter for newsletter in public if newsletter.slug in slugs]

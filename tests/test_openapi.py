@@ -66,6 +66,8 @@ def test_document_is_valid_openapi(app, client):
     assert served["openapi"].startswith("3.1")
     operations = {(path, method) for path, methods in served["paths"].items() for method in methods}
     assert operations == {
+        ("/api/v1/newsletters", "get"),
+        ("/api/v1/subscriptions", "post"),
         ("/api/v1/newsletters/{slug}", "get"),
         ("/api/v1/newsletters/{slug}/subscriptions", "post"),
     }

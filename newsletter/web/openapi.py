@@ -1,4 +1,8 @@
-"""The OpenAPI 3.1 document of ``/api/v1``, served at ``/api/v1/openapi.json``."""
+"""The OpenAPI 3.1 document of ``/api/v1``, served at ``/api/v1/openapi.json``.
+
+Two kinds of operation: about one newsletter (``/newsletters/{slug}``…), and about
+several, named by their slugs (``/newsletters?newsletters=a,b``, ``/subscriptions``).
+"""
 
 from dataclasses import fields
 from functools import cache
@@ -24,6 +28,26 @@ SLUG_PARAMETER = {
 }
 
 
+NEWSLETTERS_PARAMETER = {
+    "name": "newsletters",
+    "in": "query",
+    "required": False,
+    "description": (
+        "The newsletters' slugs, comma-separated, e.g. explaining-ukraine,daily-briefing; "
+        "without it, every public newsletter."
+    ),
+    "schema": {"type": "string"},
+}
+
+
+def _json(schema: str, description: str) -> dict:
+    """A documented response whose JSON body is one of the components' schemas."""
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
 @cache
 def document() -> dict:
     """The document; built once, it does not depend on the request."""
@@ -40,6 +64,7 @@ def document() -> dict:
             ),
         },
         "paths": {
+            **_several_paths(),
             "/api/v1/newsletters/{slug}": {
                 "get": {
                     "operationId": "getNewsletter",
@@ -101,6 +126,47 @@ def document() -> dict:
         },
         "components": {
             "schemas": {
+                "NewsletterList": {
+                    "type": "object",
+                    "required": ["newsletters", "form"],
+                    "properties": {
+                        "newsletters": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/NewsletterFace"},
+                        },
+                        "form": {"$ref": "#/components/schemas/FormWords"},
+                    },
+                },
+                "NewsletterFace": {
+                    "type": "object",
+                    "required": ["slug", "name", "description"],
+                    "properties": {
+                        "slug": {"type": "string"},
+                        "name": {"type": "string"},
+                        "description": {"type": "string"},
+                    },
+                },
+                "SeveralSignupRequest": {
+                    "type": "object",
+                    "required": ["email", "newsletters"],
+                    "properties": {
+                        "email": {"type": "string", "description": "The reader's address"},
+                        "newsletters": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "minItems": 1,
+                            "description": "The slugs of the public newsletters chosen",
+                        },
+                        "source_url": {
+                            "type": "string",
+                            "description": "The page the form was on (as the browser reports)",
+                        },
+                        "website": {
+                            "type": "string",
+                            "description": "Honeypot: leave empty (a filled one is ignored)",
+                        },
+                    },
+                },
                 "Newsletter": {
                     "type": "object",
                     "required": ["slug", "name", "description", "form"],
@@ -183,6 +249,53 @@ def document() -> dict:
                     "type": "object",
                     "required": ["error", "message"],
                     "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+                },
+            }
+        },
+    }
+
+
+def _several_paths() -> dict:
+    """The operations about several newsletters (merged into ``paths``)."""
+    return {
+        "/api/v1/newsletters": {
+            "get": {
+                "operationId": "getNewsletters",
+                "summary": "Several newsletters' names and descriptions, and the form's words",
+                "parameters": [NEWSLETTERS_PARAMETER],
+                "responses": {
+                    "200": _json("NewsletterList", "The newsletters, in the listing order"),
+                    "403": _error("The request's Origin may not use one of these newsletters"),
+                    "404": _error("A slug names no public newsletter"),
+                },
+            }
+        },
+        "/api/v1/subscriptions": {
+            "post": {
+                "operationId": "subscribeToSeveral",
+                "summary": "Sign an address up to several newsletters (one confirmation email)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/SeveralSignupRequest"}
+                        }
+                    },
+                },
+                "responses": {
+                    "202": _json(
+                        "SignupAccepted", "Accepted: one confirmation email is on its way"
+                    ),
+                    "400": _error("The body is not a JSON object"),
+                    "403": _error("The request's Origin may not use one of the newsletters"),
+                    "413": _error("The body is too large"),
+                    "415": _error("The body is not application/json"),
+                    "422": _json(
+                        "ValidationErrors",
+                        "A field is invalid: the address, no newsletter chosen, or a slug "
+                        "that names no public newsletter (the message names it)",
+                    ),
+                    "429": _error("Too many signups from this network or for this address"),
                 },
             }
         },

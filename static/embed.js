@@ -1,4 +1,5 @@
-/*! Newsletter signup embed: <div data-newsletter="SLUG"></div> + this script, once. */
+/*! Newsletter signup embed: <div data-newsletter="SLUG"></div> (or, for a choice of
+    several, <div data-newsletters="SLUG,SLUG"></div>) + this script, once. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -15,7 +16,7 @@
   function api(path, options) {
     options = options || {};
     options.credentials = "omit";
-    return fetch(base + "/api/v1/newsletters/" + path, options);
+    return fetch(base + "/api/v1/" + path, options);
   }
 
   function checked(response) {
@@ -23,8 +24,13 @@
     return response;
   }
 
-  function newsletter(slug) {
-    return api(slug).then(checked).then(function (response) { return response.json(); });
+  // What a host shows: one newsletter's face, or several (GET /api/v1/newsletters?newsletters=…).
+  function face(host) {
+    var several = host.getAttribute("data-newsletters");
+    var path = several === null
+      ? "newsletters/" + encodeURIComponent(host.getAttribute("data-newsletter"))
+      : "newsletters?newsletters=" + encodeURIComponent(several);
+    return api(path).then(checked).then(function (response) { return response.json(); });
   }
 
   // The form's one stylesheet (form.css, as our pages have it), fetched once per page.
@@ -49,18 +55,20 @@
   }
 
   // The markup of templates/_subscribed.html: the address the mail went to, and its webmail.
-  function thanks(words, accepted) {
+  function thanks(words, accepted, chosen) {
     var done = el("section", { "class": "done", role: "status", tabindex: "-1" });
     done.appendChild(el("h2", { "class": "signup__name" }, words.thanks_title));
     if (!accepted.sent_to) {
-      done.appendChild(el("p", {}, words.thanks));
+      done.appendChild(el("p", {}, chosen ? words.thanks_several : words.thanks));
+      if (chosen) done.appendChild(list(chosen));
       return done;
     }
-    var parts = words.sent_to.split("{address}");
+    var parts = (chosen ? words.sent_to_several : words.sent_to).split("{address}");
     var sentence = el("p", {}, parts[0]);
     sentence.appendChild(el("strong", { "class": "sent-to" }, accepted.sent_to));
     sentence.appendChild(document.createTextNode(parts.slice(1).join("{address}")));
     done.appendChild(sentence);
+    if (chosen) done.appendChild(list(chosen));
     if (accepted.webmail) {
       var link = el("a", {
         "class": "button", href: accepted.webmail.url, target: "_blank", rel: "noopener noreferrer"
@@ -72,15 +80,52 @@
     return done;
   }
 
-  // The markup of templates/_form.html, with every word from the API.
-  function render(host, newsletter, text) {
-    var words = newsletter.form;
-    var id = newsletter.slug;  // ids are scoped to the shadow root: as on our pages
-    var root = host.attachShadow({ mode: "open" });
-    addStyles(root, text);
-    var form = el("form", { "class": "signup", novalidate: "", "aria-labelledby": id + "-name" });
+  function list(chosen) {
+    var names = el("ul", { "class": "done__list" });
+    chosen.forEach(function (newsletter) { names.appendChild(el("li", {}, newsletter.name)); });
+    return names;
+  }
+
+  // The heading of templates/_form.html's signup_form: one newsletter's name and description.
+  function heading(form, newsletter, id) {
+    form.setAttribute("aria-labelledby", id + "-name");
     form.appendChild(el("h2", { "class": "signup__name", id: id + "-name" }, newsletter.name));
     if (newsletter.description) form.appendChild(el("p", { "class": "signup__description" }, newsletter.description));
+  }
+
+  // The checkboxes of templates/_form.html's several_signup_form, in a fieldset.
+  function choices(form, offered, words) {
+    var fieldset = el("fieldset", { "class": "signup__choices" });
+    fieldset.appendChild(el("legend", { "class": "signup__name" }, words.newsletters));
+    var boxes = offered.map(function (newsletter) {
+      var id = "choose-" + newsletter.slug;
+      var row = el("div", { "class": "signup__choice" });
+      var box = el("input", { "class": "signup__checkbox", type: "checkbox", id: id, name: "newsletters", value: newsletter.slug });
+      if (offered.length === 1) box.checked = true;
+      row.appendChild(box);
+      row.appendChild(el("label", { "class": "signup__choice-name", "for": id }, newsletter.name));
+      if (newsletter.description) {
+        box.setAttribute("aria-describedby", id + "-description");
+        row.appendChild(el("p", { "class": "signup__choice-description", id: id + "-description" }, newsletter.description));
+      }
+      fieldset.appendChild(row);
+      return box;
+    });
+    form.appendChild(fieldset);
+    var error = el("p", { "class": "signup__error", id: "newsletters-error", "aria-live": "assertive" });
+    form.appendChild(error);
+    return { boxes: boxes, fieldset: fieldset, error: error };
+  }
+
+  // The markup of templates/_form.html, with every word from the API.
+  function render(host, shown, text) {
+    var words = shown.form;
+    var several = shown.newsletters;  // undefined for a form about one newsletter
+    var id = several ? "several" : shown.slug;  // ids are scoped to the shadow root: as on our pages
+    var root = host.attachShadow({ mode: "open" });
+    addStyles(root, text);
+    var form = el("form", { "class": "signup", novalidate: "" });
+    var picked = several ? choices(form, several, words) : heading(form, shown, id);
     var legend = el("p", { "class": "signup__legend" });
     legend.appendChild(star());
     legend.appendChild(document.createTextNode(" " + words.legend));
@@ -110,22 +155,49 @@
       input.focus();
     }
 
+    function clearErrors() {
+      error.textContent = "";
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
+      if (!picked) return;
+      picked.error.textContent = "";
+      picked.fieldset.removeAttribute("aria-describedby");
+    }
+
+    function showChoiceError(message) {
+      picked.error.textContent = message;
+      picked.fieldset.setAttribute("aria-describedby", picked.error.id);
+      picked.boxes[0].focus();
+    }
+
+    function chosen() {
+      return several.filter(function (newsletter, index) { return picked.boxes[index].checked; });
+    }
+
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       button.disabled = true;
-      api(newsletter.slug + "/subscriptions", {
+      clearErrors();
+      var body = { email: input.value, website: honeypot.value, source_url: location.href };
+      var sent = several ? chosen() : null;
+      if (sent) body.newsletters = sent.map(function (newsletter) { return newsletter.slug; });
+      api(several ? "subscriptions" : "newsletters/" + encodeURIComponent(shown.slug) + "/subscriptions", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ email: input.value, website: honeypot.value, source_url: location.href })
+        body: JSON.stringify(body)
       }).then(function (response) {
-        return response.json().then(function (body) { return { status: response.status, body: body }; });
+        return response.json().then(function (answer) { return { status: response.status, body: answer }; });
       }).then(function (answer) {
+        var errors = answer.body.errors || {};
         if (answer.status === 202) {
-          var done = thanks(words, answer.body);
+          var done = thanks(words, answer.body, sent);
           root.replaceChild(done, form);
           done.focus();
+        } else if (answer.status === 422 && errors.newsletters && !errors.email) {
+          showChoiceError(errors.newsletters[0]);
         } else if (answer.status === 422) {
-          showError((answer.body.errors && answer.body.errors.email || [words.invalid_email])[0]);
+          if (errors.newsletters) showChoiceError(errors.newsletters[0]);
+          showError((errors.email || [words.invalid_email])[0]);
         } else {
           showError(answer.body.message || words.failed);
         }
@@ -150,12 +222,13 @@
   });
 
   function start() {
-    var hosts = document.querySelectorAll("[data-newsletter]:not([data-newsletter-ready])");
+    var hosts = document.querySelectorAll(
+      "[data-newsletter]:not([data-newsletter-ready]), [data-newsletters]:not([data-newsletter-ready])"
+    );
     Array.prototype.forEach.call(hosts, function (host) {
       host.setAttribute("data-newsletter-ready", "");
-      var slug = encodeURIComponent(host.getAttribute("data-newsletter"));
       // Without the server there are no words to show, not even an error: render nothing.
-      Promise.all([newsletter(slug), css()]).then(function (loaded) {
+      Promise.all([face(host), css()]).then(function (loaded) {
         render(host, loaded[0], loaded[1]);
       }).catch(function (problem) {
         if (window.console) console.warn("Newsletter embed:", problem.message);

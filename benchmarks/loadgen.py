@@ -11,6 +11,8 @@ Kinds of client:
 - ``get``: GET a path (the bare-Flask baseline);
 - ``signup``: a new visitor (empty cookie jar) GETs the form, reads its ``csrf_token``,
   POSTs it with a unique address, and follows nothing (the POST answers 303);
+- ``several``: the same on a form for several newsletters (``/subscribe?newsletters=…``),
+  ticking every newsletter it offers;
 - ``confirm``: POST ``/confirm/<token>`` with the next token of its share (303).
 """
 
@@ -37,6 +39,7 @@ from benchmarks.stats import percentile
 PROCESSES = 2
 START_DELAY = 0.3  # seconds for the generator processes to start before the load begins
 CSRF_FIELD = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
+CHECKBOX = re.compile(rb'name="newsletters" value="([^"]+)"')
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) newsletter-bench/1"
 ARTICLE = "https://news.example.org/2025/ukraine-explained"
 RECONNECT_ERRORS = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
@@ -109,6 +112,13 @@ class Client:
         return began, 1
 
     def signup(self) -> tuple[float, int] | None:
+        return self._sign_up(f"{self.job.path}/subscribe")
+
+    def several(self) -> tuple[float, int] | None:
+        return self._sign_up(self.job.path, tick_every_newsletter=True)
+
+    def _sign_up(self, action: str, tick_every_newsletter: bool = False) -> tuple[float, int]:
+        """GET the form, POST it to ``action`` (with every checkbox ticked if asked)."""
         status, response, page = self.request("GET", self.job.path)
         _expect(status, 200)
         cookies = [header.split(";", 1)[0] for header in response.msg.get_all("Set-Cookie", [])]
@@ -116,14 +126,17 @@ class Client:
         if token is None:
             raise Unexpected("no csrf_token in the form")
         address = f"{self.job.prefix}-{self.index}-{self.done}@example.com"
-        body = urlencode({"email": address, "csrf_token": token.group(1).decode()}).encode()
+        fields = {"email": address, "csrf_token": token.group(1).decode()}
+        if tick_every_newsletter:
+            fields["newsletters"] = [slug.decode() for slug in CHECKBOX.findall(page)]
+        body = urlencode(fields, doseq=True).encode()
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "Cookie": "; ".join(cookies),
             "Referer": ARTICLE,
         }
         began = time.monotonic()
-        status, _, _ = self.request("POST", f"{self.job.path}/subscribe", body, headers)
+        status, _, _ = self.request("POST", action, body, headers)
         _expect(status, 303)
         return began, 2
 

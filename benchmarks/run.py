@@ -75,6 +75,8 @@ def run_backend(backend, scale: Scale, sink: SmtpSink, folder: Path) -> report.S
     progress.say(f"{backend.name}: {scale.existing_rows:,} rows inserted in {inserted_in:.1f} s")
     empty = Instance(folder / "empty", backend.new_database("empty"), sink.url)
     empty.prepare(slug)
+    for other in web_load.OTHER_SLUGS:
+        empty.command("newsletters", "create", "--slug", other, "--name", f"Benchmark {other}")
 
     models = WORKER_MODELS if scale.trial_duration else WORKER_MODELS[:1]
     fleets = [web_load.Fleet(model, empty, scaled, logs) for model in models]

@@ -3,8 +3,9 @@
 Three servers run side by side with the same gunicorn settings: bare Flask, the product
 on an empty database, and the product on a database whose newsletter already holds the
 scale's existing subscriptions. Each repeat runs, at each concurrency, the bare baseline,
-then signups on both databases, then confirmations, so that every ratio compares runs
-made a few seconds apart.
+then signups on both databases, then signups to three newsletters at once on the empty
+one (its ratio is to the single signup), then confirmations, so that every ratio compares
+runs made a few seconds apart.
 """
 
 import statistics
@@ -26,12 +27,16 @@ from newsletter.link_tokens import make_confirm_token
 
 SLUG = "bench"
 FORM = f"/newsletters/{SLUG}"
+# The empty database's two more newsletters, for the form for several.
+OTHER_SLUGS = ("bench-briefing", "bench-digest")
+SEVERAL_FORM = f"/subscribe?newsletters={','.join((SLUG, *OTHER_SLUGS))}"
 PRODUCT = "newsletter:create_app()"
 BARE = "benchmarks.bare:app"
 BARE_LABEL = "bare Flask"
 SIGNUP_RATIO = Target(0.20, at_least=True, on_ratio=True)
 CPU_PER_SIGNUP = Target(4.0, at_least=False)
 SCALE_RATIO = Target(0.9, at_least=True, on_ratio=True)
+SEVERAL_RATIO = Target(0.8, at_least=True, on_ratio=True)
 # Sizes the confirm pools when no trial measured bare Flask: ten times the fastest
 # confirm rate seen on these machines (~300/s), so no run can use its pool up.
 CONFIRM_RATE_BOUND = 3_000.0
@@ -148,6 +153,9 @@ def measure(fleet: Fleet, scale: Scale, pools: list[list[str]]) -> tuple[list[Ro
                 "bare": drive(fleet.bare, "get", "/", *timing),
                 "signup": drive(fleet.product, "signup", FORM, *timing, prefix=prefix),
                 "scale": drive(fleet.scaled, "signup", FORM, *timing, prefix=prefix),
+                "several": drive(
+                    fleet.product, "several", SEVERAL_FORM, *timing, prefix=f"{prefix}-several"
+                ),
                 "confirm": drive(fleet.product, "confirm", "", *timing, tokens=next(pool)),
             }
             for kind, run in runs.items():
@@ -202,6 +210,19 @@ def _rows(loads: LoadRuns, concurrency: int) -> list[Row]:
             target=SCALE_RATIO,
         ),
         Row(f"Scale: signup POST p99, {c}", "ms", [run.p99_ms for run in scaled]),
+        Row(
+            f"Signup to 3 newsletters (GET form + POST, one form), {c}",
+            "signups/s",
+            loads.rates("several", concurrency),
+            ratios=loads.ratios("several", "signup", concurrency),
+            baseline="signup to one newsletter",
+            target=SEVERAL_RATIO,
+        ),
+        Row(
+            f"Signup to 3 newsletters POST p99, {c}",
+            "ms",
+            [run.p99_ms for run in runs["several", concurrency]],
+        ),
     ]
     return rows
 

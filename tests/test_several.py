@@ -295,3 +295,13 @@ def test_a_frame_post_from_another_site_is_403(client):
         headers={"Sec-Fetch-Site": "cross-site"},
     )
     assert response.status_code == 403
+
+
+def test_a_page_form_without_its_csrf_token_is_shown_again_with_a_fresh_one(client):
+    response = client.post(
+        f"/subscribe?newsletters={ALL_THREE}",
+        data={"email": "reader@example.com", "newsletters": [SLUG]},
+    )
+    assert response.status_code == 400
+    assert WORDS.expired in shown_text(response.text)
+    assert checkboxes(response.text) == {SLUG: False, BRIEFING: False, DIGEST: False}

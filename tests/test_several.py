@@ -304,4 +304,5 @@ def test_a_page_form_without_its_csrf_token_is_shown_again_with_a_fresh_one(clie
     )
     assert response.status_code == 400
     assert WORDS.expired in shown_text(response.text)
-    assert checkboxes(response.text) == {SLUG: False, BRIEFING: False, DIGEST: False}
+    # What the reader ticked stays ticked.
+    assert checkboxes(response.text) == {SLUG: True, BRIEFING: False, DIGEST: False}

@@ -69,7 +69,7 @@ def current() -> FormWords:
             "We've sent a confirmation email to {address}."
         ),
         open_webmail="Open {name}",
-        newsletters="Newsletters",
+        newsletters="Choose your newsletters",
         thanks_several=(
             "Thank you for signing up for these newsletters. "
             "We've sent you one confirmation email for all of them."

@@ -25,8 +25,21 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-# The evidence columns a signup request keeps, copied as they are either way.
+# The evidence columns a signup request keeps, copied as they are on a downgrade.
 REQUEST_COLUMNS = ("email", "email_key", "ip", "user_agent", "source", "source_url", "received_at")
+
+# The tables as the downgrade sees them, for its data steps (never the models of today).
+signup_request = sa.table(
+    "signup_request",
+    sa.column("id", sa.Integer),
+    sa.column("newsletter_id", sa.Integer),
+    *(sa.column(name) for name in REQUEST_COLUMNS),
+)
+chosen = sa.table(
+    "signup_request_newsletter",
+    sa.column("signup_request_id", sa.Integer),
+    sa.column("newsletter_id", sa.Integer),
+)
 
 
 def upgrade() -> None:
@@ -133,16 +146,24 @@ def downgrade() -> None:
 def _one_request_per_newsletter() -> None:
     """Give each waiting signup its first newsletter, and a copy of it for each other one
     it names; a signup that names none (its newsletters were deleted) goes."""
-    op.execute(
-        "UPDATE signup_request SET newsletter_id = (SELECT min(n.newsletter_id) "
-        "FROM signup_request_newsletter n WHERE n.signup_request_id = signup_request.id)"
+    connection = op.get_bind()
+    connection.execute(
+        sa.update(signup_request).values(
+            newsletter_id=sa.select(sa.func.min(chosen.c.newsletter_id))
+            .where(chosen.c.signup_request_id == signup_request.c.id)
+            .scalar_subquery()
+        )
     )
-    columns = ", ".join(REQUEST_COLUMNS)
-    copied = ", ".join(f"r.{column}" for column in REQUEST_COLUMNS)
-    op.execute(
-        f"INSERT INTO signup_request (newsletter_id, {columns}) "  # noqa: S608 (constants)
-        f"SELECT n.newsletter_id, {copied} FROM signup_request r "
-        "JOIN signup_request_newsletter n ON n.signup_request_id = r.id "
-        "WHERE n.newsletter_id <> r.newsletter_id ORDER BY r.id, n.newsletter_id"
+    copied = [signup_request.c[name] for name in REQUEST_COLUMNS]
+    connection.execute(
+        sa.insert(signup_request).from_select(
+            ["newsletter_id", *REQUEST_COLUMNS],
+            sa.select(chosen.c.newsletter_id, *copied)
+            .select_from(
+                signup_request.join(chosen, chosen.c.signup_request_id == signup_request.c.id)
+            )
+            .where(chosen.c.newsletter_id != signup_request.c.newsletter_id)
+            .order_by(signup_request.c.id, chosen.c.newsletter_id),
+        )
     )
-    op.execute("DELETE FROM signup_request WHERE newsletter_id IS NULL")
+    connection.execute(sa.delete(signup_request).where(signup_request.c.newsletter_id.is_(None)))

@@ -1,5 +1,5 @@
-/*! Newsletter signup embed: <div data-newsletter="SLUG"></div> (or, for a choice of
-    several, <div data-newsletters="SLUG,SLUG"></div>) + this script, once. */
+/*! Newsletter signup embed: <div data-newsletter="SLUG"></div> or
+    <div data-newsletters="SLUG,SLUG"></div>, + this script, once. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -24,7 +24,7 @@
     return response;
   }
 
-  // What a host shows: one newsletter's face, or several (GET /api/v1/newsletters?newsletters=…).
+  // One newsletter's face, or several's.
   function face(host) {
     var several = host.getAttribute("data-newsletters");
     var path = several === null
@@ -54,21 +54,24 @@
     return el("span", { "class": "signup__star", "aria-hidden": "true" }, "*");
   }
 
-  // The markup of templates/_subscribed.html: the address the mail went to, and its webmail.
+  // templates/_subscribed.html's markup: the masked address, its webmail.
   function thanks(words, accepted, chosen) {
     var done = el("section", { "class": "done", role: "status", tabindex: "-1" });
     done.appendChild(el("h2", { "class": "signup__name" }, words.thanks_title));
-    if (!accepted.sent_to) {
-      done.appendChild(el("p", {}, chosen ? words.thanks_several : words.thanks));
-      if (chosen) done.appendChild(list(chosen));
-      return done;
-    }
-    var parts = (chosen ? words.sent_to_several : words.sent_to).split("{address}");
+    var parts = accepted.sent_to
+      ? (chosen ? words.sent_to_several : words.sent_to).split("{address}")
+      : [chosen ? words.thanks_several : words.thanks];
     var sentence = el("p", {}, parts[0]);
-    sentence.appendChild(el("strong", { "class": "sent-to" }, accepted.sent_to));
-    sentence.appendChild(document.createTextNode(parts.slice(1).join("{address}")));
+    if (accepted.sent_to) {
+      sentence.appendChild(el("strong", { "class": "sent-to" }, accepted.sent_to));
+      sentence.appendChild(document.createTextNode(parts.slice(1).join("{address}")));
+    }
     done.appendChild(sentence);
-    if (chosen) done.appendChild(list(chosen));
+    if (chosen) {
+      var names = el("ul", { "class": "done__list" });
+      chosen.forEach(function (newsletter) { names.appendChild(el("li", {}, newsletter.name)); });
+      done.appendChild(names);
+    }
     if (accepted.webmail) {
       var link = el("a", {
         "class": "button", href: accepted.webmail.url, target: "_blank", rel: "noopener noreferrer"
@@ -80,20 +83,14 @@
     return done;
   }
 
-  function list(chosen) {
-    var names = el("ul", { "class": "done__list" });
-    chosen.forEach(function (newsletter) { names.appendChild(el("li", {}, newsletter.name)); });
-    return names;
-  }
-
-  // The heading of templates/_form.html's signup_form: one newsletter's name and description.
+  // templates/_form.html's signup_form heading.
   function heading(form, newsletter, id) {
     form.setAttribute("aria-labelledby", id + "-name");
     form.appendChild(el("h2", { "class": "signup__name", id: id + "-name" }, newsletter.name));
     if (newsletter.description) form.appendChild(el("p", { "class": "signup__description" }, newsletter.description));
   }
 
-  // The checkboxes of templates/_form.html's several_signup_form, in a fieldset.
+  // templates/_form.html's several_signup_form.
   function choices(form, offered, words) {
     var fieldset = el("fieldset", { "class": "signup__choices" });
     fieldset.appendChild(el("legend", { "class": "signup__name" }, words.newsletters));
@@ -120,8 +117,8 @@
   // The markup of templates/_form.html, with every word from the API.
   function render(host, shown, text) {
     var words = shown.form;
-    var several = shown.newsletters;  // undefined for a form about one newsletter
-    var id = several ? "several" : shown.slug;  // ids are scoped to the shadow root: as on our pages
+    var several = shown.newsletters;  // undefined for one newsletter
+    var id = several ? "several" : shown.slug;  // ids are the shadow root's, as on our pages
     var root = host.attachShadow({ mode: "open" });
     addStyles(root, text);
     var form = el("form", { "class": "signup", novalidate: "" });
@@ -148,38 +145,30 @@
     [label, row, error, trap].forEach(function (node) { form.appendChild(node); });
     root.appendChild(form);
 
+    // Words tied to a field for screen readers ("" removes them).
+    function say(node, field, message) {
+      node.textContent = message;
+      if (message) field.setAttribute("aria-describedby", node.id);
+      else field.removeAttribute("aria-describedby");
+    }
+
     function showError(message) {
-      error.textContent = message;
+      say(error, input, message);
       input.setAttribute("aria-invalid", "true");
-      input.setAttribute("aria-describedby", error.id);
       input.focus();
     }
 
-    function clearErrors() {
-      error.textContent = "";
-      input.removeAttribute("aria-invalid");
-      input.removeAttribute("aria-describedby");
-      if (!picked) return;
-      picked.error.textContent = "";
-      picked.fieldset.removeAttribute("aria-describedby");
-    }
-
     function showChoiceError(message) {
-      picked.error.textContent = message;
-      picked.fieldset.setAttribute("aria-describedby", picked.error.id);
+      say(picked.error, picked.fieldset, message);
       picked.boxes[0].focus();
-    }
-
-    function chosen() {
-      return several.filter(function (newsletter, index) { return picked.boxes[index].checked; });
     }
 
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       button.disabled = true;
-      clearErrors();
+      if (picked) say(picked.error, picked.fieldset, "");
       var body = { email: input.value, website: honeypot.value, source_url: location.href };
-      var sent = several ? chosen() : null;
+      var sent = several && several.filter(function (n, index) { return picked.boxes[index].checked; });
       if (sent) body.newsletters = sent.map(function (newsletter) { return newsletter.slug; });
       api(several ? "subscriptions" : "newsletters/" + encodeURIComponent(shown.slug) + "/subscriptions", {
         method: "POST",
@@ -193,11 +182,9 @@
           var done = thanks(words, answer.body, sent);
           root.replaceChild(done, form);
           done.focus();
-        } else if (answer.status === 422 && errors.newsletters && !errors.email) {
-          showChoiceError(errors.newsletters[0]);
         } else if (answer.status === 422) {
           if (errors.newsletters) showChoiceError(errors.newsletters[0]);
-          showError((errors.email || [words.invalid_email])[0]);
+          if (errors.email || !errors.newsletters) showError((errors.email || [words.invalid_email])[0]);
         } else {
           showError(answer.body.message || words.failed);
         }

@@ -112,8 +112,8 @@ MUTANTS = [
         "csrf-skipped",
         "our own signup page needs its session CSRF token (CSRF)",
         "newsletter/web/__init__.py",
-        "    for cookieless in (embed.bp, api.bp, links.bp, health.bp):",
-        "    for cookieless in (embed.bp, api.bp, links.bp, health.bp, pages.bp):",
+        "    for cookieless in (embed.bp, api.bp, links.bp, manage.bp, health.bp):",
+        "    for cookieless in (embed.bp, api.bp, links.bp, manage.bp, health.bp, pages.bp):",
         ("tests/test_signup.py::test_form_without_a_valid_csrf_token_is_refused",),
     ),
     Mutant(
@@ -179,8 +179,8 @@ MUTANTS = [
         "a confirm token cannot unsubscribe (forged links; a shared salt alone changes "
         "nothing, the two token formats differ)",
         "newsletter/link_tokens.py",
-        "        public_id = URLSafeSerializer(secret, salt=UNSUBSCRIBE_SALT).loads(token)",
-        "        public_id = URLSafeSerializer(secret, salt=UNSUBSCRIBE_SALT).loads(token) "
+        "    return _read_lasting(secret, UNSUBSCRIBE_SALT, token)",
+        "    return _read_lasting(secret, UNSUBSCRIBE_SALT, token) "
         'if token.count(".") == 1 else '
         "URLSafeTimedSerializer(secret, salt=CONFIRM_SALT).loads(token)[0]",
         (

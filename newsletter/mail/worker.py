@@ -115,7 +115,7 @@ class Worker:
         while count := self.apply_signups():
             applied += count
         if applied:
-            log.info("Applied %s signup(s)", applied)
+            log.info("Applied %s recorded request(s): signups, manage links", applied)
         started = utcnow()
         total = 0
         try:

@@ -1,5 +1,5 @@
-"""The tables: newsletters, readers, signups waiting to be applied, subscriptions with
-consent evidence, and the mail outbox."""
+"""The tables: newsletters, readers, signups and manage-link requests waiting to be
+applied, subscriptions with consent evidence, and the mail outbox."""
 
 import enum
 import secrets
@@ -121,6 +121,7 @@ class MessageKind(enum.StrEnum):
 
     CONFIRMATION = "confirmation"
     WELCOME = "welcome"
+    MANAGE_LINK = "manage_link"  # asked for from /manage: the link to the manage page
 
 
 class Subscription(Base):
@@ -210,6 +211,21 @@ class SignupRequest(Base):
     user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
     source: Mapped[str] = mapped_column(String(16))
     source_url: Mapped[str | None] = mapped_column(String(URL_LENGTH))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ManageLinkRequest(Base):
+    """An address someone asked a manage link for, waiting for the worker to answer it.
+
+    As with :class:`SignupRequest`, the request only writes this row, whether the address
+    is a reader's or not; the worker mails the link to a reader and drops the rest (see
+    ``newsletter.manage_link_requests``).
+    """
+
+    __tablename__ = "manage_link_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_key: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -128,7 +128,7 @@ def subscribe(
         .with_for_update()
     ).one()
     if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
-        _start_new_round(subscription, evidence, now)
+        start_new_round(subscription, evidence, now)
     if subscription.status is SubscriptionStatus.PENDING and _may_send_confirmation(subscription):
         record_event(session, subscription, EventKind.SIGNUP, evidence, evidence.source_url, at=now)
         queue_confirmation(session, subscription)
@@ -159,14 +159,21 @@ def confirm(session: Session, token: str, evidence: Evidence) -> Link:
     subscription = _by_public_id(session, claim.public_id, lock=True)
     state = _confirm_state(subscription, claim)
     if state is LinkState.READY:
-        subscription.status = SubscriptionStatus.CONFIRMED
-        subscription.confirmed_at = utcnow()
-        subscription.confirmed_ip = evidence.ip
-        subscription.confirmed_user_agent = evidence.user_agent
-        record_event(session, subscription, EventKind.CONFIRMED, evidence)
-        outbox.enqueue(session, messages.welcome(subscription), subscription)
+        mark_confirmed(session, subscription, evidence)
         state = LinkState.CONFIRMED
     return Link(subscription, state)
+
+
+def mark_confirmed(
+    session: Session, subscription: Subscription, evidence: Evidence, detail: str | None = None
+) -> None:
+    """Confirm with this evidence, record it in the history, and queue the welcome email."""
+    subscription.status = SubscriptionStatus.CONFIRMED
+    subscription.confirmed_at = utcnow()
+    subscription.confirmed_ip = evidence.ip
+    subscription.confirmed_user_agent = evidence.user_agent
+    record_event(session, subscription, EventKind.CONFIRMED, evidence, detail)
+    outbox.enqueue(session, messages.welcome(subscription), subscription)
 
 
 def renew_confirm_link(session: Session, token: str, evidence: Evidence) -> Link:
@@ -204,7 +211,7 @@ def end(session: Session, subscription: Subscription, evidence: Evidence, channe
     return True
 
 
-def _start_new_round(subscription: Subscription, evidence: Evidence, at: datetime) -> None:
+def start_new_round(subscription: Subscription, evidence: Evidence, at: datetime) -> None:
     """A former subscriber signs up again: a new double opt-in with fresh evidence."""
     subscription.status = SubscriptionStatus.PENDING
     subscription.confirmation_round += 1

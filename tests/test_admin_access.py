@@ -29,7 +29,7 @@ from tests.reader import subscriptions
 
 EXPORT = f"/admin/newsletters/{SLUG}/subscribers.csv"
 OPEN_ENDPOINTS = {"admin.login"}
-TOKEN_ENDPOINTS = {"admin.export_csv"}
+TOKEN_ENDPOINTS = {"admin.export_csv", "admin.export_all_csv"}
 WRONG_PASSWORD = "not the right password"
 LOGIN_FAILED = "That address and password do not match."
 

@@ -1,4 +1,4 @@
-"""The emails a subscriber gets, rendered from ``templates/email/<name>.txt`` and ``.html``.
+"""The emails a reader gets, rendered from ``templates/email/<name>.txt`` and ``.html``.
 
 A message is rendered once, when it is queued, in the transaction of the change that
 caused it; the worker sends the stored text as it is. The MIME text is put together here
@@ -27,6 +27,7 @@ from flask import render_template
 from newsletter import addresses
 from newsletter import link_tokens
 from newsletter.models import MessageKind
+from newsletter.models import Reader
 from newsletter.models import Subscription
 
 # Headers are folded at RFC 5322's hard limit, not the usual 78: a long header without
@@ -68,6 +69,13 @@ def unsubscribe_url(subscription: Subscription) -> str:
     return f"{current_app.config['PUBLIC_URL']}/unsubscribe/{token}"
 
 
+def manage_url(reader: Reader) -> str:
+    """The link to the reader's manage page, in every email after confirmation; it never
+    expires."""
+    token = link_tokens.make_manage_token(current_app.config["SECRET_KEY"], reader.public_id)
+    return f"{current_app.config['PUBLIC_URL']}/manage/{token}"
+
+
 def confirmation(subscription: Subscription) -> Rendered:
     """Ask the address's owner to confirm; says what to do if they never signed up."""
     name = subscription.newsletter.name
@@ -94,6 +102,22 @@ def welcome(subscription: Subscription) -> Rendered:
         subject=f"Welcome to {subscription.newsletter.name}",
         extra_headers=list_headers,
         unsubscribe_url=link,
+        manage_url=manage_url(subscription.reader),
+    )
+
+
+def manage_link(reader: Reader) -> Rendered:
+    """The manage link a reader asked for at ``/manage``, from the service's own sender.
+
+    No List-Unsubscribe: the reader asked for this one email, and it is about all their
+    newsletters, where each newsletter's own email unsubscribes from that one only.
+    """
+    return _compose(
+        MessageKind.MANAGE_LINK,
+        reader.email,
+        current_app.config["MAIL_FROM"],
+        subject="Your subscriptions",
+        context={"manage_url": manage_url(reader)},
     )
 
 
@@ -105,11 +129,33 @@ def _render(
     extra_headers: tuple[str, ...] = (),
     **context,
 ) -> Rendered:
-    """Build a two-part (text and HTML) message to the subscriber."""
-    recipient = addresses.for_transport(subscription.email)
-    from_header, sender = _sender(subscription.newsletter.sender or current_app.config["MAIL_FROM"])
+    """Build a two-part (text and HTML) message to the subscriber, from their newsletter."""
+    newsletter = subscription.newsletter
+    context.update(newsletter=newsletter)
+    return _compose(
+        kind,
+        subscription.email,
+        newsletter.sender or current_app.config["MAIL_FROM"],
+        subject=subject,
+        extra_headers=extra_headers,
+        context=context,
+    )
+
+
+def _compose(
+    kind: MessageKind,
+    email: str,
+    sender_value: str,
+    *,
+    subject: str,
+    extra_headers: tuple[str, ...] = (),
+    context: dict,
+) -> Rendered:
+    """Build a two-part (text and HTML) message to ``email`` from ``sender_value``."""
+    recipient = addresses.for_transport(email)
+    from_header, sender = _sender(sender_value)
     message_id = _message_id(kind)
-    context.update(newsletter=subscription.newsletter, public_url=current_app.config["PUBLIC_URL"])
+    context.update(public_url=current_app.config["PUBLIC_URL"])
     text = render_template(f"email/{kind}.txt", **context)
     html = render_template(f"email/{kind}.html", **context)
     # Quoted-printable never writes a bare "=", so no encoded line can be the boundary.

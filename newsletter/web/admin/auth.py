@@ -34,7 +34,7 @@ from newsletter.web.admin import bp
 from newsletter.web.errors import wants_json
 
 # Endpoints scripts may call with an API token instead of a session.
-TOKEN_ENDPOINTS = {"admin.export_csv"}
+TOKEN_ENDPOINTS = {"admin.export_csv", "admin.export_all_csv"}
 OPEN_ENDPOINTS = {"admin.login"}
 # What SignedInEditor.get_id makes: the editor's id and session version.
 SESSION_ID = re.compile(r"(\d{1,18})-(\d{1,18})")

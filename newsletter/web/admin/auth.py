@@ -19,6 +19,7 @@ from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import TooManyRequests
 from wtforms import EmailField
 from wtforms import PasswordField
 from wtforms.validators import DataRequired
@@ -141,7 +142,10 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         account = addresses.key(form.email.data.strip()[: addresses.MAX_INPUT_LENGTH])
-        limits.count_sign_in(account)
+        try:
+            limits.count_sign_in(account)
+        except TooManyRequests as refused:
+            return _sign_in_refused(form, refused)
         editor = editors.authenticate(db.session(), form.email.data, form.password.data)
         if editor is None:
             flash("That address and password do not match.", "error")
@@ -151,7 +155,17 @@ def login():
         session.permanent = True  # ends after ADMIN_SESSION_IDLE_SECONDS without a request
         login_user(signed_in(editor))
         return redirect(_safe_next(request.args.get("next")), 303)
+    if form.email.errors or form.password.errors:
+        flash("Enter your email and password.", "error")
     return render_template("admin/login.html", form=form), 400 if form.errors else 200
+
+
+def _sign_in_refused(form: LoginForm, refused: TooManyRequests):
+    """The 429 as the sign-in form again: the address kept, and how long to wait in words."""
+    retry_after = refused.get_response().headers["Retry-After"]
+    wait = limits.wait_in_words(int(retry_after))
+    flash(f"Too many sign-in attempts. Try again in {wait}.", "error")
+    return render_template("admin/login.html", form=form), 429, {"Retry-After": retry_after}
 
 
 @bp.post("/logout")

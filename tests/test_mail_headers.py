@@ -9,31 +9,17 @@ import re
 from email.header import decode_header
 from email.header import make_header
 
-import pytest
-
-from tests.reader import SLUG
+from tests.cyrillic_names import LONG_NAME
+from tests.cyrillic_names import SENDER_ADDRESS
+from tests.cyrillic_names import SENDER_NAME
+from tests.cyrillic_names import rename_to_cyrillic
 from tests.reader import confirmation_and_welcome
 
-# 120 characters of Cyrillic, with spaces, as a real newsletter name could be.
-LONG_NAME = ("Пояснюючи Україну з Кейт Цуркан: щотижневий лист про війну, культуру й людей. " * 2)[
-    :120
-].strip()
-SENDER_NAME = "Кейт Цуркан з редакції «Пояснюючи Україну»"
 ENCODED_WORD = re.compile(r"=\?[^?]+\?[QB]\?[^?]*\?=", re.IGNORECASE)
 # RFC 2047, section 2.
 MAX_ENCODED_WORD = 75
 # RFC 5322, section 2.1.1: the length a line SHOULD keep to.
 MAX_LINE = 78
-
-
-@pytest.fixture
-def cyrillic_newsletter(runner):
-    """The newsletter renamed to LONG_NAME, sending as SENDER_NAME."""
-    sender = f"{SENDER_NAME} <kate@example.org>"
-    result = runner.invoke(
-        args=["newsletters", "update", SLUG, "--name", LONG_NAME, "--sender", sender]
-    )
-    assert result.exit_code == 0, result.output
 
 
 def unfolded_headers(raw_lines: list[str]) -> dict[str, str]:
@@ -54,9 +40,8 @@ def decoded(raw_value: str) -> str:
     return str(make_header(decode_header(raw_value)))
 
 
-def test_long_cyrillic_headers_are_short_encoded_words(
-    cyrillic_newsletter, client, runner, mailbox
-):
+def test_long_cyrillic_headers_are_short_encoded_words(client, runner, mailbox):
+    rename_to_cyrillic(runner)
     emails = confirmation_and_welcome(client, runner, mailbox)
     subjects = [f"Confirm your subscription to {LONG_NAME}", f"Welcome to {LONG_NAME}"]
     assert len(LONG_NAME) == 120
@@ -74,6 +59,6 @@ def test_long_cyrillic_headers_are_short_encoded_words(
         # Not through the parsed message's From: Python before 3.14 keeps the space between
         # two encoded words of a display name, which RFC 2047 (6.2) says to drop
         # (CPython gh-128110); email.header decodes it as mail software does.
-        assert decoded(raw["From"]) == f"{SENDER_NAME} <kate@example.org>"
+        assert decoded(raw["From"]) == f"{SENDER_NAME} <{SENDER_ADDRESS}>"
         assert message["Date"].endswith("+0000")
         assert message["Date"].datetime.utcoffset().total_seconds() == 0

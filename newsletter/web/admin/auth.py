@@ -142,10 +142,7 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         account = addresses.key(form.email.data.strip()[: addresses.MAX_INPUT_LENGTH])
-        try:
-            limits.count_sign_in(account)
-        except TooManyRequests as refused:
-            return _sign_in_refused(form, refused)
+        limits.count_sign_in(account)
         editor = editors.authenticate(db.session(), form.email.data, form.password.data)
         if editor is None:
             flash("That address and password do not match.", "error")
@@ -160,8 +157,11 @@ def login():
     return render_template("admin/login.html", form=form), 400 if form.errors else 200
 
 
-def _sign_in_refused(form: LoginForm, refused: TooManyRequests):
-    """The 429 as the sign-in form again: the address kept, and how long to wait in words."""
+@bp.errorhandler(TooManyRequests)
+def _sign_in_throttled(refused: TooManyRequests):
+    """A throttled sign-in (the only 429 under /admin) as the sign-in form again: the
+    address as typed, and how long to wait in words."""
+    form = LoginForm()
     retry_after = refused.get_response().headers["Retry-After"]
     wait = limits.wait_in_words(int(retry_after))
     flash(f"Too many sign-in attempts. Try again in {wait}.", "error")

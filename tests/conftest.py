@@ -216,13 +216,6 @@ def browser(playwright, tmp_path_factory):
     context.close()
 
 
-@pytest.fixture
-def page(browser):
-    page = browser.new_page()
-    yield page
-    page.close()
-
-
 @pytest.fixture(scope="module")
 def axe_browser(playwright, tmp_path_factory):
     """A second profile that ignores CSP, so axe-core can be injected into our pages."""
@@ -231,6 +224,13 @@ def axe_browser(playwright, tmp_path_factory):
     context = launch(playwright, tmp_path_factory.mktemp("axe-profile"), bypass_csp=True)
     yield context
     context.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page()
+    yield page
+    page.close()
 
 
 @pytest.fixture

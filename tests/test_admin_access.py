@@ -311,6 +311,17 @@ def test_wrong_password_is_401_with_a_message(app, client, runner):
     assert client.get("/admin/").status_code == 302
 
 
+@pytest.mark.parametrize(
+    ("email", "password"), [("", ""), (EDITOR, ""), ("", PASSWORD), ("  ", "  ")]
+)
+def test_an_incomplete_sign_in_says_what_is_missing(app, client, runner, email, password):
+    assert create_editor(runner).exit_code == 0
+    response = sign_in(client, email=email, password=password)
+    assert response.status_code == 400
+    assert "Enter your email and password." in response.text
+    assert client.get("/admin/").status_code == 302
+
+
 def test_unknown_account_gets_the_same_answer(app, client, runner):
     assert create_editor(runner).exit_code == 0
     response = sign_in(client, email="nobody@example.com", password=PASSWORD)

@@ -12,11 +12,13 @@ done per message; the ``From`` header is rendered by the stdlib once per distinc
 import binascii
 import secrets
 from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
 from email import policy
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import format_datetime
 from email.utils import parseaddr
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -37,7 +39,8 @@ ASCII_POLICY = policy.SMTP.clone(max_line_length=998)
 UTF8_POLICY = policy.SMTPUTF8.clone(max_line_length=998)
 # Stored as it goes over the wire: lines end in CRLF.
 CRLF = "\r\n"
-# Where RFC 2047 encoded words are folded (RFC 2047 caps an encoded word at 75 characters).
+# Where headers with RFC 2047 encoded words are folded: a continuation line is a space and
+# one encoded word, so the word stays within RFC 2047's cap of 75 characters.
 ENCODED_LINE_LENGTH = 76
 SENDERS_CACHED = 256
 
@@ -91,8 +94,10 @@ def confirmation(subscription: Subscription) -> Rendered:
 def welcome(subscription: Subscription) -> Rendered:
     """Greet a confirmed subscriber, with one-click unsubscribe (RFC 8058) in the headers."""
     link = unsubscribe_url(subscription)
-    # Each on one line, unencoded, whatever its length: see ASCII_POLICY.
+    # Each on one line, unencoded, whatever its length: see ASCII_POLICY. List-Id (RFC
+    # 2919) names the list: mail filters, and SpamAssassin, expect it beside an unsubscribe.
     list_headers = (
+        f"List-Id: <{subscription.newsletter.slug}.{_public_host()}>",
         f"List-Unsubscribe: <{_checked(link)}>",
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
     )
@@ -161,14 +166,17 @@ def _compose(
     # Quoted-printable never writes a bare "=", so no encoded line can be the boundary.
     boundary = f"==============={secrets.token_hex(8)}=="
     lines = [
-        f"Subject: {_encoded(subject)}",
+        f"Subject: {_encoded('Subject', subject)}",
         from_header,
         f"To: {_checked(recipient)}",
-        f"Date: {formatdate(usegmt=True)}",
+        # RFC 5322's numeric zone; "GMT" is only the obsolete syntax.
+        f"Date: {format_datetime(datetime.now(UTC))}",
         f"Message-ID: {message_id}",
         *extra_headers,
         "MIME-Version: 1.0",
-        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        # Folded: on one line it is 81 characters, past RFC 5322's recommended 78.
+        "Content-Type: multipart/alternative;",
+        f' boundary="{boundary}"',
         "",
         _part(boundary, "plain", text),
         _part(boundary, "html", html),
@@ -194,12 +202,13 @@ def _part(boundary: str, subtype: str, content: str) -> str:
     )
 
 
-def _encoded(value: str) -> str:
-    """A header's unstructured text: as it is if ASCII, else RFC 2047 encoded words."""
+def _encoded(name: str, value: str) -> str:
+    """A header's unstructured text: as it is if ASCII, else RFC 2047 encoded words, folded
+    into lines of one word each after the header's name."""
     _checked(value)
     if value.isascii():
         return value
-    return Header(value, "utf-8", ENCODED_LINE_LENGTH).encode(linesep=CRLF)
+    return Header(value, "utf-8", ENCODED_LINE_LENGTH, header_name=name).encode(linesep=CRLF)
 
 
 def _checked(value: str) -> str:
@@ -219,7 +228,9 @@ def _sender(value: str) -> tuple[str, str]:
     """
     name, address = parseaddr(value)
     address = addresses.for_transport(address)
-    message = EmailMessage(policy=ASCII_POLICY if address.isascii() else UTF8_POLICY)
+    # Folded short, unlike List-Unsubscribe: a non-ASCII display name is encoded words.
+    message_policy = ASCII_POLICY if address.isascii() else UTF8_POLICY
+    message = EmailMessage(policy=message_policy.clone(max_line_length=ENCODED_LINE_LENGTH))
     local, _, domain = address.rpartition("@")
     message["From"] = Address(display_name=name, username=local, domain=domain)
     return message.policy.fold("From", message["From"]).rstrip(CRLF), address
@@ -227,5 +238,9 @@ def _sender(value: str) -> tuple[str, str]:
 
 def _message_id(kind: str) -> str:
     """A unique Message-ID, fixed when queued so that every retry carries the same one."""
-    domain = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "localhost"
-    return f"<{kind}.{secrets.token_hex(12)}@{domain}>"
+    return f"<{kind}.{secrets.token_hex(12)}@{_public_host()}>"
+
+
+def _public_host() -> str:
+    """The service's host name, from its public URL: the domain of our identifiers."""
+    return urlsplit(current_app.config["PUBLIC_URL"]).hostname or "localhost"

@@ -64,6 +64,8 @@ def _sign_up(service: Service, address: str, user_agent: str = "Python-urllib") 
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 202
+    # The request only records the signup; the service's worker applies it.
+    wait_for(lambda: service.subscriptions_of(address), f"the signup of {address} applied")
 
 
 def _confirm(service: Service, mailbox, address: str) -> None:

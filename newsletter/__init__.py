@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from flask import Response
 
 from newsletter import cli
 from newsletter import config
@@ -14,9 +15,20 @@ from newsletter.mail import transports
 PACKAGE = Path(__file__).parent
 
 
+class App(Flask):
+    """Flask, with each request's one commit point right after its view."""
+
+    def dispatch_request(self) -> Response:
+        # Here, not in an after-request hook: an error of the commit must reach the error
+        # handlers for its type (a database outage is a 503), as an error of the view does.
+        response = self.make_response(super().dispatch_request())
+        db.commit_request(response)
+        return response
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, database, web surface, commands."""
-    app = Flask(
+    app = App(
         __name__,
         instance_path=_instance_path(test_config),
         template_folder=_resource_folder("templates"),

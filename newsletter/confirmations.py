@@ -26,9 +26,6 @@ from sqlalchemy.orm import Session
 
 from newsletter import link_tokens
 from newsletter import subscriptions
-from newsletter.db.types import utcnow
-from newsletter.mail import messages
-from newsletter.mail import outbox
 from newsletter.models import Confirmation
 from newsletter.models import ConfirmationItem
 from newsletter.models import EventKind
@@ -91,7 +88,7 @@ def confirm(session: Session, token: str, evidence: Evidence) -> ConfirmLink:
     confirmed = []
     for item in link.covered:
         if item.state is LinkState.READY:
-            _confirm(session, item.subscription, evidence)
+            subscriptions.mark_confirmed(session, item.subscription, evidence)
             item = Covered(item.subscription, LinkState.CONFIRMED)
         confirmed.append(item)
     return ConfirmLink(confirmed)
@@ -111,16 +108,6 @@ def renew(session: Session, token: str, evidence: Evidence) -> ConfirmLink:
     if renewable:
         subscriptions.queue_confirmation(session, renewable)
     return link
-
-
-def _confirm(session: Session, subscription: Subscription, evidence: Evidence) -> None:
-    """Move one pending subscription to confirmed, with its evidence and welcome email."""
-    subscription.status = SubscriptionStatus.CONFIRMED
-    subscription.confirmed_at = utcnow()
-    subscription.confirmed_ip = evidence.ip
-    subscription.confirmed_user_agent = evidence.user_agent
-    subscriptions.record_event(session, subscription, EventKind.CONFIRMED, evidence)
-    outbox.enqueue(session, messages.welcome(subscription), subscription)
 
 
 def _read(session: Session, token: str, *, lock: bool = False) -> ConfirmLink:

@@ -1,5 +1,8 @@
 """The subscriber export: CSV (RFC 4180, UTF-8 with BOM), streamed in constant memory.
 
+One newsletter's subscriptions, or every newsletter's (``newsletter=None``): the same
+columns either way, one row per subscription, its newsletter's slug in ``newsletter``.
+
 Rows are read through a server-side cursor (``yield_per``) in batches and written out
 batch by batch, so a million subscribers cost no more memory than a thousand. Times are
 formatted by the database, in UTC, as ISO 8601. Any cell a spreadsheet would run as a
@@ -48,14 +51,15 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 def stream_csv(
     engine: Engine,
-    newsletter: Newsletter,
+    newsletter: Newsletter | None,
     status: SubscriptionStatus | None = None,
     on_rows: Callable[[int], None] | None = None,
 ) -> Iterator[str]:
     """Yield the CSV in pieces: the header, then one piece per batch of rows.
 
-    Opens its own connection, so it may outlive the request that started it.
-    ``on_rows`` is told how many rows each piece held (for progress bars).
+    ``newsletter=None`` exports every newsletter's subscriptions. Opens its own
+    connection, so it may outlive the request that started it. ``on_rows`` is told how
+    many rows each piece held (for progress bars).
     """
     yield BOM + _csv_text([HEADER])
     statement = _query(newsletter, status)
@@ -77,13 +81,13 @@ def _csv_text(rows) -> str:
     return buffer.getvalue()
 
 
-def _query(newsletter: Newsletter, status: SubscriptionStatus | None):
+def _query(newsletter: Newsletter | None, status: SubscriptionStatus | None):
     """The export's columns, as text the database formats, oldest subscription first."""
     statement = (
         select(
             neutralised(Reader.email),
             type_coerce(Subscription.status, String),
-            literal(newsletter.slug),
+            Newsletter.slug if newsletter is None else literal(newsletter.slug),
             IsoUtc(Subscription.created_at),
             IsoUtc(Subscription.confirmed_at),
             IsoUtc(Subscription.unsubscribed_at),
@@ -93,9 +97,12 @@ def _query(newsletter: Newsletter, status: SubscriptionStatus | None):
             neutralised(Reader.public_id),  # URL-safe base64 may start with '-'
         )
         .join(Subscription.reader)
-        .where(Subscription.newsletter_id == newsletter.id)
         .order_by(Subscription.id)
     )
+    if newsletter is None:
+        statement = statement.join(Subscription.newsletter)
+    else:
+        statement = statement.where(Subscription.newsletter_id == newsletter.id)
     if status is not None:
         statement = statement.where(Subscription.status == status)
     return statement

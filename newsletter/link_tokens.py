@@ -1,9 +1,11 @@
 """Links in emails: signed, purpose-bound tokens that carry no address.
 
 A token's payload is readable by anyone (itsdangerous signs, it does not encrypt), so it
-holds only opaque public ids. Each purpose signs with its own salt: a confirm token
-cannot unsubscribe anyone, and the other way round. Unsubscribe tokens name a
-subscription and never expire, so the link in a years-old email still works.
+holds only opaque public ids: a confirmation's or a subscription's for confirm links, a
+subscription's for unsubscribe links, a reader's for manage links. Each purpose signs
+with its own salt: a confirm token cannot unsubscribe anyone, a manage token is no
+unsubscribe token, and so on. Unsubscribe and manage tokens never expire, so the links
+in a years-old email still work.
 
 Confirm tokens expire. Today's name a confirmation (one email, covering the
 subscriptions of one signup, each in its round: ``models.Confirmation``); their payload
@@ -20,6 +22,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 CONFIRM_SALT = "newsletter.confirm"
 UNSUBSCRIBE_SALT = "newsletter.unsubscribe"
+MANAGE_SALT = "newsletter.manage"
 MAX_LINK_TOKEN_LENGTH = 200
 
 
@@ -70,10 +73,25 @@ def make_unsubscribe_token(secret: str, public_id: str) -> str:
 
 
 def read_unsubscribe_token(secret: str, token: str) -> str:
-    """The ``public_id`` an unsubscribe token names, or :class:`InvalidToken`."""
+    """The subscription ``public_id`` an unsubscribe token names, or :class:`InvalidToken`."""
+    return _read_lasting(secret, UNSUBSCRIBE_SALT, token)
+
+
+def make_manage_token(secret: str, reader_public_id: str) -> str:
+    """A token that opens the reader's manage page, valid for ever."""
+    return URLSafeSerializer(secret, salt=MANAGE_SALT).dumps(reader_public_id)
+
+
+def read_manage_token(secret: str, token: str) -> str:
+    """The reader ``public_id`` a manage token names, or :class:`InvalidToken`."""
+    return _read_lasting(secret, MANAGE_SALT, token)
+
+
+def _read_lasting(secret: str, salt: str, token: str) -> str:
+    """The ``public_id`` a never-expiring token of the purpose ``salt`` names."""
     _check_length(token)
     try:
-        public_id = URLSafeSerializer(secret, salt=UNSUBSCRIBE_SALT).loads(token)
+        public_id = URLSafeSerializer(secret, salt=salt).loads(token)
     except BadData as error:
         raise InvalidToken from error
     if not isinstance(public_id, str):

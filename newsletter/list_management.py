@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import contains_eager
 
 from newsletter import addresses
+from newsletter import manage_link_requests
 from newsletter import signup_requests
 from newsletter import subscriptions
 from newsletter.db.sql import UtcDay
@@ -121,7 +122,8 @@ def unsubscribe(session: Session, subscription: Subscription, editor: str) -> bo
 
 def erase(session: Session, reader: Reader) -> None:
     """Right to erasure: the reader and everything of theirs, in every newsletter, go: the
-    address, each subscription's evidence, history and mail, and their pending signups.
+    address, each subscription's evidence, history and mail, their pending signups and
+    manage-link requests.
 
     A tombstone per subscription, with only its newsletter and status, keeps the counts
     honest.
@@ -130,6 +132,7 @@ def erase(session: Session, reader: Reader) -> None:
         session.add(Erasure(newsletter_id=subscription.newsletter_id, status=subscription.status))
     # A signup not yet applied would bring the address back.
     signup_requests.forget(session, reader.email_key)
+    manage_link_requests.forget(session, reader.email_key)
     # The database cascades to the subscriptions, their events and their outbox rows.
     session.delete(reader)
     session.flush()

@@ -1,5 +1,6 @@
-"""The tables: newsletters, readers, signups waiting to be applied, subscriptions with
-consent evidence, the confirmations sent for them, and the mail outbox."""
+"""The tables: newsletters, readers, signups and manage-link requests waiting to be
+applied, subscriptions with consent evidence, the confirmations sent for them, and the
+mail outbox."""
 
 import enum
 import secrets
@@ -121,6 +122,7 @@ class MessageKind(enum.StrEnum):
 
     CONFIRMATION = "confirmation"
     WELCOME = "welcome"
+    MANAGE_LINK = "manage_link"  # asked for from /manage: the link to the manage page
 
 
 class Subscription(Base):
@@ -261,6 +263,21 @@ class ConfirmationItem(Base):
     position: Mapped[int]
 
     subscription: Mapped[Subscription] = relationship(lazy="joined")
+
+
+class ManageLinkRequest(Base):
+    """An address someone asked a manage link for, waiting for the worker to answer it.
+
+    As with :class:`SignupRequest`, the request only writes this row, whether the address
+    is a reader's or not; the worker mails the link to a reader and drops the rest (see
+    ``newsletter.manage_link_requests``).
+    """
+
+    __tablename__ = "manage_link_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_key: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class OutboxStatus(enum.StrEnum):

@@ -137,7 +137,7 @@ def subscribe_to_all(
     for newsletter in chosen:
         subscription = _locked_subscription(session, newsletter, reader, evidence, now)
         if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
-            _start_new_round(subscription, evidence, now)
+            start_new_round(subscription, evidence, now)
         if subscription.status is SubscriptionStatus.PENDING and may_send_confirmation(
             subscription
         ):
@@ -185,6 +185,18 @@ def find_or_create_reader(session: Session, email: str, at: datetime | None = No
     return session.scalars(select(Reader).where(Reader.email_key == key)).one()
 
 
+def mark_confirmed(
+    session: Session, subscription: Subscription, evidence: Evidence, detail: str | None = None
+) -> None:
+    """Confirm with this evidence, record it in the history, and queue the welcome email."""
+    subscription.status = SubscriptionStatus.CONFIRMED
+    subscription.confirmed_at = utcnow()
+    subscription.confirmed_ip = evidence.ip
+    subscription.confirmed_user_agent = evidence.user_agent
+    record_event(session, subscription, EventKind.CONFIRMED, evidence, detail)
+    outbox.enqueue(session, messages.welcome(subscription), subscription)
+
+
 def inspect_unsubscribe_link(session: Session, token: str) -> Link:
     """What ``GET /unsubscribe/<token>`` shows; changes nothing."""
     subscription = _by_public_id(session, _read_unsubscribe_token(token))
@@ -208,7 +220,7 @@ def end(session: Session, subscription: Subscription, evidence: Evidence, channe
     return True
 
 
-def _start_new_round(subscription: Subscription, evidence: Evidence, at: datetime) -> None:
+def start_new_round(subscription: Subscription, evidence: Evidence, at: datetime) -> None:
     """A former subscriber signs up again: a new double opt-in with fresh evidence."""
     subscription.status = SubscriptionStatus.PENDING
     subscription.confirmation_round += 1

@@ -25,6 +25,7 @@ from newsletter import migrations
 from newsletter import newsletters
 from newsletter.db import database
 from newsletter.db.base import Base
+from tests.browser import AXE
 from tests.browser import CHROMIUM
 from tests.browser import launch
 from tests.mailbox import Mailbox
@@ -215,8 +216,25 @@ def browser(playwright, tmp_path_factory):
     context.close()
 
 
+@pytest.fixture(scope="module")
+def axe_browser(playwright, tmp_path_factory):
+    """A second profile that ignores CSP, so axe-core can be injected into our pages."""
+    if not AXE.exists():
+        missing_service(f"{AXE} is missing (npm ci installs axe-core)")
+    context = launch(playwright, tmp_path_factory.mktemp("axe-profile"), bypass_csp=True)
+    yield context
+    context.close()
+
+
 @pytest.fixture
 def page(browser):
     page = browser.new_page()
+    yield page
+    page.close()
+
+
+@pytest.fixture
+def axe_page(axe_browser):
+    page = axe_browser.new_page()
     yield page
     page.close()

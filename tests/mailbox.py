@@ -46,11 +46,14 @@ class Mailbox:
         with self._lock:
             return list(self._messages)
 
+    def raw(self, message: EmailMessage) -> bytes:
+        """The message as it came over the wire."""
+        with self._lock:
+            return self._raw[message["Message-ID"]]
+
     def raw_header_lines(self, message: EmailMessage) -> list[str]:
         """The message's header lines as they came over the wire, before any decoding."""
-        with self._lock:
-            raw = self._raw[message["Message-ID"]]
-        return raw.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")
+        return self.raw(message).split(b"\r\n\r\n", 1)[0].decode().split("\r\n")
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
         message = message_from_bytes(envelope.content, policy=policy.default)

@@ -112,8 +112,8 @@ MUTANTS = [
         "csrf-skipped",
         "our own signup page needs its session CSRF token (CSRF)",
         "newsletter/web/__init__.py",
-        "    for cookieless in (embed.bp, api.bp, links.bp, health.bp):",
-        "    for cookieless in (embed.bp, api.bp, links.bp, health.bp, pages.bp):",
+        "    for cookieless in (embed.bp, api.bp, links.bp, manage.bp, health.bp):",
+        "    for cookieless in (embed.bp, api.bp, links.bp, manage.bp, health.bp, pages.bp):",
         ("tests/test_signup.py::test_form_without_a_valid_csrf_token_is_refused",),
     ),
     Mutant(
@@ -179,8 +179,8 @@ MUTANTS = [
         "a confirm token cannot unsubscribe (forged links; a shared salt alone changes "
         "nothing, the two token formats differ)",
         "newsletter/link_tokens.py",
-        "        public_id = URLSafeSerializer(secret, salt=UNSUBSCRIBE_SALT).loads(token)",
-        "        public_id = URLSafeSerializer(secret, salt=UNSUBSCRIBE_SALT).loads(token) "
+        "    return _read_lasting(secret, UNSUBSCRIBE_SALT, token)",
+        "    return _read_lasting(secret, UNSUBSCRIBE_SALT, token) "
         'if token.count(".") == 1 else '
         "URLSafeTimedSerializer(secret, salt=CONFIRM_SALT).loads(token)[0]",
         (
@@ -718,6 +718,56 @@ MUTANTS = [
             "tests/test_properties.py",
             "tests/test_export.py::test_cells_starting_with_a_tab_cr_lf_or_spaces_are_neutralised",
         ),
+    ),
+    Mutant(
+        "get-manage-acts",
+        "GET on a manage link only shows the page (mail scanners)",
+        "newsletter/web/manage.py",
+        "    choices = manage.choices(session, reader)\n",
+        "    manage.leave_all(session, reader, _clicked())\n"
+        "    session.commit()\n"
+        "    choices = manage.choices(session, reader)\n",
+        (
+            "tests/test_manage.py::test_fetching_the_manage_page_changes_nothing",
+            "tests/test_manage.py::test_manage_page_is_plain_forms_without_script",
+        ),
+    ),
+    Mutant(
+        "manage-token-unsubscribes",
+        "a manage token is no unsubscribe token, nor the other way round (forged links)",
+        "newsletter/link_tokens.py",
+        'MANAGE_SALT = "newsletter.manage"',
+        "MANAGE_SALT = UNSUBSCRIBE_SALT",
+        (
+            "tests/test_link_tokens.py::test_manage_and_unsubscribe_tokens_are_not_each_other",
+            "tests/test_manage.py::test_a_manage_token_is_no_unsubscribe_token",
+        ),
+    ),
+    Mutant(
+        "manage-link-enumeration",
+        "asking for a manage link answers the same for every address (enumeration)",
+        "newsletter/web/manage_link.py",
+        "        manage_link_requests.record(db.session(), form.email.data)",
+        '        models = __import__("newsletter.models").models\n'
+        "        if db.session().scalar(\n"
+        '            __import__("sqlalchemy").select(models.Reader.id).where(\n'
+        "                models.Reader.email_key == form.email.data.lower()\n"
+        "            )\n"
+        "        ) is None:\n"
+        '            return redirect(url_for("manage_link.ask"), 303)\n'
+        "        manage_link_requests.record(db.session(), form.email.data)",
+        (
+            "tests/test_manage_link.py::"
+            "test_the_manage_link_goes_to_a_known_address_only_and_the_answer_is_the_same",
+        ),
+    ),
+    Mutant(
+        "manage-link-unthrottled",
+        "asking for manage links is limited per inbox, like signups (list bombing)",
+        "newsletter/web/manage_link.py",
+        "        limits.check_address(form.email.data)",
+        "        pass",
+        ("tests/test_manage_link.py::test_manage_link_requests_are_throttled_per_address",),
     ),
 ]
 

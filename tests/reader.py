@@ -79,3 +79,12 @@ def subscriptions(app) -> list[Subscription]:
 def count(app, model) -> int:
     with app.app_context(), database(app).transaction() as session:
         return session.scalar(select(func.count()).select_from(model))
+
+
+def confirmation_and_welcome(client, runner, mailbox) -> list[EmailMessage]:
+    """Both emails a reader gets: sign up, receive the confirmation, confirm, get welcomed."""
+    sign_up(client, "reader@example.com")
+    deliver(runner)
+    client.post(link_path(mailbox.messages[0], "/confirm/"))
+    deliver(runner)
+    return mailbox.messages

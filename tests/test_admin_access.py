@@ -29,7 +29,7 @@ from tests.reader import subscriptions
 
 EXPORT = f"/admin/newsletters/{SLUG}/subscribers.csv"
 OPEN_ENDPOINTS = {"admin.login"}
-TOKEN_ENDPOINTS = {"admin.export_csv"}
+TOKEN_ENDPOINTS = {"admin.export_csv", "admin.export_all_csv"}
 WRONG_PASSWORD = "not the right password"
 LOGIN_FAILED = "That address and password do not match."
 
@@ -308,6 +308,17 @@ def test_wrong_password_is_401_with_a_message(app, client, runner):
     response = sign_in(client, password=WRONG_PASSWORD)
     assert response.status_code == 401
     assert LOGIN_FAILED in response.text
+    assert client.get("/admin/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("email", "password"), [("", ""), (EDITOR, ""), ("", PASSWORD), ("  ", "  ")]
+)
+def test_an_incomplete_sign_in_says_what_is_missing(app, client, runner, email, password):
+    assert create_editor(runner).exit_code == 0
+    response = sign_in(client, email=email, password=password)
+    assert response.status_code == 400
+    assert "Enter your email and password." in response.text
     assert client.get("/admin/").status_code == 302
 
 

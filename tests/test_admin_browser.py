@@ -1,4 +1,5 @@
-"""An editor in headless Chromium: sign in, filter the subscribers, download the CSV."""
+"""An editor in headless Chromium: sign in, filter the subscribers, download the CSV; on a
+phone, every admin page fits the screen and passes axe, and erasing asks first."""
 
 import csv
 import io
@@ -12,6 +13,7 @@ import pytest
 from tests.browser import NEWSLETTER
 from tests.browser import Service
 from tests.browser import messages_to
+from tests.browser import serious_violations
 from tests.browser import wait_for
 from tests.conftest import free_port
 
@@ -20,6 +22,13 @@ EDITOR = "kate@example.com"
 PASSWORD = "correct horse battery staple"
 CONFIRMED = ("ada@example.com", "grace@example.com")
 PENDING = ("linus@example.com",)
+# A long address, signed up from a phone's browser (a long User-Agent in the evidence).
+LONG_ADDRESS = "kateryna.tsurkan.editor-in-chief@explaining-ukraine.newsroom.example.org"
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+PHONE = {"width": 390, "height": 844}  # a small phone's viewport, in CSS pixels
 
 
 @pytest.fixture(scope="module")
@@ -39,21 +48,24 @@ def service(tmp_path_factory, smtp_server):
     service.start()
     for address in CONFIRMED + PENDING:
         _sign_up(service, address)
+    _sign_up(service, LONG_ADDRESS, user_agent=IPHONE)
     for address in CONFIRMED:
         _confirm(service, smtp_server, address)
     yield service
     service.stop()
 
 
-def _sign_up(service: Service, address: str) -> None:
+def _sign_up(service: Service, address: str, user_agent: str = "Python-urllib") -> None:
     """A reader signs up through the JSON API (any surface would do)."""
     request = urllib.request.Request(
         f"{service.base}/api/v1/newsletters/{SLUG}/subscriptions",
         data=json.dumps({"email": address}).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "User-Agent": user_agent},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 202
+    # The request only records the signup; the service's worker applies it.
+    wait_for(lambda: service.subscriptions_of(address), f"the signup of {address} applied")
 
 
 def _confirm(service: Service, mailbox, address: str) -> None:
@@ -98,3 +110,87 @@ def test_editor_signs_in_filters_and_downloads_the_csv(service, browser, tmp_pat
     assert {row["status"] for row in rows} == {"confirmed"}
     assert all(row["confirmed_at"].endswith("Z") for row in rows)
     page.close()
+
+
+@pytest.fixture
+def phone(axe_browser):
+    """A page the size of a small phone's screen, with nobody signed in (the tests share
+    one browser profile, so its cookies are cleared before and after)."""
+    axe_browser.clear_cookies()
+    page = axe_browser.new_page()
+    page.set_viewport_size(PHONE)
+    yield page
+    page.close()
+    axe_browser.clear_cookies()
+
+
+def _sign_in(page, service: Service) -> None:
+    page.goto(f"{service.base}/admin/login")
+    page.get_by_label("Email").fill(EDITOR)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/admin/")
+
+
+def _open_subscriber(page, service: Service, address: str) -> None:
+    """From the list, the way an editor gets there: search, then follow the address."""
+    page.goto(f"{service.base}/admin/newsletters/{SLUG}?q={address}")
+    page.get_by_role("link", name=address).click()
+    page.wait_for_url("**/subscribers/*")
+
+
+def _assert_fits_and_passes_axe(page) -> None:
+    """Nothing wider than the screen, and axe finds nothing serious or critical."""
+    widest = page.evaluate(
+        """() => [...document.querySelectorAll("main *")]
+            .map((node) => [node.getBoundingClientRect().right, node.outerHTML.slice(0, 80)])
+            .filter(([right]) => right > window.innerWidth)"""
+    )
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"], widest
+    assert widest == []
+    assert serious_violations(page) == []
+
+
+def test_sign_in_on_a_phone_fits_and_says_what_is_missing(service, phone):
+    phone.goto(f"{service.base}/admin/login")
+    _assert_fits_and_passes_axe(phone)
+    phone.get_by_role("button", name="Sign in").click()
+    phone.wait_for_load_state()
+    assert phone.get_by_role("status").inner_text() == "Enter your email and password."
+    _assert_fits_and_passes_axe(phone)
+
+
+def test_every_admin_page_fits_a_phone_and_passes_axe(service, phone):
+    _sign_in(phone, service)
+    pages = {
+        "dashboard": f"{service.base}/admin/",
+        "subscriber list": f"{service.base}/admin/newsletters/{SLUG}",
+        "newsletter form": f"{service.base}/admin/newsletters/{SLUG}/edit",
+        "new newsletter form": f"{service.base}/admin/newsletters/new",
+    }
+    for name, url in pages.items():
+        phone.goto(url)
+        assert phone.url == url, name
+        _assert_fits_and_passes_axe(phone)
+    _open_subscriber(phone, service, LONG_ADDRESS)
+    _assert_fits_and_passes_axe(phone)
+    phone.get_by_role("link", name="Erase this reader everywhere…").click()
+    phone.wait_for_url("**/erase")
+    _assert_fits_and_passes_axe(phone)
+
+
+def test_erasing_asks_for_confirmation_first(service, phone, smtp_server):
+    address = "forget-me@example.com"
+    _sign_up(service, address)
+    _sign_in(phone, service)
+    _open_subscriber(phone, service, address)
+
+    phone.get_by_role("link", name="Erase this reader everywhere…").click()
+    phone.wait_for_url("**/erase")
+    assert "Erasing cannot be undone." in phone.get_by_role("main").inner_text()
+    assert service.subscriptions_of(address) == 1  # nothing happens on the way there
+
+    phone.get_by_role("button", name="Erase permanently").click()
+    phone.wait_for_url(f"**/admin/newsletters/{SLUG}")
+    assert "Erased." in phone.get_by_role("status").inner_text()
+    assert service.subscriptions_of(address) == 0

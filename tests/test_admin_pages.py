@@ -35,6 +35,7 @@ from tests.conftest import free_port
 from tests.reader import SLUG
 from tests.reader import deliver
 from tests.reader import link_path
+from tests.reader import shown_text
 from tests.reader import sign_up
 
 ADMIN = "/admin"
@@ -484,7 +485,8 @@ def test_subscriber_page_shows_consent_confirmation_and_history(
     assert "SignupBrowser/2.0" in body and "ConfirmBrowser/3.0" in body
     assert "127.0.0.1" in body
     assert f'<dd class="admin__long">{article}</dd>' in body  # the page, as text
-    assert "<td>signup</td>" in body and "<td>confirmed</td>" in body
+    assert '<td data-label="What">signup</td>' in body
+    assert '<td data-label="What">confirmed</td>' in body
     assert "status status--confirmed" in body
     assert "/resend" not in body  # only pending readers get the confirmation again
 
@@ -523,12 +525,29 @@ def test_unsubscribe_on_a_readers_behalf(app, editor):
     assert f"by editor {EDITOR}" in page  # in the history
 
 
+def test_erase_asks_for_confirmation_on_a_page_of_its_own(app, editor):
+    """The subscriber page only links to the erase step; opening it erases nothing."""
+    add_subscribers(app, ["forget-me@example.com"])
+    url = subscriber_url(editor, "forget-me@example.com")
+    page = editor.get(url).text
+    assert f'action="{url}/erase"' not in page
+    assert f'href="{url}/erase"' in page
+    confirmation = editor.get(f"{url}/erase")
+    assert confirmation.status_code == 200
+    said = shown_text(confirmation.text)
+    assert "Erase forget-me@example.com?" in said
+    assert "Erasing cannot be undone." in said
+    assert "Explaining Ukraine with Kate Tsurkan pending" in said  # each of the reader's
+    assert f'action="{url}/erase"' in confirmation.text
+    assert stored(app, "forget-me@example.com") is not None
+    assert rows(app, Erasure) == 0
+
+
 def test_erase_removes_the_subscriber(app, editor):
     add_subscribers(app, ["forget-me@example.com", "keep@example.com"])
     url = subscriber_url(editor, "forget-me@example.com")
-    page = editor.get(url).text
-    assert "Erasing cannot be undone." in page
-    erased = act(editor, url, "erase")
+    confirmation = editor.get(f"{url}/erase").text
+    erased = editor.post(f"{url}/erase", data={"csrf_token": page_csrf_token(confirmation)})
     assert erased.status_code == 303 and erased.headers["Location"] == LIST
     after = editor.get(LIST).text
     assert "Erased." in after and "forget-me@example.com" not in after

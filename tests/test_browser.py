@@ -17,15 +17,12 @@ from html.parser import HTMLParser
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import AXE
 from tests.browser import Service
 from tests.browser import Site
-from tests.browser import launch
 from tests.browser import messages_to
 from tests.browser import serious_violations
 from tests.browser import wait_for
 from tests.conftest import free_port
-from tests.conftest import missing_service
 
 SLUG = "explaining-ukraine"
 NAME = "Explaining Ukraine with Kate Tsurkan"
@@ -117,23 +114,6 @@ def refused(service: Service):
     site = _site(service, free_port())
     yield site
     site.stop()
-
-
-@pytest.fixture(scope="module")
-def axe_browser(playwright, tmp_path_factory):
-    """A second profile that ignores CSP, so axe-core can be injected into our pages."""
-    if not AXE.exists():
-        missing_service(f"{AXE} is missing (npm ci installs axe-core)")
-    context = launch(playwright, tmp_path_factory.mktemp("axe-profile"), bypass_csp=True)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def axe_page(axe_browser):
-    page = axe_browser.new_page()
-    yield page
-    page.close()
 
 
 @pytest.fixture

@@ -56,6 +56,7 @@ def test_signup_confirm_and_welcome(app, client, runner, mailbox):
     unsubscribe_path = link_path(welcome, "/unsubscribe/")
     assert welcome["List-Unsubscribe"] == f"<https://news.example.org{unsubscribe_path}>"
     assert welcome["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert welcome["List-Id"] == "<explaining-ukraine.news.example.org>"
     # On the wire, not only once parsed: the URL unencoded, on one line.
     raw_headers = mailbox.raw_header_lines(welcome)
     assert f"List-Unsubscribe: <https://news.example.org{unsubscribe_path}>" in raw_headers

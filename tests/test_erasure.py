@@ -106,12 +106,15 @@ def public_id_of(app, address: str) -> str:
 
 
 def erase_through_admin(app, runner, public_id: str):
-    """An editor opens the subscriber's page and presses "Erase this subscriber"."""
+    """An editor opens the subscriber's page, follows "Erase this reader everywhere…" and
+    presses "Erase permanently" on the confirmation page."""
     editor = signed_in_client(app, runner)
     page_path = f"/admin/newsletters/{SLUG}/subscribers/{public_id}"
-    page = editor.get(page_path)
-    assert page.status_code == 200
-    response = editor.post(f"{page_path}/erase", data={"csrf_token": page_csrf_token(page.text)})
+    assert f'href="{page_path}/erase"' in editor.get(page_path).text
+    confirmation = editor.get(f"{page_path}/erase")
+    assert confirmation.status_code == 200
+    token = page_csrf_token(confirmation.text)
+    response = editor.post(f"{page_path}/erase", data={"csrf_token": token})
     return editor, response
 
 

@@ -42,10 +42,16 @@ def test_unsubscribe_token_round_trip():
     assert link_tokens.read_unsubscribe_token(SECRET, token) == PUBLIC_ID
 
 
+def test_manage_token_round_trip():
+    token = link_tokens.make_manage_token(SECRET, PUBLIC_ID)
+    assert link_tokens.read_manage_token(SECRET, token) == PUBLIC_ID
+
+
 def test_tokens_fit_in_a_url_and_under_the_length_cap():
     for token in (
         link_tokens.make_confirm_token(SECRET, PUBLIC_ID, 1),
         link_tokens.make_unsubscribe_token(SECRET, PUBLIC_ID),
+        link_tokens.make_manage_token(SECRET, PUBLIC_ID),
     ):
         assert len(token) <= link_tokens.MAX_LINK_TOKEN_LENGTH
         assert set(token) <= set(
@@ -63,6 +69,22 @@ def test_unsubscribe_token_does_not_confirm():
     token = link_tokens.make_unsubscribe_token(SECRET, PUBLIC_ID)
     with pytest.raises(link_tokens.InvalidToken):
         link_tokens.read_confirm_token(SECRET, token, max_age=WEEK)
+
+
+def test_manage_and_unsubscribe_tokens_are_not_each_other():
+    """Both never expire and both carry one id: only the purpose's salt tells them apart."""
+    manage = link_tokens.make_manage_token(SECRET, PUBLIC_ID)
+    unsubscribe = link_tokens.make_unsubscribe_token(SECRET, PUBLIC_ID)
+    with pytest.raises(link_tokens.InvalidToken):
+        link_tokens.read_unsubscribe_token(SECRET, manage)
+    with pytest.raises(link_tokens.InvalidToken):
+        link_tokens.read_manage_token(SECRET, unsubscribe)
+
+
+def test_confirm_token_does_not_open_the_manage_page():
+    token = link_tokens.make_confirm_token(SECRET, PUBLIC_ID, 1)
+    with pytest.raises(link_tokens.InvalidToken):
+        link_tokens.read_manage_token(SECRET, token)
 
 
 def test_token_signed_with_another_key_is_refused():
@@ -101,6 +123,13 @@ def test_damaged_confirm_token_is_invalid(damage):
     token = damage(link_tokens.make_confirm_token(SECRET, PUBLIC_ID, 1))
     with pytest.raises(link_tokens.InvalidToken):
         link_tokens.read_confirm_token(SECRET, token, max_age=WEEK)
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_damaged_manage_token_is_invalid(damage):
+    token = damage(link_tokens.make_manage_token(SECRET, PUBLIC_ID))
+    with pytest.raises(link_tokens.InvalidToken):
+        link_tokens.read_manage_token(SECRET, token)
 
 
 @pytest.mark.parametrize("damage", DAMAGE)

@@ -28,7 +28,7 @@ from tests.conftest import missing_service
 DATA = Path(__file__).parent / "data"
 GOLDEN = json.loads((DATA / "at_0005.json").read_text(encoding="utf-8"))
 BEFORE_READERS = "0005"
-BEFORE_MULTI_SIGNUPS = "0006"
+BEFORE_MULTI_SIGNUPS = "0007"
 # One person's address was spelt two ways in two newsletters; a reader has one spelling,
 # the latest. The export of the newsletter with the older spelling shows the newer one.
 RESPELT = {"explaining-ukraine": (b"Olena.K@example.com,", b"olena.k@example.com,")}

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from sqlalchemy import create_engine
+from sqlalchemy import event
 from sqlalchemy import text
 
 from newsletter import create_app
@@ -136,3 +137,35 @@ def test_a_connection_lost_after_the_answer_does_not_turn_it_into_a_500(app, dat
     assert response.status_code == 200
     assert "Explaining Ukraine" in response.text
     assert app.test_client().get("/").status_code == 200  # the pool recovered
+
+
+@postgresql_only  # a server connection to lose at the commit
+def test_a_connection_lost_at_the_commit_is_a_503_and_nothing_is_kept(app, database_url):
+    """The request's one commit point fails (the server ended the connection): the caller
+    gets the outage's 503 with Retry-After, not a 500, and the signup is not stored.
+
+    Found by the soak, when the commit moved out of the views: a commit in an after-request
+    hook escapes Flask's error handlers for its exception type.
+    """
+    cut = threading.Event()
+
+    def cut_the_connection(session, *_args):
+        if not cut.is_set():
+            pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            terminate(database_url, pid)
+            cut.set()
+
+    sessions = database(app).writing_sessions
+    event.listen(sessions, "before_commit", cut_the_connection)
+    try:
+        response = app.test_client().post(
+            "/api/v1/newsletters/explaining-ukraine/subscriptions",
+            json={"email": "reader@example.com"},
+        )
+    finally:
+        event.remove(sessions, "before_commit", cut_the_connection)
+    assert cut.is_set()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    with database(app).reading_sessions() as session:
+        assert session.scalar(text("SELECT count(*) FROM signup_request")) == 0

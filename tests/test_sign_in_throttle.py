@@ -12,6 +12,7 @@ import pytest
 
 from newsletter import create_app
 from newsletter.db import database
+from newsletter.web.limits import wait_in_words
 from tests.admin_steps import EDITOR
 from tests.admin_steps import PASSWORD
 from tests.admin_steps import create_editor
@@ -69,6 +70,35 @@ def test_failures_on_an_account_block_it_only_from_that_network(app, runner):
     client, response = attempt(app, EDITOR, PASSWORD, "198.51.100.2")
     assert response.status_code == 303
     assert client.get("/admin/").status_code == 200
+
+
+def test_a_throttled_sign_in_keeps_the_address_and_says_how_long_to_wait(app, runner):
+    """The 429 is the sign-in form again, with the address as typed and the wait in words."""
+    for _ in range(ACCOUNT_LIMIT):
+        assert answer(app, EDITOR, WRONG_PASSWORD, "198.51.100.9") == 401
+    _, response = attempt(app, EDITOR, WRONG_PASSWORD, "198.51.100.9")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "900"
+    assert "Too many sign-in attempts. Try again in 15 minutes." in response.text
+    assert f'value="{EDITOR}"' in response.text
+    assert page_csrf_token(response.text)  # the form, ready to try again
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (0, "1 second"),
+        (1, "1 second"),
+        (59, "59 seconds"),
+        (60, "1 minute"),
+        (61, "2 minutes"),
+        (300, "5 minutes"),
+        (3600, "1 hour"),
+        (5400, "2 hours"),
+    ],
+)
+def test_waits_are_said_in_words_rounded_up(seconds, words):
+    assert wait_in_words(seconds) == words
 
 
 def test_failures_from_one_network_block_it_across_accounts(app, runner):

@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 
 from newsletter import csv_export
 from newsletter import list_management
+from newsletter import newsletters
 from newsletter.cli.common import editing
 from newsletter.cli.common import newsletter_named
 from newsletter.cli.common import reading
@@ -20,7 +21,8 @@ UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
 @click.command("export")
-@click.option("--newsletter", "slug", required=True, help="The newsletter's slug.")
+@click.option("--newsletter", "slug", help="The newsletter's slug.")
+@click.option("--all", "every", is_flag=True, help="Every newsletter, a row per subscription.")
 @click.option(
     "--status",
     type=click.Choice([status.value for status in SubscriptionStatus]),
@@ -28,17 +30,26 @@ UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File (default: stdout).")
 @with_appcontext
-def export(slug: str, status: str | None, output: str | None) -> None:
-    """Write a newsletter's subscribers as CSV, the same as the admin's download."""
+def export(slug: str | None, every: bool, status: str | None, output: str | None) -> None:
+    """Write a newsletter's subscribers (or, with --all, every newsletter's) as CSV, the
+    same as the admin's download."""
+    if bool(slug) == every:
+        raise click.UsageError("give either --newsletter SLUG or --all")
     db = database()
+    wanted = SubscriptionStatus.parse_filter(status)
     with reading() as session:
-        newsletter = newsletter_named(session, slug)
-        wanted = SubscriptionStatus.parse_filter(status)
-        total = sum(list_management.counts(session, newsletter)[s.value] for s in _statuses(wanted))
+        chosen = [newsletter_named(session, slug)] if slug else None
+        covered = chosen or newsletters.all_newsletters(session)
+        total = sum(
+            list_management.counts(session, newsletter)[s.value]
+            for newsletter in covered
+            for s in _statuses(wanted)
+        )
     # On a terminal only: in a pipe or a cron job, standard error stays quiet.
     with click.progressbar(
         length=total, label="Rows", show_pos=True, hidden=not sys.stderr.isatty(), file=sys.stderr
     ) as progress:
+        newsletter = chosen[0] if chosen else None
         chunks = csv_export.stream_csv(db.engine, newsletter, wanted, progress.update)
         # Binary, so the CSV's CRLF line ends reach the file as they are, on every system.
         with click.open_file(output or "-", "wb") as file:

@@ -38,9 +38,6 @@ def init_app(app: Flask) -> None:
     app.extensions["database"] = Database(
         app.config["DATABASE_URL"], app.config["DATABASE_CONNECT_TIMEOUT"]
     )
-    # Registered first, so it runs after every other after-request hook (Flask runs them
-    # in reverse): a commit that fails still becomes an error answer (503 on an outage).
-    app.after_request(_commit_request)
     app.teardown_appcontext(lambda _error: end_session())
 
 
@@ -49,18 +46,21 @@ def after_commit(action: Callable[[], None]) -> None:
     g.setdefault("after_commit", []).append(action)
 
 
-def _commit_request(response: Response) -> Response:
-    """The request's one commit point: success keeps its changes, anything else does not."""
+def commit_request(response: Response) -> None:
+    """The request's one commit point: success keeps its changes, anything else does not.
+
+    Called right after the view (see :class:`newsletter.App`), so that a commit that fails
+    is answered by the error handlers like any error of the view (503 on an outage).
+    """
     db_session = g.get("db_session")
     if db_session is None or request.method in SAFE_METHODS:
-        return response
+        return
     if response.status_code >= 400:
         end_session()
-        return response
+        return
     db_session.commit()
     for action in g.pop("after_commit", []):
         action()
-    return response
 
 
 def database(app: Flask | None = None) -> Database:

@@ -1,4 +1,4 @@
-"""The emails a subscriber gets, rendered from ``templates/email/<name>.txt`` and ``.html``.
+"""The emails a reader gets, rendered from ``templates/email/<name>.txt`` and ``.html``.
 
 A message is rendered once, when it is queued, in the transaction of the change that
 caused it; the worker sends the stored text as it is. The MIME text is put together here
@@ -12,11 +12,13 @@ done per message; the ``From`` header is rendered by the stdlib once per distinc
 import binascii
 import secrets
 from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
 from email import policy
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import format_datetime
 from email.utils import parseaddr
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -28,6 +30,7 @@ from newsletter import addresses
 from newsletter import link_tokens
 from newsletter.models import MessageKind
 from newsletter.models import Newsletter
+from newsletter.models import Reader
 from newsletter.models import Subscription
 
 # Headers are folded at RFC 5322's hard limit, not the usual 78: a long header without
@@ -37,7 +40,8 @@ ASCII_POLICY = policy.SMTP.clone(max_line_length=998)
 UTF8_POLICY = policy.SMTPUTF8.clone(max_line_length=998)
 # Stored as it goes over the wire: lines end in CRLF.
 CRLF = "\r\n"
-# Where RFC 2047 encoded words are folded (RFC 2047 caps an encoded word at 75 characters).
+# Where headers with RFC 2047 encoded words are folded: a continuation line is a space and
+# one encoded word, so the word stays within RFC 2047's cap of 75 characters.
 ENCODED_LINE_LENGTH = 76
 SENDERS_CACHED = 256
 
@@ -69,6 +73,13 @@ def unsubscribe_url(subscription: Subscription) -> str:
     return f"{current_app.config['PUBLIC_URL']}/unsubscribe/{token}"
 
 
+def manage_url(reader: Reader) -> str:
+    """The link to the reader's manage page, in every email after confirmation; it never
+    expires."""
+    token = link_tokens.make_manage_token(current_app.config["SECRET_KEY"], reader.public_id)
+    return f"{current_app.config['PUBLIC_URL']}/manage/{token}"
+
+
 def confirmation(covered: list[Subscription], confirmation_public_id: str) -> Rendered:
     """Ask the address's owner to confirm the subscriptions of one signup (one reader's,
     in the form's order) with one button; says what to do if they never signed up.
@@ -92,8 +103,10 @@ def confirmation(covered: list[Subscription], confirmation_public_id: str) -> Re
 def welcome(subscription: Subscription) -> Rendered:
     """Greet a confirmed subscriber, with one-click unsubscribe (RFC 8058) in the headers."""
     link = unsubscribe_url(subscription)
-    # Each on one line, unencoded, whatever its length: see ASCII_POLICY.
+    # Each on one line, unencoded, whatever its length: see ASCII_POLICY. List-Id (RFC
+    # 2919) names the list: mail filters, and SpamAssassin, expect it beside an unsubscribe.
     list_headers = (
+        f"List-Id: <{subscription.newsletter.slug}.{_public_host()}>",
         f"List-Unsubscribe: <{_checked(link)}>",
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
     )
@@ -103,6 +116,22 @@ def welcome(subscription: Subscription) -> Rendered:
         subject=f"Welcome to {subscription.newsletter.name}",
         extra_headers=list_headers,
         unsubscribe_url=link,
+        manage_url=manage_url(subscription.reader),
+    )
+
+
+def manage_link(reader: Reader) -> Rendered:
+    """The manage link a reader asked for at ``/manage``, from the service's own sender.
+
+    No List-Unsubscribe: the reader asked for this one email, and it is about all their
+    newsletters, where each newsletter's own email unsubscribes from that one only.
+    """
+    return _compose(
+        MessageKind.MANAGE_LINK,
+        reader.email,
+        current_app.config["MAIL_FROM"],
+        subject="Your subscriptions",
+        context={"manage_url": manage_url(reader)},
     )
 
 
@@ -130,31 +159,56 @@ def _render(
 ) -> Rendered:
     """Build a two-part (text and HTML) message to the subscriber, from ``sender`` (by
     default the subscription's newsletter's; empty: the service's ``MAIL_FROM``)."""
-    recipient = addresses.for_transport(subscription.email)
-    chosen_sender = subscription.newsletter.sender if sender is None else sender
-    from_header, envelope_sender = _sender(chosen_sender or current_app.config["MAIL_FROM"])
+    newsletter = subscription.newsletter
+    context.update(newsletter=newsletter)
+    chosen_sender = newsletter.sender if sender is None else sender
+    return _compose(
+        kind,
+        subscription.email,
+        chosen_sender or current_app.config["MAIL_FROM"],
+        subject=subject,
+        extra_headers=extra_headers,
+        context=context,
+    )
+
+
+def _compose(
+    kind: MessageKind,
+    email: str,
+    sender_value: str,
+    *,
+    subject: str,
+    extra_headers: tuple[str, ...] = (),
+    context: dict,
+) -> Rendered:
+    """Build a two-part (text and HTML) message to ``email`` from ``sender_value``."""
+    recipient = addresses.for_transport(email)
+    from_header, sender = _sender(sender_value)
     message_id = _message_id(kind)
-    context.update(newsletter=subscription.newsletter, public_url=current_app.config["PUBLIC_URL"])
+    context.update(public_url=current_app.config["PUBLIC_URL"])
     text = render_template(f"email/{kind}.txt", **context)
     html = render_template(f"email/{kind}.html", **context)
     # Quoted-printable never writes a bare "=", so no encoded line can be the boundary.
     boundary = f"==============={secrets.token_hex(8)}=="
     lines = [
-        f"Subject: {_encoded(subject)}",
+        f"Subject: {_encoded('Subject', subject)}",
         from_header,
         f"To: {_checked(recipient)}",
-        f"Date: {formatdate(usegmt=True)}",
+        # RFC 5322's numeric zone; "GMT" is only the obsolete syntax.
+        f"Date: {format_datetime(datetime.now(UTC))}",
         f"Message-ID: {message_id}",
         *extra_headers,
         "MIME-Version: 1.0",
-        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        # Folded: on one line it is 81 characters, past RFC 5322's recommended 78.
+        "Content-Type: multipart/alternative;",
+        f' boundary="{boundary}"',
         "",
         _part(boundary, "plain", text),
         _part(boundary, "html", html),
         f"--{boundary}--",
         "",
     ]
-    return Rendered(kind, envelope_sender, recipient, message_id, CRLF.join(lines))
+    return Rendered(kind, sender, recipient, message_id, CRLF.join(lines))
 
 
 def _part(boundary: str, subtype: str, content: str) -> str:
@@ -173,12 +227,13 @@ def _part(boundary: str, subtype: str, content: str) -> str:
     )
 
 
-def _encoded(value: str) -> str:
-    """A header's unstructured text: as it is if ASCII, else RFC 2047 encoded words."""
+def _encoded(name: str, value: str) -> str:
+    """A header's unstructured text: as it is if ASCII, else RFC 2047 encoded words, folded
+    into lines of one word each after the header's name."""
     _checked(value)
     if value.isascii():
         return value
-    return Header(value, "utf-8", ENCODED_LINE_LENGTH).encode(linesep=CRLF)
+    return Header(value, "utf-8", ENCODED_LINE_LENGTH, header_name=name).encode(linesep=CRLF)
 
 
 def _checked(value: str) -> str:
@@ -198,7 +253,9 @@ def _sender(value: str) -> tuple[str, str]:
     """
     name, address = parseaddr(value)
     address = addresses.for_transport(address)
-    message = EmailMessage(policy=ASCII_POLICY if address.isascii() else UTF8_POLICY)
+    # Folded short, unlike List-Unsubscribe: a non-ASCII display name is encoded words.
+    message_policy = ASCII_POLICY if address.isascii() else UTF8_POLICY
+    message = EmailMessage(policy=message_policy.clone(max_line_length=ENCODED_LINE_LENGTH))
     local, _, domain = address.rpartition("@")
     message["From"] = Address(display_name=name, username=local, domain=domain)
     return message.policy.fold("From", message["From"]).rstrip(CRLF), address
@@ -206,5 +263,9 @@ def _sender(value: str) -> tuple[str, str]:
 
 def _message_id(kind: str) -> str:
     """A unique Message-ID, fixed when queued so that every retry carries the same one."""
-    domain = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "localhost"
-    return f"<{kind}.{secrets.token_hex(12)}@{domain}>"
+    return f"<{kind}.{secrets.token_hex(12)}@{_public_host()}>"
+
+
+def _public_host() -> str:
+    """The service's host name, from its public URL: the domain of our identifiers."""
+    return urlsplit(current_app.config["PUBLIC_URL"]).hostname or "localhost"

@@ -1,4 +1,5 @@
-"""The worker: apply recorded signups, then deliver the outbox; one connection while busy.
+"""The worker: apply recorded signups (and manage-link requests), then deliver the outbox;
+one connection while busy.
 
 Applying a signup queues its confirmation in the outbox (``newsletter.signup_requests``),
 so each round first applies a batch of signups, then claims a batch of mail, sends it and
@@ -17,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from newsletter import addresses
+from newsletter import manage_link_requests
 from newsletter import signup_requests
 from newsletter.db import database
 from newsletter.db.engine import Database
@@ -72,9 +74,12 @@ class Worker:
         )
 
     def apply_signups(self) -> int:
-        """Apply one batch of recorded signups, queueing their confirmations; how many."""
+        """Apply one batch of recorded signups, queueing their confirmations, and one of
+        manage-link requests, queueing the links to readers; how many in all."""
         with self.app.app_context(), self.db.transaction() as session:
-            return signup_requests.apply_pending(session, self.batch_size)
+            return signup_requests.apply_pending(
+                session, self.batch_size
+            ) + manage_link_requests.apply_pending(session, self.batch_size)
 
     def deliver_batch(self, due_by: datetime | None = None) -> int:
         """Claim and send one batch; returns how many messages were claimed."""
@@ -110,7 +115,7 @@ class Worker:
         while count := self.apply_signups():
             applied += count
         if applied:
-            log.info("Applied %s signup(s)", applied)
+            log.info("Applied %s recorded request(s): signups, manage links", applied)
         started = utcnow()
         total = 0
         try:

@@ -13,6 +13,8 @@ from newsletter.web import form_words
 from newsletter.web import health
 from newsletter.web import limits
 from newsletter.web import links
+from newsletter.web import manage
+from newsletter.web import manage_link
 from newsletter.web import pages
 from newsletter.web import security
 
@@ -27,14 +29,15 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     # Session CSRF needs a cookie. The iframe form and the API work on other sites, where
     # third-party cookies may be blocked: they have their own defences (see embed, api).
-    # Links in emails are capabilities in themselves, and RFC 8058 forbids cookies.
-    for cookieless in (embed.bp, api.bp, links.bp, health.bp):
+    # Links in emails (and the manage page's) are capabilities in themselves, and RFC 8058
+    # forbids cookies.
+    for cookieless in (embed.bp, api.bp, links.bp, manage.bp, health.bp):
         csrf.exempt(cookieless)
     errors.init_app(app)
     form_words.init_app(app)
-    for blueprint in (pages.bp, embed.bp, api.bp, links.bp, health.bp):
+    for blueprint in (pages.bp, embed.bp, api.bp, links.bp, manage.bp, manage_link.bp, health.bp):
         app.register_blueprint(blueprint)
     admin.init_app(app)
     if app.config["DEMO"]:
         app.register_blueprint(demo.bp)
-    limits.init_app(app, signup_blueprints=["pages", "embed", "api"])
+    limits.init_app(app, signup_blueprints=["pages", "embed", "api", "manage_link"])

@@ -18,6 +18,7 @@ from werkzeug.exceptions import InternalServerError
 from werkzeug.exceptions import ServiceUnavailable
 
 from newsletter import db
+from newsletter.manage import UnknownChoice
 from newsletter.models import UnknownStatus
 from newsletter.refusals import Refusal
 from newsletter.subscriptions import InvalidLink
@@ -58,10 +59,15 @@ REASONS = {
         "There is no such status: use pending, confirmed or unsubscribed.",
     ),
     "bad_cursor": ("Bad request", "This page of the list does not exist."),
+    "not_offered": ("Newsletter not found", "There is no such newsletter to choose here."),
 }
 
 # What each of the domain's refusals is in HTTP.
-REFUSAL_STATUS: dict[type[Refusal], int] = {InvalidLink: 404, UnknownStatus: 400}
+REFUSAL_STATUS: dict[type[Refusal], int] = {
+    InvalidLink: 404,
+    UnknownStatus: 400,
+    UnknownChoice: 404,
+}
 
 
 # Retry-After for a database outage: long enough to restart, short enough for a reader.

@@ -30,6 +30,8 @@ ADDRESS_SCOPE = "signup-address"
 # Sign-in attempts for one account from one network, and from one network on any account.
 SIGN_IN_SCOPE = "admin-login"
 SIGN_IN_NETWORK_SCOPE = "admin-login-network"
+# The units a wait is said in, largest first, with their length in seconds.
+WAIT_UNITS = (("hour", 3600), ("minute", 60), ("second", 1))
 
 
 @dataclass
@@ -142,6 +144,15 @@ def forget_sign_in_failures(account: str) -> None:
     """
     limit = current_app.config["LOGIN_RATE_LIMIT"]
     _counts().clear(limit, SIGN_IN_SCOPE, account, client_network())
+
+
+def wait_in_words(seconds: int) -> str:
+    """A Retry-After as a person says it, rounded up: "30 seconds", "15 minutes", "2 hours"."""
+    unit, length = next(
+        (unit, length) for unit, length in WAIT_UNITS if seconds >= length or length == 1
+    )
+    count = max(1, -(-seconds // length))
+    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 def _count(setting: str, *key: str) -> None:

@@ -1,11 +1,13 @@
 """Links from emails: confirm and unsubscribe. GET only shows a page; POST acts.
 
 Mail scanners fetch every link (some run JavaScript), so a GET never changes anything and
-no page submits itself. Repeating a POST is harmless. ``POST /unsubscribe/<token>`` also
+no page submits itself. Repeating a POST is harmless. The unsubscribe result page leads
+on to the reader's manage page (``newsletter.web.manage``). ``POST /unsubscribe/<token>`` also
 answers RFC 8058 one-click requests from mail providers: no cookies, no redirect.
 """
 
 from flask import Blueprint
+from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -13,6 +15,7 @@ from flask import url_for
 
 from newsletter import confirmations
 from newsletter import db
+from newsletter import link_tokens
 from newsletter import subscriptions
 from newsletter.confirmations import ConfirmLink
 from newsletter.subscriptions import Evidence
@@ -93,5 +96,8 @@ def _render(template: str, link: Link, token: str):
         newsletter=link.subscription.newsletter,
         state=link.state.value,
         token=token,
+        manage_token=link_tokens.make_manage_token(
+            current_app.config["SECRET_KEY"], link.subscription.reader.public_id
+        ),
     )
     return page, STATUS.get(link.state, 200)

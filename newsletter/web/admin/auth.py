@@ -19,6 +19,7 @@ from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import TooManyRequests
 from wtforms import EmailField
 from wtforms import PasswordField
 from wtforms.validators import DataRequired
@@ -34,7 +35,7 @@ from newsletter.web.admin import bp
 from newsletter.web.errors import wants_json
 
 # Endpoints scripts may call with an API token instead of a session.
-TOKEN_ENDPOINTS = {"admin.export_csv"}
+TOKEN_ENDPOINTS = {"admin.export_csv", "admin.export_all_csv"}
 OPEN_ENDPOINTS = {"admin.login"}
 # What SignedInEditor.get_id makes: the editor's id and session version.
 SESSION_ID = re.compile(r"(\d{1,18})-(\d{1,18})")
@@ -151,7 +152,20 @@ def login():
         session.permanent = True  # ends after ADMIN_SESSION_IDLE_SECONDS without a request
         login_user(signed_in(editor))
         return redirect(_safe_next(request.args.get("next")), 303)
+    if form.email.errors or form.password.errors:
+        flash("Enter your email and password.", "error")
     return render_template("admin/login.html", form=form), 400 if form.errors else 200
+
+
+@bp.errorhandler(TooManyRequests)
+def _sign_in_throttled(refused: TooManyRequests):
+    """A throttled sign-in (the only 429 under /admin) as the sign-in form again: the
+    address as typed, and how long to wait in words."""
+    form = LoginForm()
+    retry_after = refused.get_response().headers["Retry-After"]
+    wait = limits.wait_in_words(int(retry_after))
+    flash(f"Too many sign-in attempts. Try again in {wait}.", "error")
+    return render_template("admin/login.html", form=form), 429, {"Retry-After": retry_after}
 
 
 @bp.post("/logout")

@@ -1,7 +1,9 @@
 """``/admin/newsletters/<slug>``: find a newsletter's subscribers, see their evidence, help them.
 
 The actions (resend the confirmation, unsubscribe, erase) are POST forms with the session's
-CSRF token; each answers with a 303 back to a page and a flashed message.
+CSRF token; each answers with a 303 back to a page and a flashed message. Erasing, the one
+that cannot be undone, has a page of its own first: the subscriber page links to it, it
+spells out what will be deleted, and only its form erases (no JavaScript needed).
 """
 
 import logging
@@ -78,6 +80,20 @@ def unsubscribe(newsletter: Newsletter, public_id: str):
     else:
         flash("This subscriber is unsubscribed already.", "error")
     return _back_to(newsletter, subscription)
+
+
+@bp.get("/newsletters/<slug>/subscribers/<public_id>/erase", endpoint="confirm_erase")
+def confirm_erase(newsletter: Newsletter, public_id: str):
+    """The step before erasing: what will be deleted, in every newsletter, and the button."""
+    subscription = _subscription_or_404(newsletter, public_id)
+    return render_template(
+        "admin/erase.html",
+        newsletter=newsletter,
+        subscription=subscription,
+        reader_subscriptions=list_management.reader_subscriptions(
+            db.session(), subscription.reader
+        ),
+    )
 
 
 @bp.post("/newsletters/<slug>/subscribers/<public_id>/erase")

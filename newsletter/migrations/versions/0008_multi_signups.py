@@ -1,7 +1,7 @@
 """several newsletters per signup; one confirmation covering several subscriptions
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-30 00:20:00.000000
 
 A recorded signup names its newsletters in ``signup_request_newsletter`` instead of its
@@ -20,8 +20,8 @@ from alembic import op
 
 import newsletter.db.types
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

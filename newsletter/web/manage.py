@@ -1,0 +1,75 @@
+"""The manage page, ``/manage/<token>``: a reader's newsletters, to join and to leave.
+
+Reached from every email after confirmation, from the unsubscribe result page and from
+``/manage`` (:mod:`~newsletter.web.manage_link`). As with the links pages, a GET only
+shows (mail scanners fetch links) and the page has no script; each POST acts and
+redirects to the page with its result (post/redirect/get). The token in the URL is the
+capability, so there is no session CSRF token (the page works without cookies).
+"""
+
+from flask import Blueprint
+from flask import abort
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+
+from newsletter import db
+from newsletter import manage
+from newsletter.subscriptions import Evidence
+from newsletter.web import evidence
+from newsletter.web import security
+
+bp = Blueprint("manage", __name__)
+bp.after_request(security.token_page)
+
+# What a POST may ask, and the result message its redirect shows.
+JOIN = "join"
+LEAVE = "leave"
+LEAVE_ALL = "leave_all"
+RESULTS = (JOIN, LEAVE, LEAVE_ALL)
+
+
+@bp.get("/manage/<token>")
+def page(token: str):
+    """Every newsletter on offer with the reader's status, and the last action's result."""
+    session = db.session()
+    reader = manage.reader_of(session, token)
+    choices = manage.choices(session, reader)
+    result = request.args.get("result")
+    named = request.args.get("newsletter")
+    return render_template(
+        "manage/page.html",
+        reader=reader,
+        choices=choices,
+        token=token,
+        result=result if result in RESULTS else None,
+        result_newsletter=next((c.newsletter for c in choices if c.newsletter.slug == named), None),
+    )
+
+
+@bp.post("/manage/<token>")
+def act(token: str):
+    """Join one newsletter, leave one, or leave all; then show the page again."""
+    session = db.session()
+    reader = manage.reader_of(session, token)
+    action = request.form.get("action")
+    slug = request.form.get("newsletter", "")
+    clicked = _clicked()
+    if action == JOIN:
+        manage.join(session, reader, slug, clicked)
+    elif action == LEAVE:
+        manage.leave(session, reader, slug, clicked)
+    elif action == LEAVE_ALL:
+        manage.leave_all(session, reader, clicked)
+        slug = ""
+    else:
+        abort(400)
+    return redirect(
+        url_for("manage.page", token=token, result=action, newsletter=slug or None), 303
+    )
+
+
+def _clicked() -> Evidence:
+    """Who used the manage link: the evidence of a join or a leave (never the token)."""
+    return evidence.from_request(manage.SOURCE, source_url="")

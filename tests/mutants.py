@@ -769,6 +769,33 @@ MUTANTS = [
         "        pass",
         ("tests/test_manage_link.py::test_manage_link_requests_are_throttled_per_address",),
     ),
+    Mutant(
+        "several-cors-any",
+        "an origin may use a request about several newsletters only if every one allows it",
+        "newsletter/web/newsletter_choice.py",
+        "    return all(origins.is_allowed(newsletter, origin) for newsletter in offered)",
+        "    return any(origins.is_allowed(newsletter, origin) for newsletter in offered)",
+        ("tests/test_api_several.py::test_cors_needs_every_newsletter_to_allow_the_origin",),
+    ),
+    Mutant(
+        "several-framed-by-any",
+        "a form for several newsletters is framed only by origins every one of them allows",
+        "newsletter/web/newsletter_choice.py",
+        "        if all(origin in newsletter.allowed_origins for newsletter in others)",
+        "        if any(origin in newsletter.allowed_origins for newsletter in others) or True",
+        ("tests/test_several.py::test_only_origins_every_newsletter_allows_may_frame_the_form",),
+    ),
+    Mutant(
+        "several-one-email-each",
+        "a signup to several newsletters sends one confirmation email, not one per newsletter",
+        "newsletter/subscriptions.py",
+        "        queue_confirmation(session, to_confirm)",
+        "        for subscription in to_confirm:\n"
+        "            queue_confirmation(session, [subscription])",
+        (
+            "tests/test_several.py::test_one_signup_one_email_whose_button_confirms_exactly_the_chosen",
+        ),
+    ),
 ]
 
 

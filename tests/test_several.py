@@ -250,6 +250,10 @@ def test_only_origins_every_newsletter_allows_may_frame_the_form(client):
     assert frame_ancestors(client.get(f"/embed?newsletters={BRIEFING}")) == (
         f"frame-ancestors {SHARED_SITE} {PARTNER_SITE}"
     )
+    # The briefing allows the partner; the digest next to it does not.
+    assert frame_ancestors(client.get(f"/embed?newsletters={BRIEFING},{DIGEST}")) == (
+        f"frame-ancestors {SHARED_SITE}"
+    )
     assert "X-Frame-Options" not in client.get(f"/embed?newsletters={BRIEFING}").headers
 
 

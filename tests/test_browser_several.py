@@ -12,15 +12,12 @@ import pytest
 from playwright.sync_api import expect
 
 from newsletter.web import form_words
-from tests.browser import AXE
 from tests.browser import Service
 from tests.browser import Site
-from tests.browser import launch
 from tests.browser import messages_to
 from tests.browser import serious_violations
 from tests.browser import wait_for
 from tests.conftest import free_port
-from tests.conftest import missing_service
 
 NEWSLETTERS = {
     "explaining-ukraine": "Explaining Ukraine with Kate Tsurkan",
@@ -80,23 +77,6 @@ def allowed(service: Service, article_port: int):
     site.stop()
 
 
-@pytest.fixture(scope="module")
-def axe_browser(playwright, tmp_path_factory):
-    """A second profile that ignores CSP, so axe-core can be injected into our pages."""
-    if not AXE.exists():
-        missing_service(f"{AXE} is missing (npm ci installs axe-core)")
-    context = launch(playwright, tmp_path_factory.mktemp("axe-profile"), bypass_csp=True)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def axe_page(axe_browser):
-    page = axe_browser.new_page()
-    yield page
-    page.close()
-
-
 def the_form(page, kind: str):
     if kind == "iframe":
         return page.frame_locator("iframe[data-newsletter-frame]")
@@ -119,7 +99,7 @@ def fits_the_width(page, node) -> bool:
 
 
 @pytest.mark.parametrize("kind", ["iframe", "script"])
-def test_two_of_three_one_email_its_button_confirms_those_two(
+def test_two_of_three_one_email_confirms_those_two_and_the_manage_link_leaves_one(
     page, service: Service, allowed: Site, smtp_server, kind: str
 ):
     page.set_viewport_size(PHONE)
@@ -154,6 +134,31 @@ def test_two_of_three_one_email_its_button_confirms_those_two(
         found for found in messages_to(smtp_server.messages, email)
         if found["Subject"].startswith("Confirm")
     ] == [message]  # fmt: skip
+
+    # The welcome email's manage link shows those two; leaving one there keeps the other.
+    welcome = wait_for(
+        lambda: [m for m in messages_to(smtp_server.messages, email) if "Welcome" in m["Subject"]],
+        "a welcome email",
+    )[0]
+    manage = next(
+        word for word in welcome.get_body(("plain",)).get_content().split()
+        if word.startswith(f"{service.base}/manage/")
+    )  # fmt: skip
+    page.goto(manage)
+    expect(page.get_by_role("heading", name="Your subscriptions")).to_be_visible()
+    for name in NEWSLETTERS.values():
+        entry = page.get_by_role("listitem").filter(has_text=name)
+        state = "Subscribed" if name in CHOSEN else "Not subscribed"
+        expect(entry.get_by_text(state, exact=True)).to_be_visible()
+    left, kept = CHOSEN
+    page.get_by_role("listitem").filter(has_text=left).get_by_role(
+        "button", name="Unsubscribe"
+    ).click()
+    expect(page.get_by_text(f"You have unsubscribed from {left}")).to_be_visible()
+    assert service.subscriptions_of(email, status="confirmed") == 1
+    assert service.subscriptions_of(email, status="unsubscribed") == 1
+    kept_entry = page.get_by_role("listitem").filter(has_text=kept)
+    expect(kept_entry.get_by_text("Subscribed", exact=True)).to_be_visible()
 
 
 def test_choosing_none_is_said_next_to_the_choices(page, allowed: Site):

@@ -115,6 +115,29 @@ def submit_together(app, emails: list[str], slugs: tuple[str, ...] = (SLUG,)) ->
     return [results[index] for index in range(len(emails))]
 
 
+def released_together(processes: list[subprocess.Popen]) -> list[str]:
+    """Wait until every process has its app and its form, release them together, and
+    return what each printed (the status of its answer)."""
+    try:
+        for process in processes:
+            line = process.stdout.readline()
+            assert line == "ready\n", process.stderr.read()
+        for process in processes:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        answers = []
+        for process in processes:
+            out, err = process.communicate(timeout=TIMEOUT_SECONDS)
+            assert process.returncode == 0, err
+            answers.append(out.strip())
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return answers
+
+
 def apply_together(app, workers: int) -> list[object]:
     """``workers`` mail workers, each taking one recorded signup, apply them at once."""
     barrier = threading.Barrier(workers)
@@ -201,24 +224,7 @@ def test_simultaneous_submissions_from_processes_make_one_subscription(app, sett
         )
         for email in CASINGS[:6]
     ]
-    try:
-        # Wait until every process has its app and its form, then release them together.
-        for process in processes:
-            line = process.stdout.readline()
-            assert line == "ready\n", process.stderr.read()
-        for process in processes:
-            process.stdin.write("go\n")
-            process.stdin.flush()
-        answers = []
-        for process in processes:
-            out, err = process.communicate(timeout=TIMEOUT_SECONDS)
-            assert process.returncode == 0, err
-            answers.append(out.strip())
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    answers = released_together(processes)
 
     assert answers == ["303"] * len(processes)
     assert apply_together(app, len(processes)) == [1] * len(processes)

@@ -31,6 +31,7 @@ from tests.test_concurrency import ROOT
 from tests.test_concurrency import TIMEOUT_SECONDS
 from tests.test_concurrency import apply_together
 from tests.test_concurrency import readers
+from tests.test_concurrency import released_together
 
 OVERLAPPING = [[SLUG, BRIEFING], [BRIEFING, DIGEST], [DIGEST, SLUG], [SLUG, BRIEFING, DIGEST]]
 
@@ -134,23 +135,7 @@ def test_overlapping_sets_from_processes(app, settings):
         )
         for email, chosen in wanted
     ]
-    try:
-        for process in processes:
-            line = process.stdout.readline()
-            assert line == "ready\n", process.stderr.read()
-        for process in processes:
-            process.stdin.write("go\n")
-            process.stdin.flush()
-        answers = []
-        for process in processes:
-            out, err = process.communicate(timeout=TIMEOUT_SECONDS)
-            assert process.returncode == 0, err
-            answers.append(out.strip())
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    answers = released_together(processes)
 
     assert answers == ["202"] * len(processes)
     assert apply_together(app, len(processes)) == [1] * len(processes)

@@ -40,6 +40,20 @@ NEWSLETTERS_PARAMETER = {
 }
 
 
+# The fields of a signup, whether to one newsletter or several.
+SIGNUP_FIELDS = {
+    "email": {"type": "string", "description": "The reader's address"},
+    "source_url": {
+        "type": "string",
+        "description": "The page the form was on (as the browser reports)",
+    },
+    "website": {
+        "type": "string",
+        "description": "Honeypot: leave empty (a filled one is ignored)",
+    },
+}
+
+
 def _json(schema: str, description: str) -> dict:
     """A documented response whose JSON body is one of the components' schemas."""
     return {
@@ -150,20 +164,12 @@ def document() -> dict:
                     "type": "object",
                     "required": ["email", "newsletters"],
                     "properties": {
-                        "email": {"type": "string", "description": "The reader's address"},
+                        **SIGNUP_FIELDS,
                         "newsletters": {
                             "type": "array",
                             "items": {"type": "string"},
                             "minItems": 1,
                             "description": "The slugs of the public newsletters chosen",
-                        },
-                        "source_url": {
-                            "type": "string",
-                            "description": "The page the form was on (as the browser reports)",
-                        },
-                        "website": {
-                            "type": "string",
-                            "description": "Honeypot: leave empty (a filled one is ignored)",
                         },
                     },
                 },
@@ -193,15 +199,7 @@ def document() -> dict:
                     "type": "object",
                     "required": ["email"],
                     "properties": {
-                        "email": {"type": "string", "description": "The reader's address"},
-                        "source_url": {
-                            "type": "string",
-                            "description": "The page the form was on (as the browser reports)",
-                        },
-                        "website": {
-                            "type": "string",
-                            "description": "Honeypot: leave empty (a filled one is ignored)",
-                        },
+                        **SIGNUP_FIELDS,
                     },
                 },
                 "SignupAccepted": {

@@ -437,7 +437,9 @@ def check(
     """Compare what the clients were told with the database, the sink and the logs."""
     with instance.engine.connect() as connection:
         stored = Counter(
-            connection.scalars(select(Reader.email).join(Subscription, Subscription.reader))
+            connection.scalars(
+                select(Reader.email).join(Subscription, Subscription.reader_id == Reader.id)
+            )
         )
         pending = connection.scalar(
             select(func.count()).where(Subscription.status == SubscriptionStatus.PENDING)

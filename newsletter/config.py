@@ -37,6 +37,8 @@ DEFAULTS = {
     "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
     # A pending address gets its confirmation again at most once per this many seconds.
     "CONFIRMATION_RESEND_INTERVAL": 10 * 60,
+    # Rows an import applies per transaction: a failure half-way keeps the batches before.
+    "IMPORT_BATCH_SIZE": 1000,
     # How long an iframe signup form may sit open before its token expires (a day).
     "EMBED_FORM_MAX_AGE": 24 * 3600,
     # Serve a sample article page at /demo/article embedding the form both ways.

@@ -90,11 +90,21 @@ class UnknownStatus(Refusal, ValueError):
 
 
 class SubscriptionStatus(enum.StrEnum):
-    """Where a subscription is in its lifecycle: pending → confirmed → unsubscribed."""
+    """Where a subscription is in its lifecycle: pending → confirmed → unsubscribed.
+
+    ``bounced`` is the other way out: the address's mail came back for good (so far only
+    as another provider's export says, through an import). It is never mailed.
+    """
 
     PENDING = "pending"
     CONFIRMED = "confirmed"
     UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+
+    @property
+    def opted_out(self) -> bool:
+        """The reader left, or their mailbox is gone: no import makes them a subscriber."""
+        return self in (SubscriptionStatus.UNSUBSCRIBED, SubscriptionStatus.BOUNCED)
 
     @classmethod
     def parse_filter(cls, text: str | None) -> "SubscriptionStatus | None":
@@ -115,6 +125,7 @@ class EventKind(enum.StrEnum):
     CONFIRMATION_RENEWED = "confirmation_renewed"  # the reader asked from an old link
     CONFIRMATION_RESENT = "confirmation_resent"  # an editor sent it again
     UNSUBSCRIBED = "unsubscribed"
+    IMPORTED = "imported"  # from a file: its detail names the file, its SHA-256 and who
 
 
 class MessageKind(enum.StrEnum):

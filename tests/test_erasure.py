@@ -164,7 +164,13 @@ def test_erasure_from_one_newsletter_erases_the_reader_in_every_newsletter(
     third = runner.invoke(args=["newsletters", "create", "--slug", "third", "--name", "C"])
     assert third.exit_code == 0, third.output
     assert sign_up(browser, ADDRESS, "third").status_code == 303  # not applied yet
-    assert counts(app, BRIEFING) == {"pending": 2, "confirmed": 0, "unsubscribed": 0, "erased": 0}
+    assert counts(app, BRIEFING) == {
+        "pending": 2,
+        "confirmed": 0,
+        "unsubscribed": 0,
+        "bounced": 0,
+        "erased": 0,
+    }
     in_briefing = [row for row in subscriptions(app) if row.newsletter_id != 1]
     public_ids = [row.public_id for row in subscriptions(app) if row.email == ADDRESS]
     assert len(public_ids) == 2 and len(in_briefing) == 2
@@ -177,9 +183,27 @@ def test_erasure_from_one_newsletter_erases_the_reader_in_every_newsletter(
     deliver(runner)  # the waiting signup is gone too: nothing brings the reader back
     assert traces(app, ADDRESS, LOCAL_PART) == []
     assert [row.email for row in subscriptions(app)] == ["keeper@example.com"]
-    assert counts(app) == {"pending": 0, "confirmed": 0, "unsubscribed": 0, "erased": 1}
-    assert counts(app, BRIEFING) == {"pending": 1, "confirmed": 0, "unsubscribed": 0, "erased": 1}
-    assert counts(app, "third") == {"pending": 0, "confirmed": 0, "unsubscribed": 0, "erased": 0}
+    assert counts(app) == {
+        "pending": 0,
+        "confirmed": 0,
+        "unsubscribed": 0,
+        "bounced": 0,
+        "erased": 1,
+    }
+    assert counts(app, BRIEFING) == {
+        "pending": 1,
+        "confirmed": 0,
+        "unsubscribed": 0,
+        "bounced": 0,
+        "erased": 1,
+    }
+    assert counts(app, "third") == {
+        "pending": 0,
+        "confirmed": 0,
+        "unsubscribed": 0,
+        "bounced": 0,
+        "erased": 0,
+    }
 
 
 @pytest.fixture
@@ -273,11 +297,23 @@ def test_erasure_also_forgets_a_signup_not_yet_applied(app, client, runner, mail
 def test_erasure_keeps_the_counts_honest(app, client, runner, mailbox):
     assert sign_up(client, "keeper@example.com").status_code == 303
     confirmed_reader(app, runner, mailbox)
-    assert counts(app) == {"pending": 1, "confirmed": 1, "unsubscribed": 0, "erased": 0}
+    assert counts(app) == {
+        "pending": 1,
+        "confirmed": 1,
+        "unsubscribed": 0,
+        "bounced": 0,
+        "erased": 0,
+    }
 
     _, response = erase_through_admin(app, runner, public_id_of(app, ADDRESS))
     assert response.status_code == 303
-    assert counts(app) == {"pending": 1, "confirmed": 0, "unsubscribed": 0, "erased": 1}
+    assert counts(app) == {
+        "pending": 1,
+        "confirmed": 0,
+        "unsubscribed": 0,
+        "bounced": 0,
+        "erased": 1,
+    }
 
 
 def test_erased_readers_old_links_answer_404(app, runner, mailbox):

@@ -6,6 +6,7 @@ from flask.cli import FlaskGroup
 
 from newsletter.cli import data
 from newsletter.cli import editor_commands
+from newsletter.cli import import_command
 from newsletter.cli import newsletter_commands
 from newsletter.cli import service
 from newsletter.config import ConfigurationError
@@ -19,6 +20,7 @@ COMMANDS: list[click.Command] = [
     editor_commands.tokens_group,
     data.export,
     data.purge_pending,
+    import_command.import_list,
 ]
 
 

@@ -18,12 +18,12 @@ state          on signup
 pending        confirmation queued again, at most once per resend interval
 confirmed      nothing (a confirmed reader stays confirmed)
 unsubscribed   pending again, in a new round; confirmation queued
-bounced        nothing: it stays suppressed, and no email goes out
+bounced        pending again, in a new round; confirmation queued
 =============  ==========================================================
 
-A bounced address (so far only as an import says) is never mailed, not even a
-confirmation: its mailbox refused mail for good, and anyone may type any address into the
-form, so each signup would be one more bounce against the sender's reputation.
+A bounced address gets no mail until the reader signs up again (SPEC, "Deliverability"):
+the mailbox may work again, and the double opt-in decides, as for a reader who left.
+Until then nothing is sent to it.
 
 A signup to several newsletters (:func:`subscribe_to_all`) does this per newsletter, and
 the confirmations it queues go out as one email.
@@ -141,9 +141,8 @@ def subscribe_to_all(
     to_confirm = []
     for newsletter in chosen:
         subscription = _locked_subscription(session, newsletter, reader, evidence, now)
-        if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
+        if subscription.status.opted_out:
             start_new_round(subscription, evidence, now)
-        # A bounced subscription is left as it is (see the module's table).
         if subscription.status is SubscriptionStatus.PENDING and may_send_confirmation(
             subscription
         ):

@@ -158,12 +158,17 @@ def test_an_opt_out_elsewhere_ends_a_subscription_here(app, runner, tmp_path):
     assert statuses(app)["reader@example.com"] == "bounced"
 
 
-def test_a_signup_for_a_bounced_address_stays_suppressed(app, client, runner, mailbox):
+def test_a_bounced_address_gets_no_mail_until_the_reader_signs_up_again(
+    app, client, runner, mailbox
+):
     imported(runner, DATA / "mailchimp_cleaned.csv")
-    sign_up(client, "gone@example.com")
     deliver(runner)
     assert statuses(app) == {"gone@example.com": "bounced"}
-    assert mailbox.messages == []
+    assert mailbox.messages == []  # the import itself mails nobody
+    sign_up(client, "gone@example.com")
+    deliver(runner)
+    assert statuses(app) == {"gone@example.com": "pending"}  # a new double opt-in
+    assert [message["To"] for message in mailbox.messages] == ["gone@example.com"]
 
 
 def test_our_export_imported_into_an_empty_database_exports_the_same(

@@ -9,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField
 from wtforms import Field
 from wtforms import IntegerField
+from wtforms import SelectField
 from wtforms import StringField
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired
@@ -62,6 +63,11 @@ class NewsletterForm(FlaskForm):
     allowed_origins = TextAreaField("Sites that may embed the form")
     sender = StringField("Sender", validators=[at_most(SENDER_LENGTH)])
     public = BooleanField("Listed publicly", default=True)
+    language = SelectField(
+        "Default language",
+        choices=[("en", "English"), ("uk", "Українська")],
+        default="en",
+    )
     position = IntegerField(
         "Position",
         default=0,

@@ -28,6 +28,7 @@ from flask import request
 from flask_babel import Babel
 from flask_babel import force_locale
 from flask_babel import get_locale
+from werkzeug.exceptions import HTTPException
 
 ENGLISH = "en"
 LANGUAGES = (ENGLISH, "uk")
@@ -83,11 +84,22 @@ def _selected() -> str:
 
 def _chosen() -> str | None:
     """The language the reader (or the page's embed) asked for by name, if we have it."""
-    asked = supported(request.args.get("lang"))
-    if asked is None and request.is_json:
+    return supported(request.args.get("lang")) or supported(_body().get("lang"))
+
+
+def _body() -> dict:
+    """The request's JSON object, if it has one that can be read.
+
+    The error page of a body refused for its size or shape (see ``web.bodies``) is in a
+    language too: reading that body again would fail again, so it names none.
+    """
+    if not request.is_json:
+        return {}
+    try:
         body = request.get_json(silent=True)
-        asked = supported(body.get("lang")) if isinstance(body, dict) else None
-    return asked
+    except (HTTPException, RecursionError):
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _keep_chosen_language(endpoint: str, values: dict[str, Any]) -> None:

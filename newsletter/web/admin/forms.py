@@ -19,6 +19,7 @@ from wtforms.validators import NumberRange
 from wtforms.validators import Regexp
 from wtforms.validators import ValidationError
 
+from newsletter import languages
 from newsletter import newsletters
 from newsletter.list_management import MAX_QUERY_LENGTH
 from newsletter.models import SENDER_LENGTH
@@ -64,9 +65,7 @@ class NewsletterForm(FlaskForm):
     sender = StringField("Sender", validators=[at_most(SENDER_LENGTH)])
     public = BooleanField("Listed publicly", default=True)
     language = SelectField(
-        "Default language",
-        choices=[("en", "English"), ("uk", "Українська")],
-        default="en",
+        "Default language", choices=list(languages.LANGUAGES), default=languages.ENGLISH
     )
     position = IntegerField(
         "Position",

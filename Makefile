@@ -5,15 +5,18 @@ BIN := $(VENV)/bin
 # Running needs the product alone; the tests add their tools (browser driver, fuzzers, linters).
 INSTALLED := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.installed-test
+# The translations, compiled from their catalogues (the .mo files are not committed).
+CATALOGUES := $(wildcard newsletter/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
 # axe-core for the browser tests' accessibility checks (skipped, with a reason, without npm).
 NODE_TOOLS := node_modules/.installed
 
-.PHONY: run test bench soak mutants lint format clean
+.PHONY: run test bench soak mutants lint format clean translations
 
-run: $(INSTALLED)
+run: $(INSTALLED) $(COMPILED)
 	NEWSLETTER_DEMO=true $(BIN)/newsletter serve
 
-test: $(TEST_INSTALLED) $(NODE_TOOLS)
+test: $(TEST_INSTALLED) $(NODE_TOOLS) $(COMPILED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit --quiet --recursive newsletter
@@ -22,19 +25,19 @@ test: $(TEST_INSTALLED) $(NODE_TOOLS)
 
 # Benchmarks against baselines measured in the same run; writes benchmarks/RESULTS.md.
 # BENCH_SCALE=small for a quick run; NEWSLETTER_BENCH_POSTGRES_URL adds PostgreSQL.
-bench: $(TEST_INSTALLED)
+bench: $(TEST_INSTALLED) $(COMPILED)
 	$(BIN)/python -m benchmarks
 
 # Signups and confirmations under load while the SMTP sink, a mail worker, PostgreSQL and
 # Redis fail on a schedule; checks nothing was lost. Restarts this machine's PostgreSQL and
 # Redis. SOAK_SECONDS=600 for a longer run (default 60).
-soak: $(TEST_INSTALLED)
+soak: $(TEST_INSTALLED) $(COMPILED)
 	$(BIN)/python -m benchmarks.soak
 
 # One-line deliberate bugs, one promise each, run against the tests that should catch them
 # (SQLite, in a scratch copy; PostgreSQL too for a few if NEWSLETTER_TEST_DATABASE_URL is
 # set); fails if a mutant survives or no longer applies. ~5 minutes.
-mutants: $(TEST_INSTALLED)
+mutants: $(TEST_INSTALLED) $(COMPILED)
 	$(BIN)/python -m tests.mutants
 
 lint: $(TEST_INSTALLED)
@@ -46,6 +49,17 @@ lint: $(TEST_INSTALLED)
 format: $(TEST_INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Every word a reader sees, extracted again into the template; then each language's
+# catalogue is brought up to date with it, for translators (see README, "Languages").
+translations: $(INSTALLED)
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output --project newsletter \
+		-o newsletter/translations/messages.pot .
+	$(BIN)/pybabel update -i newsletter/translations/messages.pot -d newsletter/translations \
+		--no-location --width 100 --ignore-obsolete
+
+%.mo: %.po $(INSTALLED)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

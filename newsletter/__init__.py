@@ -9,6 +9,7 @@ from flask import Response
 from newsletter import cli
 from newsletter import config
 from newsletter import db
+from newsletter import languages
 from newsletter import web
 from newsletter.mail import transports
 
@@ -35,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=_resource_folder("static"),
     )
     config.load(app, test_config)
+    languages.init_app(app)
     transports.init_app(app)
     db.init_app(app)
     web.init_app(app)

@@ -64,7 +64,8 @@ def _mail_link(session: Session, email_key: str) -> None:
 
     The message is queued against the reader's first subscription, so that erasing the
     reader takes it with everything else of theirs (outbox rows cascade from
-    subscriptions). A reader always has one: a reader left with none is purged.
+    subscriptions). A reader always has one: a reader left with none is purged. The email
+    is in that subscription's language.
     """
     subscription = session.scalars(
         select(Subscription)
@@ -75,4 +76,4 @@ def _mail_link(session: Session, email_key: str) -> None:
         .limit(1)
     ).first()
     if subscription is not None:
-        outbox.enqueue(session, messages.manage_link(subscription.reader), subscription)
+        outbox.enqueue(session, messages.manage_link(subscription), subscription)

@@ -26,6 +26,7 @@ from newsletter.refusals import Refusal
 # Longest values we keep from what a browser sends; longer ones are cut, not refused.
 USER_AGENT_LENGTH = 512
 URL_LENGTH = 2048
+LANGUAGE_LENGTH = 8  # a language tag such as "en" or "uk"
 ADDRESS_LENGTH = 320
 SENDER_LENGTH = 600  # a display name and an address
 
@@ -63,6 +64,10 @@ class Newsletter(Base):
     public: Mapped[bool] = mapped_column(default=True, server_default=true())
     # Lists show newsletters by position, then by name.
     position: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The language of its pages and mail for readers who ask for none we have ("en", "uk").
+    language: Mapped[str] = mapped_column(
+        String(LANGUAGE_LENGTH), default="en", server_default="en"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -168,6 +173,10 @@ class Subscription(Base):
     signup_user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
     source: Mapped[str] = mapped_column(String(16), default="web")
     source_url: Mapped[str | None] = mapped_column(String(URL_LENGTH))
+    # The language of the latest signup: every email to the subscriber is in it.
+    language: Mapped[str] = mapped_column(
+        String(LANGUAGE_LENGTH), default="en", server_default="en"
+    )
 
     # Bumped by each new double opt-in, so a confirm link only confirms its own round.
     confirmation_round: Mapped[int] = mapped_column(default=1)
@@ -222,6 +231,9 @@ class SignupRequest(Base):
     user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
     source: Mapped[str] = mapped_column(String(16))
     source_url: Mapped[str | None] = mapped_column(String(URL_LENGTH))
+    language: Mapped[str] = mapped_column(
+        String(LANGUAGE_LENGTH), default="en", server_default="en"
+    )
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter import addresses
+from newsletter import languages
 from newsletter.models import Newsletter
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -75,6 +76,7 @@ def create(
     sender: str = "",
     public: bool = True,
     position: int = 0,
+    language: str = languages.ENGLISH,
 ) -> Newsletter:
     """Add a newsletter after checking every field; the slug must be free."""
     newsletter = Newsletter(
@@ -85,6 +87,7 @@ def create(
         sender=normalize_sender(sender),
         public=public,
         position=_checked_position(position),
+        language=_checked_language(language),
     )
     if get_by_slug(session, newsletter.slug) is not None:
         raise InvalidNewsletter(f"a newsletter with the slug {slug!r} exists already")
@@ -103,6 +106,7 @@ def update(
     sender: str | None = None,
     public: bool | None = None,
     position: int | None = None,
+    language: str | None = None,
 ) -> Newsletter:
     """Change the given fields of a newsletter (None leaves a field as it is).
 
@@ -121,6 +125,8 @@ def update(
         checked["public"] = public
     if position is not None:
         checked["position"] = _checked_position(position)
+    if language is not None:
+        checked["language"] = _checked_language(language)
     for field, value in checked.items():
         setattr(newsletter, field, value)
     session.flush()
@@ -177,6 +183,13 @@ def normalize_origin(value: str) -> str:
     if port is None or port == DEFAULT_PORTS[parts.scheme]:
         return f"{parts.scheme}://{host}"
     return f"{parts.scheme}://{host}:{port}"
+
+
+def _checked_language(language: str) -> str:
+    """One of the languages readers can have (``newsletter.languages``)."""
+    if languages.supported(language) is None:
+        raise InvalidNewsletter(f"the language must be one of {', '.join(languages.LANGUAGES)}")
+    return language
 
 
 def normalize_sender(value: str) -> str:

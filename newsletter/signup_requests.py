@@ -50,6 +50,7 @@ def record(session: Session, chosen: Sequence[Newsletter], email: str, evidence:
             "user_agent": evidence.user_agent,
             "source": evidence.source,
             "source_url": evidence.source_url,
+            "language": evidence.language,
             "received_at": utcnow(),
         },
     ).scalar_one()
@@ -80,7 +81,13 @@ def apply_pending(session: Session, limit: int) -> int:
             session,
             chosen[request.id],
             request.email,
-            Evidence(request.ip, request.user_agent, request.source, request.source_url),
+            Evidence(
+                request.ip,
+                request.user_agent,
+                request.source,
+                request.source_url,
+                request.language,
+            ),
             at=request.received_at,
         )
     if batch:

@@ -74,6 +74,8 @@ class Evidence:
     user_agent: str | None = None
     source: str = "web"
     source_url: str | None = None
+    # The language the reader signed up in: their emails are in it.
+    language: str = "en"
 
     def __post_init__(self) -> None:
         # Browser-supplied text: cut to the column and rid of control characters
@@ -146,6 +148,7 @@ def subscribe_to_all(
         if subscription.status is SubscriptionStatus.PENDING and may_send_confirmation(
             subscription
         ):
+            subscription.language = evidence.language
             record_event(
                 session, subscription, EventKind.SIGNUP, evidence, evidence.source_url, at=now
             )
@@ -170,6 +173,7 @@ def _locked_subscription(
         signup_user_agent=evidence.user_agent,
         source=evidence.source,
         source_url=evidence.source_url,
+        language=evidence.language,
     )
     return session.scalars(
         select(Subscription)

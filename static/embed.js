@@ -26,14 +26,15 @@
 
   // One newsletter's face, or several's.
   function face(host) {
-    var several = host.getAttribute("data-newsletters");
-    var path = several === null
-      ? "newsletters/" + encodeURIComponent(host.getAttribute("data-newsletter"))
-      : "newsletters?newsletters=" + encodeURIComponent(several);
+    var several = host.dataset.newsletters;
+    var query = "?lang=" + encodeURIComponent(host.dataset.lang || "");
+    var path = several == null
+      ? "newsletters/" + encodeURIComponent(host.dataset.newsletter) + query
+      : "newsletters" + query + "&newsletters=" + encodeURIComponent(several);
     return api(path).then(checked).then(function (response) { return response.json(); });
   }
 
-  // The form's one stylesheet (form.css, as our pages have it), fetched once per page.
+  // form.css, as our pages have it, fetched once per page.
   function css() {
     stylesheet = stylesheet || fetch(base + "/embed.css", { credentials: "omit" }).then(checked)
       .then(function (response) { return response.text(); });
@@ -54,7 +55,7 @@
     return el("span", { "class": "signup__star", "aria-hidden": "true" }, "*");
   }
 
-  // templates/_subscribed.html's markup: the masked address, its webmail.
+  // templates/_subscribed.html: the masked address, its webmail.
   function thanks(words, accepted, chosen) {
     var done = el("section", { "class": "done", role: "status", tabindex: "-1" });
     done.appendChild(el("h2", { "class": "signup__name" }, words.thanks_title));
@@ -114,11 +115,11 @@
     return { boxes: boxes, fieldset: fieldset, error: error };
   }
 
-  // The markup of templates/_form.html, with every word from the API.
+  // templates/_form.html's markup; every word from the API.
   function render(host, shown, text) {
     var words = shown.form;
-    var several = shown.newsletters;  // undefined for one newsletter
-    var id = several ? "several" : shown.slug;  // ids are the shadow root's, as on our pages
+    var several = shown.newsletters;  // none for one newsletter
+    var id = several ? "several" : shown.slug;  // the shadow root's ids, as on our pages
     var root = host.attachShadow({ mode: "open" });
     addStyles(root, text);
     var form = el("form", { "class": "signup", novalidate: "" });
@@ -167,7 +168,7 @@
       event.preventDefault();
       button.disabled = true;
       if (picked) say(picked.error, picked.fieldset, "");
-      var body = { email: input.value, website: honeypot.value, source_url: location.href };
+      var body = { email: input.value, website: honeypot.value, source_url: location.href, lang: host.dataset.lang };
       var sent = several && several.filter(function (n, index) { return picked.boxes[index].checked; });
       if (sent) body.newsletters = sent.map(function (newsletter) { return newsletter.slug; });
       api(several ? "subscriptions" : "newsletters/" + encodeURIComponent(shown.slug) + "/subscriptions", {
@@ -196,7 +197,7 @@
     });
   }
 
-  // Size iframe embeds on this page from the height their frame reports.
+  // Iframe embeds' height, as their frame reports it.
   window.addEventListener("message", function (event) {
     var data = event.data;
     if (event.origin !== base || !data || data.type !== "newsletter:height") return;
@@ -214,7 +215,7 @@
     );
     Array.prototype.forEach.call(hosts, function (host) {
       host.setAttribute("data-newsletter-ready", "");
-      // Without the server there are no words to show, not even an error: render nothing.
+      // No server, no words (not even an error's): render nothing.
       Promise.all([face(host), css()]).then(function (loaded) {
         render(host, loaded[0], loaded[1]);
       }).catch(function (problem) {

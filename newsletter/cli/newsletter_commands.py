@@ -3,6 +3,7 @@
 import click
 from flask.cli import with_appcontext
 
+from newsletter import languages
 from newsletter import newsletters
 from newsletter.cli.common import editing
 from newsletter.cli.common import newsletter_named
@@ -23,6 +24,12 @@ def newsletters_group() -> None:
 @click.option("--sender", default="", help="From header, e.g. 'Kate Tsurkan <kate@example.com>'.")
 @click.option("--public/--private", default=True, help="Listed on the front page (default) or not.")
 @click.option("--position", default=0, type=int, help="Lists show lower positions first.")
+@click.option(
+    "--language",
+    type=click.Choice(languages.LANGUAGES),
+    default=languages.ENGLISH,
+    help="For readers who ask for no language we have (default: en).",
+)
 @with_appcontext
 def newsletters_create(
     slug: str,
@@ -32,6 +39,7 @@ def newsletters_create(
     sender: str,
     public: bool,
     position: int,
+    language: str,
 ) -> None:
     """Create a newsletter."""
     with editing(InvalidNewsletter) as session:
@@ -44,6 +52,7 @@ def newsletters_create(
             sender=sender,
             public=public,
             position=position,
+            language=language,
         )
         click.echo(f"Created {created.slug}: {created.name}")
 
@@ -68,6 +77,11 @@ def newsletters_list() -> None:
 @click.option("--sender", help="New From header ('' for the service's default).")
 @click.option("--public/--private", default=None, help="List it on the front page, or not.")
 @click.option("--position", type=int, help="New position (lower ones are listed first).")
+@click.option(
+    "--language",
+    type=click.Choice(languages.LANGUAGES),
+    help="New default language for readers who ask for none we have.",
+)
 @with_appcontext
 def newsletters_update(
     slug: str,
@@ -78,9 +92,10 @@ def newsletters_update(
     sender: str | None,
     public: bool | None,
     position: int | None,
+    language: str | None,
 ) -> None:
-    """Change a newsletter's name, description, allowed origins, sender, listing or
-    position."""
+    """Change a newsletter's name, description, allowed origins, sender, listing,
+    position or default language."""
     if origins and no_origins:
         raise click.UsageError("--allow-origin and --no-origins contradict each other")
     with editing(InvalidNewsletter) as session:
@@ -95,5 +110,6 @@ def newsletters_update(
             sender=sender,
             public=public,
             position=position,
+            language=language,
         )
         click.echo(f"Updated {newsletter.slug}")

@@ -25,8 +25,10 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask import render_template
+from flask_babel import gettext as _
 
 from newsletter import addresses
+from newsletter import languages
 from newsletter import link_tokens
 from newsletter.models import MessageKind
 from newsletter.models import Newsletter
@@ -89,15 +91,16 @@ def confirmation(covered: list[Subscription], confirmation_public_id: str) -> Re
     each newsletter's own one-click link.
     """
     chosen = [subscription.newsletter for subscription in covered]
-    return _render(
-        MessageKind.CONFIRMATION,
-        covered[0],
-        subject=f"Confirm your subscription to {_names(chosen)}",
-        sender=_common_sender(chosen),
-        newsletters=chosen,
-        confirm_url=confirm_url(confirmation_public_id),
-        valid_days=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 86400,
-    )
+    with languages.rendered_in(covered[0].language):
+        return _render(
+            MessageKind.CONFIRMATION,
+            covered[0],
+            subject=_("Confirm your subscription to %(names)s", names=_names(chosen)),
+            sender=_common_sender(chosen),
+            newsletters=chosen,
+            confirm_url=confirm_url(confirmation_public_id),
+            valid_days=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 86400,
+        )
 
 
 def welcome(subscription: Subscription) -> Rendered:
@@ -110,35 +113,40 @@ def welcome(subscription: Subscription) -> Rendered:
         f"List-Unsubscribe: <{_checked(link)}>",
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
     )
-    return _render(
-        MessageKind.WELCOME,
-        subscription,
-        subject=f"Welcome to {subscription.newsletter.name}",
-        extra_headers=list_headers,
-        unsubscribe_url=link,
-        manage_url=manage_url(subscription.reader),
-    )
+    with languages.rendered_in(subscription.language):
+        return _render(
+            MessageKind.WELCOME,
+            subscription,
+            subject=_("Welcome to %(name)s", name=subscription.newsletter.name),
+            extra_headers=list_headers,
+            unsubscribe_url=link,
+            manage_url=manage_url(subscription.reader),
+        )
 
 
-def manage_link(reader: Reader) -> Rendered:
-    """The manage link a reader asked for at ``/manage``, from the service's own sender.
+def manage_link(subscription: Subscription) -> Rendered:
+    """The manage link the reader of ``subscription`` asked for at ``/manage``, in that
+    subscription's language, from the service's own sender.
 
     No List-Unsubscribe: the reader asked for this one email, and it is about all their
     newsletters, where each newsletter's own email unsubscribes from that one only.
     """
-    return _compose(
-        MessageKind.MANAGE_LINK,
-        reader.email,
-        current_app.config["MAIL_FROM"],
-        subject="Your subscriptions",
-        context={"manage_url": manage_url(reader)},
-    )
+    with languages.rendered_in(subscription.language):
+        return _compose(
+            MessageKind.MANAGE_LINK,
+            subscription.reader.email,
+            current_app.config["MAIL_FROM"],
+            subject=_("Your subscriptions"),
+            context={"manage_url": manage_url(subscription.reader)},
+        )
 
 
 def _names(chosen: list[Newsletter]) -> str:
-    """ "A", "A and B", "A, B and C"."""
-    names = [newsletter.name for newsletter in chosen]
-    return " and ".join(filter(None, (", ".join(names[:-1]), names[-1])))
+    """ "A", "A and B", "A, B and C" (in the language being rendered: "A, B і C")."""
+    *others, last = [newsletter.name for newsletter in chosen]
+    if not others:
+        return last
+    return _("%(others)s and %(last)s", others=", ".join(others), last=last)
 
 
 def _common_sender(chosen: list[Newsletter]) -> str:
@@ -185,7 +193,7 @@ def _compose(
     recipient = addresses.for_transport(email)
     from_header, sender = _sender(sender_value)
     message_id = _message_id(kind)
-    context.update(public_url=current_app.config["PUBLIC_URL"])
+    context.update(public_url=current_app.config["PUBLIC_URL"], language=languages.current())
     text = render_template(f"email/{kind}.txt", **context)
     html = render_template(f"email/{kind}.html", **context)
     # Quoted-printable never writes a bare "=", so no encoded line can be the boundary.

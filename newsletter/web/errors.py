@@ -9,6 +9,7 @@ import logging
 from flask import Flask
 from flask import render_template
 from flask import request
+from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import InterfaceError
 from sqlalchemy.exc import OperationalError
@@ -26,40 +27,51 @@ from newsletter.subscriptions import InvalidLink
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: ("Bad request", "The request could not be understood. Please go back and try again."),
-    401: ("Sign in required", "Sign in, or send a valid API token, to see this."),
-    403: ("Not allowed", "You may not do this."),
-    404: ("Page not found", "There is nothing at this address."),
-    405: ("Method not allowed", "This address does not accept that kind of request."),
-    410: ("Link expired", "This link no longer works."),
-    413: ("Request too large", "What was sent is larger than this service accepts."),
-    415: ("Unsupported content type", "This address does not accept that kind of content."),
-    429: ("Too many requests", "You have tried this too often. Please wait a little."),
-    500: ("Something went wrong", "Sorry, the page could not be shown. Please try again."),
-    503: ("Temporarily unavailable", "The service is busy or down. Please try again shortly."),
+    400: (
+        _l("Bad request"),
+        _l("The request could not be understood. Please go back and try again."),
+    ),
+    401: (_l("Sign in required"), _l("Sign in, or send a valid API token, to see this.")),
+    403: (_l("Not allowed"), _l("You may not do this.")),
+    404: (_l("Page not found"), _l("There is nothing at this address.")),
+    405: (_l("Method not allowed"), _l("This address does not accept that kind of request.")),
+    410: (_l("Link expired"), _l("This link no longer works.")),
+    413: (_l("Request too large"), _l("What was sent is larger than this service accepts.")),
+    415: (_l("Unsupported content type"), _l("This address does not accept that kind of content.")),
+    429: (_l("Too many requests"), _l("You have tried this too often. Please wait a little.")),
+    500: (_l("Something went wrong"), _l("Sorry, the page could not be shown. Please try again.")),
+    503: (
+        _l("Temporarily unavailable"),
+        _l("The service is busy or down. Please try again shortly."),
+    ),
 }
 
 # Finer reasons than a status: ``raise Refused(status, reason)``, or a domain refusal.
 REASONS = {
     "invalid_link": (
-        "Link not valid",
-        "This link is not valid: it may have been cut off by your mail program, or the "
-        "subscription no longer exists. You can sign up again from the newsletter's page.",
+        _l("Link not valid"),
+        _l(
+            "This link is not valid: it may have been cut off by your mail program, or the "
+            "subscription no longer exists. You can sign up again from the newsletter's page."
+        ),
     ),
     "origin_not_allowed": (
-        "Not allowed from this site",
-        "This newsletter's form may not be used from this site.",
+        _l("Not allowed from this site"),
+        _l("This newsletter's form may not be used from this site."),
     ),
-    "unknown_newsletter": ("Page not found", "There is no such newsletter here."),
-    "invalid_json": ("Bad request", "The body is not valid JSON."),
-    "expected_object": ("Bad request", 'The body must be a JSON object, such as {"email": "…"}.'),
-    "expected_json": ("Unsupported content type", "Send the body as application/json."),
+    "unknown_newsletter": (_l("Page not found"), _l("There is no such newsletter here.")),
+    "invalid_json": (_l("Bad request"), _l("The body is not valid JSON.")),
+    "expected_object": (
+        _l("Bad request"),
+        _l('The body must be a JSON object, such as {"email": "…"}.'),
+    ),
+    "expected_json": (_l("Unsupported content type"), _l("Send the body as application/json.")),
     "unknown_status": (
-        "Bad request",
-        "There is no such status: use pending, confirmed or unsubscribed.",
+        _l("Bad request"),
+        _l("There is no such status: use pending, confirmed or unsubscribed."),
     ),
-    "bad_cursor": ("Bad request", "This page of the list does not exist."),
-    "not_offered": ("Newsletter not found", "There is no such newsletter to choose here."),
+    "bad_cursor": (_l("Bad request"), _l("This page of the list does not exist.")),
+    "not_offered": (_l("Newsletter not found"), _l("There is no such newsletter to choose here.")),
 }
 
 # What each of the domain's refusals is in HTTP.
@@ -109,8 +121,8 @@ def _http_error(error: HTTPException):
     """Render an HTTP error with our own words, never the exception's internals."""
     status = error.code or 500
     reason = error.reason if isinstance(error, Refused) else _slug(error.name)
-    default = MESSAGES.get(status, (error.name, "The request could not be completed."))
-    title, message = REASONS.get(reason, default)
+    default = MESSAGES.get(status, (error.name, _l("The request could not be completed.")))
+    title, message = (str(words) for words in REASONS.get(reason, default))
     if wants_json():
         return {"error": reason, "message": message}, status, _headers(error)
     return (

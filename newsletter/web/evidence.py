@@ -4,16 +4,19 @@ import ipaddress
 
 from flask import request
 
+from newsletter import languages
 from newsletter.subscriptions import Evidence
 
 
 def from_request(source: str = "web", source_url: str | None = None) -> Evidence:
-    """Who is asking, from where: the client address (after ProxyFix), agent and page."""
+    """Who is asking, from where (the client address after ProxyFix, agent and page), in
+    which language."""
     return Evidence(
         ip=client_ip(),
         user_agent=request.headers.get("User-Agent"),
         source=source,
         source_url=source_url if source_url is not None else request.referrer,
+        language=languages.current(),
     )
 
 

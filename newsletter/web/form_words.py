@@ -4,7 +4,7 @@ Our pages and the iframe call ``form_words()`` in their templates; form validati
 them; the JSON API answers with them, and hands them all to ``embed.js`` in
 ``GET /api/v1/newsletters/<slug>`` (the script keeps no word of its own). So a changed
 word, or a translation, reaches every surface at once. :func:`current` builds them per
-call, so that a catalogue can later pick the reader's language there.
+call, in the request's language (see ``newsletter.languages``).
 """
 
 from dataclasses import asdict
@@ -13,6 +13,7 @@ from dataclasses import field
 from typing import Any
 
 from flask import Flask
+from flask_babel import gettext as _
 
 
 def _word(description: str) -> Any:
@@ -54,35 +55,35 @@ class FormWords:
 
 
 def current() -> FormWords:
-    """The words in the reader's language (for now, English only)."""
+    """The words in the reader's language."""
     return FormWords(
-        legend="indicates required",
-        label="Enter your email to subscribe",
-        button="Subscribe",
-        honeypot="Leave this field empty",
-        thanks_title="Successfully subscribed",
-        thanks=(
+        legend=_("indicates required"),
+        label=_("Enter your email to subscribe"),
+        button=_("Subscribe"),
+        honeypot=_("Leave this field empty"),
+        thanks_title=_("Successfully subscribed"),
+        thanks=_(
             "Thank you for signing up for this newsletter. We've sent you a confirmation email."
         ),
-        sent_to=(
+        sent_to=_(
             "Thank you for signing up for this newsletter. "
             "We've sent a confirmation email to {address}."
         ),
-        open_webmail="Open {name}",
-        newsletters="Choose your newsletters",
-        thanks_several=(
+        open_webmail=_("Open {name}"),
+        newsletters=_("Choose your newsletters"),
+        thanks_several=_(
             "Thank you for signing up for these newsletters. "
             "We've sent you one confirmation email for all of them."
         ),
-        sent_to_several=(
+        sent_to_several=_(
             "Thank you for signing up for these newsletters. "
             "We've sent one confirmation email for all of them to {address}."
         ),
-        invalid_email="Please, enter correct email address",
-        choose_one="Choose at least one newsletter",
-        unknown_newsletter="There is no newsletter called {slug}",
-        failed="Sorry, something went wrong. Please try again.",
-        expired="This form has expired. Please submit it again.",
+        invalid_email=_("Please, enter correct email address"),
+        choose_one=_("Choose at least one newsletter"),
+        unknown_newsletter=_("There is no newsletter called {slug}"),
+        failed=_("Sorry, something went wrong. Please try again."),
+        expired=_("This form has expired. Please submit it again."),
     )
 
 

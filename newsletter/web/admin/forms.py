@@ -9,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField
 from wtforms import Field
 from wtforms import IntegerField
+from wtforms import SelectField
 from wtforms import StringField
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired
@@ -18,6 +19,7 @@ from wtforms.validators import NumberRange
 from wtforms.validators import Regexp
 from wtforms.validators import ValidationError
 
+from newsletter import languages
 from newsletter import newsletters
 from newsletter.list_management import MAX_QUERY_LENGTH
 from newsletter.models import SENDER_LENGTH
@@ -62,6 +64,9 @@ class NewsletterForm(FlaskForm):
     allowed_origins = TextAreaField("Sites that may embed the form")
     sender = StringField("Sender", validators=[at_most(SENDER_LENGTH)])
     public = BooleanField("Listed publicly", default=True)
+    language = SelectField(
+        "Default language", choices=list(languages.LANGUAGES), default=languages.ENGLISH
+    )
     position = IntegerField(
         "Position",
         default=0,

@@ -30,6 +30,7 @@ def new_newsletter():
                 sender=form.sender.data or "",
                 public=form.public.data,
                 position=form.position.data,
+                language=form.language.data,
             )
         except newsletters.InvalidNewsletter as error:
             return _invalid(form, error, newsletter=None)
@@ -50,6 +51,7 @@ def edit_newsletter(newsletter: Newsletter):
             "sender": newsletter.sender,
             "public": newsletter.public,
             "position": newsletter.position,
+            "language": newsletter.language,
         }
     )
     if form.validate_on_submit():
@@ -63,6 +65,7 @@ def edit_newsletter(newsletter: Newsletter):
                 sender=form.sender.data or "",
                 public=form.public.data,
                 position=form.position.data,
+                language=form.language.data,
             )
         except newsletters.InvalidNewsletter as error:
             return _invalid(form, error, newsletter)

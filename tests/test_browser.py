@@ -181,10 +181,17 @@ class _FormToken(HTMLParser):
             self.token = values["value"]
 
 
+def settled_subscriptions(service: Service) -> int:
+    """How many subscriptions there are once the service's worker has applied the signups
+    earlier tests recorded (a count taken before that would move under the test)."""
+    wait_for(lambda: service.rows("signup_request") == 0, "the earlier signups applied")
+    return service.rows("subscription")
+
+
 @pytest.mark.parametrize("kind", ["iframe", "script"])
 def test_invalid_address_is_shown_inline(article, allowed: Site, service: Service, kind: str):
     form = embedded(article, kind)
-    before = service.rows("subscription")
+    before = settled_subscriptions(service)
     submit(form, "not-an-address")
 
     expect(form.get_by_text(INVALID)).to_be_visible()
@@ -358,9 +365,7 @@ def test_refused_origin_gets_no_form_and_stores_nothing(
 ):
     embed_url = f"{service.base}/newsletters/{SLUG}/embed"
     api_url = f"{service.base}/api/v1/newsletters/{SLUG}"
-    # Earlier tests' signups are applied by the service's worker: let it finish first.
-    wait_for(lambda: service.rows("signup_request") == 0, "the earlier signups applied")
-    subscriptions = service.rows("subscription")
+    subscriptions = settled_subscriptions(service)
     queued = service.rows("outbox_message")
 
     timeout = REFUSAL_SECONDS * 1000

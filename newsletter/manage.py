@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from newsletter import link_tokens
 from newsletter import newsletters
 from newsletter import subscriptions
-from newsletter.db.sql import insert_unless_exists
 from newsletter.db.types import utcnow
 from newsletter.models import EventKind
 from newsletter.models import Newsletter
@@ -87,23 +86,10 @@ def join(session: Session, reader: Reader, slug: str, evidence: Evidence) -> New
     harmless (a confirmed subscription stays as it is)."""
     newsletter = _offered(session, reader, slug).newsletter
     now = utcnow()
-    insert_unless_exists(
-        session,
-        Subscription,
-        ["newsletter_id", "reader_id"],
-        newsletter_id=newsletter.id,
-        reader_id=reader.id,
-        created_at=now,
-        signup_at=now,
-        signup_ip=evidence.ip,
-        signup_user_agent=evidence.user_agent,
-        source=evidence.source,
-        source_url=evidence.source_url,
-    )
-    subscription = session.scalars(_locked_subscription(reader, newsletter)).one()
+    subscription = subscriptions.made_and_locked(session, newsletter, reader, evidence, now)
     if subscription.status is SubscriptionStatus.CONFIRMED:
         return newsletter
-    if subscription.status is SubscriptionStatus.UNSUBSCRIBED:
+    if subscription.status.opted_out:
         subscriptions.start_new_round(subscription, evidence, now)
     subscriptions.record_event(session, subscription, EventKind.SIGNUP, evidence, EVENT_DETAIL)
     subscriptions.mark_confirmed(session, subscription, evidence, EVENT_DETAIL)
@@ -113,7 +99,7 @@ def join(session: Session, reader: Reader, slug: str, evidence: Evidence) -> New
 def leave(session: Session, reader: Reader, slug: str, evidence: Evidence) -> Newsletter:
     """Unsubscribe the reader from the newsletter ``slug``; a repeat is harmless."""
     newsletter = _offered(session, reader, slug).newsletter
-    subscription = session.scalars(_locked_subscription(reader, newsletter)).one_or_none()
+    subscription = subscriptions.locked(session, newsletter, reader)
     if subscription is not None:
         subscriptions.end(session, subscription, evidence, EVENT_DETAIL)
     return newsletter
@@ -133,12 +119,3 @@ def _offered(session: Session, reader: Reader, slug: str) -> Choice:
         if choice.newsletter.slug == slug:
             return choice
     raise UnknownChoice(slug)
-
-
-def _locked_subscription(reader: Reader, newsletter: Newsletter):
-    """The query for the reader's subscription to ``newsletter``, locked for a change."""
-    return (
-        select(Subscription)
-        .where(Subscription.reader_id == reader.id, Subscription.newsletter_id == newsletter.id)
-        .with_for_update()
-    )

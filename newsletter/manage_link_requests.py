@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter import addresses
+from newsletter import newsletters
 from newsletter.db.types import utcnow
 from newsletter.mail import messages
 from newsletter.mail import outbox
 from newsletter.models import ManageLinkRequest
-from newsletter.models import Newsletter
 from newsletter.models import Reader
 from newsletter.models import Subscription
 
@@ -72,7 +72,7 @@ def _mail_link(session: Session, email_key: str) -> None:
         .join(Subscription.reader)
         .join(Subscription.newsletter)
         .where(Reader.email_key == email_key)
-        .order_by(Newsletter.position, Newsletter.name)
+        .order_by(*newsletters.LISTING_ORDER)
         .limit(1)
     ).first()
     if subscription is not None:

@@ -36,6 +36,7 @@ from datetime import datetime
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import Select
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -142,7 +143,7 @@ def subscribe_to_all(
     reader = find_or_create_reader(session, email, at=now)
     to_confirm = []
     for newsletter in chosen:
-        subscription = _locked_subscription(session, newsletter, reader, evidence, now)
+        subscription = made_and_locked(session, newsletter, reader, evidence, now)
         if subscription.status.opted_out:
             start_new_round(subscription, evidence, now)
         if subscription.status is SubscriptionStatus.PENDING and may_send_confirmation(
@@ -157,10 +158,11 @@ def subscribe_to_all(
         queue_confirmation(session, to_confirm)
 
 
-def _locked_subscription(
+def made_and_locked(
     session: Session, newsletter: Newsletter, reader: Reader, evidence: Evidence, at: datetime
 ) -> Subscription:
-    """The reader's subscription to the newsletter, made if new, locked for the caller."""
+    """The reader's subscription to the newsletter, made if new (with this evidence),
+    locked for the caller."""
     insert_unless_exists(
         session,
         Subscription,
@@ -175,11 +177,21 @@ def _locked_subscription(
         source_url=evidence.source_url,
         language=evidence.language,
     )
-    return session.scalars(
+    return session.scalars(_for_update(newsletter, reader)).one()
+
+
+def locked(session: Session, newsletter: Newsletter, reader: Reader) -> Subscription | None:
+    """The reader's subscription to the newsletter, locked for the caller; None if none."""
+    return session.scalars(_for_update(newsletter, reader)).one_or_none()
+
+
+def _for_update(newsletter: Newsletter, reader: Reader) -> Select[Subscription]:
+    """The query for the reader's subscription to the newsletter, locking it."""
+    return (
         select(Subscription)
         .where(Subscription.newsletter_id == newsletter.id, Subscription.reader_id == reader.id)
         .with_for_update()
-    ).one()
+    )
 
 
 def find_or_create_reader(session: Session, email: str, at: datetime | None = None) -> Reader:

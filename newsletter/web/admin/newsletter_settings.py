@@ -21,17 +21,7 @@ def new_newsletter():
     form = NewNewsletterForm()
     if form.validate_on_submit():
         try:
-            created = newsletters.create(
-                db.session(),
-                slug=form.slug.data,
-                name=form.name.data,
-                description=form.description.data or "",
-                allowed_origins=origin_lines(form.allowed_origins.data),
-                sender=form.sender.data or "",
-                public=form.public.data,
-                position=form.position.data,
-                language=form.language.data,
-            )
+            created = newsletters.create(db.session(), slug=form.slug.data, **_settings(form))
         except newsletters.InvalidNewsletter as error:
             return _invalid(form, error, newsletter=None)
         flash(f"Created “{created.name}”. Its signup form is live.", "success")
@@ -56,22 +46,25 @@ def edit_newsletter(newsletter: Newsletter):
     )
     if form.validate_on_submit():
         try:
-            newsletters.update(
-                db.session(),
-                newsletter,
-                name=form.name.data,
-                description=form.description.data or "",
-                allowed_origins=origin_lines(form.allowed_origins.data),
-                sender=form.sender.data or "",
-                public=form.public.data,
-                position=form.position.data,
-                language=form.language.data,
-            )
+            newsletters.update(db.session(), newsletter, **_settings(form))
         except newsletters.InvalidNewsletter as error:
             return _invalid(form, error, newsletter)
         flash("Saved.", "success")
         return redirect(url_for("admin.subscribers", slug=newsletter.slug), 303)
     return _form_page(form, newsletter)
+
+
+def _settings(form: NewsletterForm) -> dict:
+    """What the form says of a newsletter, as the domain takes it (the slug aside)."""
+    return {
+        "name": form.name.data,
+        "description": form.description.data or "",
+        "allowed_origins": origin_lines(form.allowed_origins.data),
+        "sender": form.sender.data or "",
+        "public": form.public.data,
+        "position": form.position.data,
+        "language": form.language.data,
+    }
 
 
 def _form_page(form: NewsletterForm, newsletter: Newsletter | None):

@@ -24,6 +24,9 @@ any other   ``--email-column`` (``--status-column``,     mapped by ``--status-ma
             ``--status-map``)                            status column: confirmed
 ==========  ===========================================  ==================================
 
+Where our export has a ``language`` column, each row's subscription takes its language
+(``--language`` overrides it for every row); otherwise the newsletter's language.
+
 Mailchimp writes its times in UTC without a zone; listmonk in Go's ``time.String()``
 (``2024-01-02 15:04:05.123 +0000 UTC``); Ghost, Substack and we in ISO 8601.
 """
@@ -39,11 +42,13 @@ from datetime import datetime
 from typing import BinaryIO
 
 from newsletter import csv_export
+from newsletter import languages
 from newsletter.models import SubscriptionStatus
 
 CHUNK_SIZE = 1 << 16
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 TRUE = "true"
+LANGUAGE_COLUMN = "language"
 # The statuses another tool's status column may hold, as ``--status-map`` starts out.
 DEFAULT_STATUS_MAP = {
     **{status.value: status for status in SubscriptionStatus},
@@ -75,6 +80,7 @@ class SourceRow:
     source: str | None = None
     source_url: str | None = None
     newsletter: str | None = None  # our export names the newsletter of each row
+    language: str | None = None  # the language of its mail, where the file says
 
 
 @dataclass(frozen=True)
@@ -190,7 +196,20 @@ def _ours(record: Record) -> SourceRow:
         source=_cell(record["source"]) or None,
         source_url=_cell(record["source_url"]) or None,
         newsletter=record["newsletter"],
+        language=_language(record),
     )
+
+
+def _language(record: Record) -> str | None:
+    """A ``language`` column's language, where the file has one (a newer export of ours);
+    None where it has none or the cell is empty."""
+    text = record.get(LANGUAGE_COLUMN, "").strip().lower()
+    if not text:
+        return None
+    language = languages.supported(text)
+    if language is None:
+        raise InvalidRow(f"unknown language {record[LANGUAGE_COLUMN]!r}")
+    return language
 
 
 def _cell(text: str) -> str:

@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 
 from newsletter import import_formats
 from newsletter import importing
+from newsletter import languages
 from newsletter.cli.common import newsletter_named
 from newsletter.cli.common import reading
 
@@ -25,6 +26,12 @@ WHO = "CLI"  # the history's "by" of an import run from the command line
     help="Their statuses to ours, e.g. subscribed=confirmed,cleaned=bounced "
     "(ours: pending, confirmed, unsubscribed, bounced).",
 )
+@click.option(
+    "--language",
+    type=click.Choice(languages.LANGUAGES),
+    help="The language of the imported subscriptions' mail (default: the file's language "
+    "column where it has one, else the newsletter's language).",
+)
 @with_appcontext
 def import_list(
     slug: str,
@@ -33,6 +40,7 @@ def import_list(
     email_column: str | None,
     status_column: str | None,
     status_map: str | None,
+    language: str | None,
 ) -> None:
     """Import PATH, a CSV (Mailchimp, Substack, Ghost, listmonk, or our export), into a
     newsletter. No email is sent; opted-out addresses here stay opted out."""
@@ -49,6 +57,7 @@ def import_list(
         status_column=status_column,
         status_map=statuses,
         dry_run=dry_run,
+        language=language,
     )
     # On a terminal only: in a pipe or a cron job, standard error stays quiet.
     with (

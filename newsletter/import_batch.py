@@ -37,6 +37,7 @@ from newsletter.models import Reader
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionEvent
 from newsletter.models import SubscriptionStatus
+from newsletter.models import new_public_id
 
 READERS = Reader.__table__
 SUBSCRIPTIONS = Subscription.__table__
@@ -230,18 +231,26 @@ def _create_subscriptions(
             new[reader_id] = _new_subscription(batch, reader_id, row)
     if not new:
         return set()
-    statement = _insert(session, SUBSCRIPTIONS, "newsletter_id", "reader_id").returning(
-        SUBSCRIPTIONS.c.reader_id, SUBSCRIPTIONS.c.id
+    session.execute(
+        _insert(session, SUBSCRIPTIONS, "newsletter_id", "reader_id"), list(new.values())
     )
-    made: dict[int, int] = {
-        reader_id: id_ for reader_id, id_ in session.execute(statement, list(new.values()))
-    }
-    for reader_id, subscription_id in made.items():
-        statuses[reader_id] = (subscription_id, new[reader_id]["status"])
-    if lost := new.keys() - made.keys():
-        # A signup of the same address between the SELECT and the INSERT won: its row.
+    # Ours are those with the public id this import gave them (the batch's transaction
+    # holds them: no lock to take). A signup of the same address between the SELECT and
+    # the INSERT won the others: they are locked and taken as they are.
+    found = session.execute(
+        select(SUBSCRIPTIONS.c.reader_id, SUBSCRIPTIONS.c.id, SUBSCRIPTIONS.c.public_id).where(
+            SUBSCRIPTIONS.c.newsletter_id == batch.target.id,
+            SUBSCRIPTIONS.c.reader_id.in_(list(new)),
+        )
+    )
+    made = set()
+    for reader_id, subscription_id, public_id in found:
+        if public_id == new[reader_id]["public_id"]:
+            made.add(reader_id)
+            statuses[reader_id] = (subscription_id, new[reader_id]["status"])
+    if lost := new.keys() - made:
         statuses |= _locked_subscriptions(session, batch.target.id, lost)
-    return set(made)
+    return made
 
 
 def _new_subscription(batch: Batch, reader_id: int, row: SourceRow) -> dict:
@@ -251,6 +260,7 @@ def _new_subscription(batch: Batch, reader_id: int, row: SourceRow) -> dict:
     evidence = {"confirmed_at": None, "confirmed_ip": None, "unsubscribed_at": None}
     evidence |= _status_evidence(row, batch.now)
     return {
+        "public_id": new_public_id(),
         "newsletter_id": batch.target.id,
         "reader_id": reader_id,
         "status": row.status,

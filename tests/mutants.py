@@ -796,6 +796,22 @@ MUTANTS = [
             "tests/test_several.py::test_one_signup_one_email_whose_button_confirms_exactly_the_chosen",
         ),
     ),
+    Mutant(
+        "import-resubscribes-opted-out",
+        "an address that unsubscribed or bounced here is never made a subscriber by an import",
+        "newsletter/import_batch.py",
+        "    if here.opted_out and not there.opted_out:",
+        "    if here is SubscriptionStatus.BOUNCED and not there.opted_out:",
+        ("tests/test_import.py::test_an_address_that_left_here_is_never_made_a_subscriber",),
+    ),
+    Mutant(
+        "import-unbounces",
+        "an import never undoes a bounce",
+        "newsletter/import_batch.py",
+        "    (SubscriptionStatus.BOUNCED, SubscriptionStatus.UNSUBSCRIBED),\n",
+        "",
+        ("tests/test_import_rows.py::test_an_import_never_undoes_a_bounce",),
+    ),
 ]
 
 

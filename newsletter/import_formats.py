@@ -33,6 +33,7 @@ Mailchimp writes its times in UTC without a zone; listmonk in Go's ``time.String
 
 import codecs
 import ipaddress
+import socket
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -302,8 +303,21 @@ def _time(record: Record, column: str) -> datetime | None:
 
 
 def _ip(text: str) -> str | None:
-    """An IP address kept as evidence; anything else (empty, garbage) is not evidence."""
+    """An IP address kept as evidence, in its canonical form; anything else (empty,
+    garbage) is not evidence.
+
+    A dotted quad is checked by ``inet_pton``, which takes exactly the canonical form
+    ``ipaddress`` does (no leading zeros, no short forms) at a fraction of its cost, a
+    large share of a row's; IPv6 and the rest go to ``ipaddress``.
+    """
+    text = text.strip()
     try:
-        return str(ipaddress.ip_address(text.strip()))
+        socket.inet_pton(socket.AF_INET, text)
+    except OSError:
+        pass
+    else:
+        return text
+    try:
+        return str(ipaddress.ip_address(text))
     except ValueError:
         return None

@@ -114,3 +114,28 @@ def test_an_import_never_undoes_a_bounce(app, runner, tmp_path):
         report = imported(runner, path, *ANY_CSV)
         assert report["updated"] == "0"
     assert statuses(app) == {"gone@example.com": "bounced"}
+
+
+def test_the_source_s_ips_are_kept_in_canonical_form_and_garbage_is_not(app, runner, tmp_path):
+    header = (DATA / "mailchimp_subscribed.csv").read_text(encoding="utf-8").splitlines()[0]
+    lines = [header]
+    for email, optin, confirm in (
+        ("four@example.com", " 203.0.113.7 ", "010.1.1.1"),
+        ("six@example.com", "2001:DB8:0::1", "not an ip"),
+    ):
+        cells = dict.fromkeys(header.split(","), "")
+        cells |= {"Email Address": email, "OPTIN_IP": optin, "CONFIRM_IP": confirm}
+        lines.append(",".join(cells.values()))
+    path = write(tmp_path, "ips.csv", "\n".join(lines) + "\n")
+    imported(runner, path)
+    with app.app_context(), database(app).reading_sessions() as session:
+        found = session.execute(
+            select(Reader.email, Subscription.signup_ip, Subscription.confirmed_ip).join(
+                Subscription.reader
+            )
+        )
+        evidence = {email: (signup, confirmed) for email, signup, confirmed in found}
+    assert evidence == {
+        "four@example.com": ("203.0.113.7", None),
+        "six@example.com": ("2001:db8::1", None),
+    }

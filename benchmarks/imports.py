@@ -41,12 +41,12 @@ FIRST_SIGNUP = datetime(2019, 1, 1, tzinfo=UTC)
 
 
 def measure(backend, scale: Scale, folder: Path) -> tuple[list[Row], list[str]]:
-    """Time the baseline and the CLI, interleaved, ``scale.repeats`` times."""
+    """Time the baseline and the CLI, interleaved, ``scale.import_repeats`` times."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "mailchimp-subscribed.csv"
     _write_file(path, scale.existing_rows)
     figures: dict[str, list[float]] = {"base": [], "cli": [], "cli_rss": []}
-    for repeat in range(scale.repeats):
+    for repeat in range(scale.import_repeats):
         figures["base"].append(_baseline(backend, path, f"import_bare_{repeat}"))
         instance = Instance(folder / f"import-{repeat}", backend.new_database(f"import_{repeat}"))
         instance.prepare(SLUG)
@@ -76,9 +76,10 @@ def measure(backend, scale: Scale, folder: Path) -> tuple[list[Row], list[str]]:
         Row("Import: `newsletter import` peak RSS", "MB", figures["cli_rss"], target=PEAK_RSS),
     ]
     notes = [
-        f"Import: a {size / 2**20:.0f} MiB Mailchimp file of new readers, into a fresh "
-        "database each repeat (a reader, a subscription and a history event per row); the "
-        "baseline loads it into a bare table of text columns, no key, no index."
+        f"Import: a {size / 2**20:.0f} MiB Mailchimp file of new readers, measured "
+        f"{scale.import_repeats} time(s), into a fresh database each time (a reader, a "
+        "subscription and a history event per row); the baseline loads it into a bare "
+        "table of text columns, no key, no index."
     ]
     return rows, notes
 

@@ -796,6 +796,54 @@ MUTANTS = [
             "tests/test_several.py::test_one_signup_one_email_whose_button_confirms_exactly_the_chosen",
         ),
     ),
+    Mutant(
+        "roles-unchecked",
+        "every admin route checks the caller's role on the route's newsletter (rogue editor)",
+        "newsletter/web/admin/access.py",
+        "    if need is None or not current_access().may(need, newsletter):",
+        "    if need is None:",
+        ("tests/test_roles.py::test_every_admin_route_answers_what_the_role_allows",),
+    ),
+    Mutant(
+        "viewer-edits",
+        "a viewer sees counts and the chart only: no subscriber, no export (rogue editor)",
+        "newsletter/roles.py",
+        "            return covered and self.role is Role.EDITOR",
+        "            return covered",
+        (
+            "tests/test_roles.py::test_every_admin_route_answers_what_the_role_allows",
+            "tests/test_roles.py::test_a_viewer_sees_counts_and_chart_of_their_newsletter_only",
+        ),
+    ),
+    Mutant(
+        "audit-rewritable",
+        "no statement of the app changes or deletes an audit entry but the retention purge",
+        "newsletter/audit.py",
+        '    if CHANGING_STATEMENT.match(statement) and not getattr(_purging, "active", False):',
+        "    if False:",
+        ("tests/test_audit.py::test_the_app_cannot_change_or_delete_an_entry",),
+    ),
+    Mutant(
+        "token-never-expires",
+        "an expired API token is no token: 401 (leaked token)",
+        "newsletter/api_tokens.py",
+        " or token.expires_at <= utcnow():",
+        ":",
+        (
+            "tests/test_token_scopes.py::test_each_export_route_answers_by_the_tokens_scope_and_expiry",
+        ),
+    ),
+    Mutant(
+        "scoped-export-of-all",
+        "every newsletter's export holds only the newsletters the caller may export (leaked token)",
+        "newsletter/exports.py",
+        "    only = None if newsletter or every else [n.id for n in covered]",
+        "    only = None",
+        (
+            "tests/test_token_scopes.py::test_a_scoped_tokens_every_newsletter_export_holds_its_newsletters_only",
+            "tests/test_roles.py::test_an_editors_all_newsletters_export_holds_their_newsletters_only",
+        ),
+    ),
 ]
 
 

@@ -200,7 +200,7 @@ MUTANTS = [
     Mutant(
         "admin-route-open",
         "every admin route refuses anonymous visitors (admin takeover)",
-        "newsletter/web/admin/auth.py",
+        "newsletter/web/admin/access.py",
         'OPEN_ENDPOINTS = {"admin.login"}',
         'OPEN_ENDPOINTS = {"admin.login", "admin.dashboard"}',
         (
@@ -235,7 +235,7 @@ MUTANTS = [
     Mutant(
         "export-without-auth",
         "the export needs a signed-in editor or an API token (data export)",
-        "newsletter/web/admin/auth.py",
+        "newsletter/web/admin/access.py",
         'OPEN_ENDPOINTS = {"admin.login"}',
         'OPEN_ENDPOINTS = {"admin.login", "admin.export_csv"}',
         (
@@ -248,8 +248,8 @@ MUTANTS = [
         "revoked-token-accepted",
         "a revoked API token opens nothing (data export)",
         "newsletter/api_tokens.py",
-        "    if token is None or token.revoked_at is not None:",
-        "    if token is None:",
+        "    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():",
+        "    if token is None or token.expires_at <= utcnow():",
         (
             "tests/test_admin_access.py::test_export_refuses_a_revoked_token",
             "tests/test_erasure.py::test_revoked_token_no_longer_exports_and_others_still_do",
@@ -418,9 +418,11 @@ MUTANTS = [
         "        limits.count_sign_in(account)\n"
         "        editor = editors.authenticate(db.session(), form.email.data, "
         "form.password.data)\n"
+        "        audit_sign_in(editor, account)\n"
         "        if editor is None:\n",
         "        editor = editors.authenticate(db.session(), form.email.data, "
         "form.password.data)\n"
+        "        audit_sign_in(editor, account)\n"
         "        if editor is None:\n"
         "            limits.count_sign_in(account)\n",
         (
@@ -436,6 +438,7 @@ MUTANTS = [
         "        limits.count_sign_in(account)\n"
         "        editor = editors.authenticate(db.session(), form.email.data, "
         "form.password.data)\n"
+        "        audit_sign_in(editor, account)\n"
         "        if editor is None:\n",
         "        counts, network = limits._counts(), limits.client_network()\n"
         '        config = __import__("flask").current_app.config\n'
@@ -451,6 +454,7 @@ MUTANTS = [
         "            abort(429)\n"
         "        editor = editors.authenticate(db.session(), form.email.data, "
         "form.password.data)\n"
+        "        audit_sign_in(editor, account)\n"
         "        if editor is None:\n"
         "            for setting, *key in keys:\n"
         "                counts.hit(config[setting], *key)\n",

@@ -54,6 +54,8 @@ DEFAULTS = {
     "MAIL_LEASE_SECONDS": 5 * 60,
     # Deliver queued mail from a thread inside the web process (`newsletter serve`).
     "MAIL_BACKGROUND_SENDER": False,
+    # Audit entries older than this many days go at `newsletter audit purge` (run it daily).
+    "AUDIT_RETENTION_DAYS": 730,
     # Number of reverse proxies in front of the app that set X-Forwarded-* headers.
     "PROXY_HOPS": 0,
     # Requests with larger bodies are refused with 413 before they are read.

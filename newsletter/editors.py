@@ -4,6 +4,7 @@ An editor's session cookie carries their ``session_version``; bumping it ends ev
 session they have (a signed cookie cannot be recalled otherwise).
 """
 
+from collections.abc import Iterable
 from functools import cache
 
 from sqlalchemy import select
@@ -12,6 +13,10 @@ from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
 from newsletter import addresses
+from newsletter import audit
+from newsletter import roles
+from newsletter.access_models import AuditAction
+from newsletter.access_models import Role
 from newsletter.db.types import utcnow
 from newsletter.models import Editor
 
@@ -33,8 +38,22 @@ class InvalidEditor(ValueError):
     """An address or password that cannot make an account; the message says why."""
 
 
-def create(session: Session, email: str, password: str) -> Editor:
-    """Add an editor with a hashed password; the address must be valid and free."""
+def create(
+    session: Session,
+    email: str,
+    password: str,
+    role: Role | None = None,
+    slugs: Iterable[str] = (),
+    *,
+    actor: str = "CLI",
+    ip: str | None = None,
+) -> Editor:
+    """Add an editor with a hashed password; the address must be valid and free.
+
+    ``role`` on the newsletters ``slugs`` names; without one, the first editor is an owner
+    and any later one a viewer of no newsletter (see :func:`roles.default_role`). On the
+    audit trail as made by ``actor``.
+    """
     try:
         normalized = addresses.normalize(email)
     except addresses.InvalidAddress as error:
@@ -42,9 +61,24 @@ def create(session: Session, email: str, password: str) -> Editor:
     password_hash = _hash(password)
     if find(session, normalized) is not None:
         raise InvalidEditor(f"an editor with the address {normalized} exists already")
+    chosen_role = role or roles.default_role(session)
     editor = Editor(email=addresses.key(normalized), password_hash=password_hash)
     session.add(editor)
     session.flush()
+    if role is not None or chosen_role is Role.OWNER:
+        try:
+            roles.apply_role(session, editor, chosen_role, slugs)
+        except roles.InvalidRole as error:
+            raise InvalidEditor(str(error)) from None
+    audit.record(
+        session,
+        actor,
+        AuditAction.EDITOR_CREATED,
+        ip=ip,
+        editor=editor.email,
+        role=str(editor.role),
+        newsletters=roles.newsletter_slugs(session, editor),
+    )
     return editor
 
 

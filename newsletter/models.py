@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
+from newsletter.access_models import Role
 from newsletter.db.base import Base
 from newsletter.db.types import UTCDateTime
 from newsletter.db.types import utcnow
@@ -356,10 +357,13 @@ class Editor(Base):
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     # A disabled editor can't sign in, and every session they had stops working.
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What they may do; an editor's or a viewer's newsletters are in ``editor_newsletter``.
+    role: Mapped[Role] = mapped_column(_string_enum(Role), default=Role.VIEWER)
 
 
 class ApiToken(Base):
-    """A token for scripts (export automation); only its SHA-256 is kept."""
+    """A token for scripts (export automation), for a time and some newsletters; only its
+    SHA-256 is kept."""
 
     __tablename__ = "api_token"
 
@@ -369,6 +373,9 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # After this the token is refused (401); its newsletters are in ``api_token_newsletter``
+    # (none: every newsletter).
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Erasure(Base):

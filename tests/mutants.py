@@ -200,7 +200,7 @@ MUTANTS = [
     Mutant(
         "admin-route-open",
         "every admin route refuses anonymous visitors (admin takeover)",
-        "newsletter/web/admin/auth.py",
+        "newsletter/web/admin/access.py",
         'OPEN_ENDPOINTS = {"admin.login"}',
         'OPEN_ENDPOINTS = {"admin.login", "admin.dashboard"}',
         (
@@ -235,7 +235,7 @@ MUTANTS = [
     Mutant(
         "export-without-auth",
         "the export needs a signed-in editor or an API token (data export)",
-        "newsletter/web/admin/auth.py",
+        "newsletter/web/admin/access.py",
         'OPEN_ENDPOINTS = {"admin.login"}',
         'OPEN_ENDPOINTS = {"admin.login", "admin.export_csv"}',
         (
@@ -248,8 +248,8 @@ MUTANTS = [
         "revoked-token-accepted",
         "a revoked API token opens nothing (data export)",
         "newsletter/api_tokens.py",
-        "    if token is None or token.revoked_at is not None:",
-        "    if token is None:",
+        "    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():",
+        "    if token is None or token.expires_at <= utcnow():",
         (
             "tests/test_admin_access.py::test_export_refuses_a_revoked_token",
             "tests/test_erasure.py::test_revoked_token_no_longer_exports_and_others_still_do",
@@ -418,9 +418,11 @@ MUTANTS = [
         "        limits.count_sign_in(account)\n"
         "        editor = editors.authenticate(db.session(), form.email.data, "
         "form.password.data)\n"
+        "        audit_sign_in(editor, account)\n"
         "        if editor is None:\n",
         "        editor = editors.authenticate(db.session(), form.email.data, "
         "form.password.data)\n"
+        "        audit_sign_in(editor, account)\n"
         "        if editor is None:\n"
         "            limits.count_sign_in(account)\n",
         (
@@ -436,6 +438,7 @@ MUTANTS = [
         "        limits.count_sign_in(account)\n"
         "        editor = editors.authenticate(db.session(), form.email.data, "
         "form.password.data)\n"
+        "        audit_sign_in(editor, account)\n"
         "        if editor is None:\n",
         "        counts, network = limits._counts(), limits.client_network()\n"
         '        config = __import__("flask").current_app.config\n'
@@ -451,6 +454,7 @@ MUTANTS = [
         "            abort(429)\n"
         "        editor = editors.authenticate(db.session(), form.email.data, "
         "form.password.data)\n"
+        "        audit_sign_in(editor, account)\n"
         "        if editor is None:\n"
         "            for setting, *key in keys:\n"
         "                counts.hit(config[setting], *key)\n",
@@ -794,6 +798,54 @@ MUTANTS = [
         "            queue_confirmation(session, [subscription])",
         (
             "tests/test_several.py::test_one_signup_one_email_whose_button_confirms_exactly_the_chosen",
+        ),
+    ),
+    Mutant(
+        "roles-unchecked",
+        "every admin route checks the caller's role on the route's newsletter (rogue editor)",
+        "newsletter/web/admin/access.py",
+        "    if need is None or not current_access().may(need, newsletter):",
+        "    if need is None:",
+        ("tests/test_roles.py::test_every_admin_route_answers_what_the_role_allows",),
+    ),
+    Mutant(
+        "viewer-edits",
+        "a viewer sees counts and the chart only: no subscriber, no export (rogue editor)",
+        "newsletter/roles.py",
+        "            return covered and self.role is Role.EDITOR",
+        "            return covered",
+        (
+            "tests/test_roles.py::test_every_admin_route_answers_what_the_role_allows",
+            "tests/test_roles.py::test_a_viewer_sees_counts_and_chart_of_their_newsletter_only",
+        ),
+    ),
+    Mutant(
+        "audit-rewritable",
+        "no statement of the app changes or deletes an audit entry but the retention purge",
+        "newsletter/audit.py",
+        '    if CHANGING_STATEMENT.match(statement) and not getattr(_purging, "active", False):',
+        "    if False:",
+        ("tests/test_audit.py::test_the_app_cannot_change_or_delete_an_entry",),
+    ),
+    Mutant(
+        "token-never-expires",
+        "an expired API token is no token: 401 (leaked token)",
+        "newsletter/api_tokens.py",
+        " or token.expires_at <= utcnow():",
+        ":",
+        (
+            "tests/test_token_scopes.py::test_each_export_route_answers_by_the_tokens_scope_and_expiry",
+        ),
+    ),
+    Mutant(
+        "scoped-export-of-all",
+        "every newsletter's export holds only the newsletters the caller may export (leaked token)",
+        "newsletter/exports.py",
+        "    only = None if newsletter or every else [n.id for n in covered]",
+        "    only = None",
+        (
+            "tests/test_token_scopes.py::test_a_scoped_tokens_every_newsletter_export_holds_its_newsletters_only",
+            "tests/test_roles.py::test_an_editors_all_newsletters_export_holds_their_newsletters_only",
         ),
     ),
 ]

@@ -26,17 +26,25 @@ from wtforms.validators import DataRequired
 
 from newsletter import addresses
 from newsletter import api_tokens
+from newsletter import audit
 from newsletter import db
 from newsletter import editors
+from newsletter import roles
+from newsletter.access_models import AuditAction
 from newsletter.models import Editor
+from newsletter.roles import Access
+from newsletter.roles import Need
 from newsletter.web import limits
 from newsletter.web import slugs
 from newsletter.web.admin import bp
+from newsletter.web.admin.access import OPEN_ENDPOINTS
+from newsletter.web.admin.access import authorize
+from newsletter.web.admin.access import requires
 from newsletter.web.errors import wants_json
+from newsletter.web.evidence import client_ip
 
 # Endpoints scripts may call with an API token instead of a session.
 TOKEN_ENDPOINTS = {"admin.export_csv", "admin.export_all_csv"}
-OPEN_ENDPOINTS = {"admin.login"}
 # What SignedInEditor.get_id makes: the editor's id and session version.
 SESSION_ID = re.compile(r"(\d{1,18})-(\d{1,18})")
 
@@ -46,12 +54,14 @@ class SignedInEditor(UserMixin):
     """The editor in the session (not the ORM row: the session outlives the request's).
 
     The session names the editor by id and session version ("7-3"): bumping the version
-    in the database ends every session made with the old one.
+    in the database ends every session made with the old one. Their access is read from
+    the database at each request, so a role change applies at once.
     """
 
     id: int
     email: str
     session_version: int
+    access: Access
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the session, and gives back to :func:`_load_editor`."""
@@ -63,6 +73,7 @@ class ScriptWithToken(UserMixin):
     """A script let in for one request by its API token; never kept in a session."""
 
     token_name: str
+    access: Access
 
     def get_id(self) -> str:
         return f"token:{self.token_name}"
@@ -101,12 +112,13 @@ def _load_script(incoming: Request) -> ScriptWithToken | None:
         token = api_tokens.authenticate(session, secret.strip())
         if token is None:
             return None
-        return ScriptWithToken(token.name)
+        return ScriptWithToken(token.name, api_tokens.access_of(session, token))
 
 
 def signed_in(editor: Editor) -> SignedInEditor:
-    """The session's view of an editor, with their current session version."""
-    return SignedInEditor(editor.id, editor.email, editor.session_version)
+    """The session's view of an editor, with their current session version and access."""
+    access = roles.access_of(db.session(), editor)
+    return SignedInEditor(editor.id, editor.email, editor.session_version, access)
 
 
 def init_app(app: Flask) -> None:
@@ -134,6 +146,8 @@ def _require_editor():
 
 # After the sign-in check: to an anonymous visitor, every admin URL leads to the sign-in.
 slugs.look_up_newsletters_after_guards(bp)
+# Then what the route needs, on the newsletter it is about.
+bp.before_request(authorize)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -144,6 +158,7 @@ def login():
         account = addresses.key(form.email.data.strip()[: addresses.MAX_INPUT_LENGTH])
         limits.count_sign_in(account)
         editor = editors.authenticate(db.session(), form.email.data, form.password.data)
+        audit_sign_in(editor, account)
         if editor is None:
             flash("That address and password do not match.", "error")
             return render_template("admin/login.html", form=form), 401
@@ -155,6 +170,20 @@ def login():
     if form.email.errors or form.password.errors:
         flash("Enter your email and password.", "error")
     return render_template("admin/login.html", form=form), 400 if form.errors else 200
+
+
+def audit_sign_in(editor: Editor | None, account: str) -> None:
+    """On the record: a sign-in, or a failed one. A failure names the account only if it
+    exists (the address field may hold a password typed in the wrong place), and is kept
+    although the request's own changes are not (it answers 401)."""
+    if editor is not None:
+        audit.record(db.session(), editor.email, AuditAction.SIGN_IN, ip=client_ip())
+        return
+    db.end_session()  # the attempt changed nothing; free the write lock for the record
+    with db.database().transaction() as session:
+        known = editors.find(session, account) if account.isprintable() else None
+        actor = known.email if known else "unknown account"
+        audit.record(session, actor, AuditAction.SIGN_IN_FAILED, ip=client_ip())
 
 
 @bp.errorhandler(TooManyRequests)
@@ -169,6 +198,7 @@ def _sign_in_throttled(refused: TooManyRequests):
 
 
 @bp.post("/logout")
+@requires(Need.SIGNED_IN)
 def logout():
     """Sign out everywhere: every session of the editor ends, and this one is emptied."""
     editor = db.session().get(Editor, current_user.id)

@@ -70,6 +70,12 @@ DEFAULTS = {
     "LOGIN_RATE_LIMIT": "10 per 15 minutes",
     # ...and from one client network on any account.
     "LOGIN_NETWORK_RATE_LIMIT": "30 per 15 minutes",
+    # Codes at the second sign-in step for one account, from every network together: a
+    # stolen password tried from many networks still gets few guesses at the code.
+    "LOGIN_CODE_RATE_LIMIT": "20 per hour",
+    # Every editor must sign in with a second factor (TOTP): those without one enrol at
+    # their next sign-in.
+    "ADMIN_REQUIRE_2FA": False,
     # If Redis is down, count in memory rather than refuse readers.
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RATELIMIT_SWALLOW_ERRORS": True,

@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import JSON
+from sqlalchemy import BigInteger
 from sqlalchemy import Enum
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
@@ -356,6 +357,23 @@ class Editor(Base):
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     # A disabled editor can't sign in, and every session they had stops working.
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-factor sign-in (newsletter.two_factor): the TOTP secret of their app, set when
+    # enrolment begins and in force once confirmed with a code (totp_enabled_at); the
+    # time step of the last code accepted, so that no code works twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(Base):
+    """One of an editor's single-use recovery codes, kept only as its SHA-256."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    editor_id: Mapped[int] = mapped_column(ForeignKey("editor.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):

@@ -220,7 +220,7 @@ MUTANTS = [
         "session-kept-at-sign-in",
         "signing in starts a fresh session (session fixation)",
         "newsletter/web/admin/auth.py",
-        "        session.clear()  # a fresh session at sign-in: nothing from before carries over",
+        "    session.clear()  # a fresh session at sign-in: nothing from before carries over",
         "",
         ("tests/test_admin_access.py::test_signing_in_starts_a_fresh_session",),
     ),

@@ -140,6 +140,9 @@ class MessageKind(enum.StrEnum):
     CONFIRMATION = "confirmation"
     WELCOME = "welcome"
     MANAGE_LINK = "manage_link"  # asked for from /manage: the link to the manage page
+    # After "Erase me": the email saying it was done. Its row and any copy the transport
+    # kept are deleted once it is sent (or given up on): it must not keep the address.
+    ERASURE_NOTICE = "erasure_notice"
 
 
 class Subscription(Base):

@@ -13,8 +13,8 @@ import pytest
 from tests.browser import NEWSLETTER
 from tests.browser import Service
 from tests.conftest import free_port
-from tests.test_admin_browser import PHONE
 from tests.test_admin_browser import _assert_fits_and_passes_axe as fits_and_passes_axe
+from tests.test_admin_browser import phone  # noqa: F401 (a page the size of a phone)
 
 EDITOR = "kate@example.com"
 PASSWORD = "correct horse battery staple"
@@ -47,16 +47,6 @@ def service(tmp_path_factory, smtp_server):
     service.stop()
 
 
-@pytest.fixture
-def phone(axe_browser):
-    axe_browser.clear_cookies()
-    page = axe_browser.new_page()
-    page.set_viewport_size(PHONE)
-    yield page
-    page.close()
-    axe_browser.clear_cookies()
-
-
 def give_password(page, service: Service) -> None:
     page.goto(f"{service.base}/admin/login")
     page.get_by_label("Email").fill(EDITOR)
@@ -80,7 +70,7 @@ def status_text(page) -> str:
     return " ".join(page.get_by_role("status").all_inner_texts())
 
 
-def test_enrol_then_sign_in_with_a_code_then_a_recovery_code(service, phone):
+def test_enrol_then_sign_in_with_a_code_then_a_recovery_code(service, phone):  # noqa: F811
     give_password(phone, service)
     phone.wait_for_url("**/admin/")
     phone.get_by_role("link", name="Two-factor sign-in").click()

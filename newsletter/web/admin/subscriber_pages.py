@@ -17,10 +17,10 @@ from flask import url_for
 
 from newsletter import db
 from newsletter import list_management
-from newsletter.mail import transports
 from newsletter.models import Newsletter
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionStatus
+from newsletter.web import erasing
 from newsletter.web.admin import bp
 from newsletter.web.admin.auth import who
 from newsletter.web.admin.forms import subscriber_filters
@@ -104,8 +104,7 @@ def erase(newsletter: Newsletter, public_id: str):
     address = reader.email
     list_management.erase(db.session(), reader)
     # Once the rows are gone: no copy left in SQLite's WAL, nor in the mail folder.
-    db.after_commit(db.database().checkpoint)
-    db.after_commit(lambda: transports.app_transport().forget(address))
+    erasing.forget_copies_after_commit(address)
     # On the record, without the address: that is what was erased.
     log.info("A reader was erased from %s's admin page by %s", newsletter.slug, who())
     flash(

@@ -83,6 +83,9 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,
     # An editor's session ends after this many seconds without a request (a working day).
     "ADMIN_SESSION_IDLE_SECONDS": 8 * 3600,
+    # Days after which the IP addresses of consent evidence are removed by `newsletter
+    # daily` (the record that consent was given, and when, stays); None keeps them.
+    "IP_RETENTION_DAYS": None,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
 }
@@ -114,8 +117,24 @@ def finish(app: Flask) -> None:
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
     # Editors' sessions are permanent, renewed by each request (SESSION_REFRESH_EACH_REQUEST),
     # so they last this long after the last one; Flask refuses older cookies.
+    app.config["IP_RETENTION_DAYS"] = _retention_days(app.config["IP_RETENTION_DAYS"])
     idle = timedelta(seconds=int(app.config["ADMIN_SESSION_IDLE_SECONDS"]))
     app.config["PERMANENT_SESSION_LIFETIME"] = idle
+
+
+def _retention_days(value: object) -> int | None:
+    """``IP_RETENTION_DAYS`` as a whole number of days (None or 0: keep the IPs)."""
+    if value is None or value == "" or value == 0:
+        return None
+    try:
+        days = int(str(value))
+    except ValueError:
+        days = -1
+    if days < 1:
+        raise ConfigurationError(
+            f"NEWSLETTER_IP_RETENTION_DAYS must be a whole number of days, not {value!r}"
+        )
+    return days
 
 
 def _instance_secret(path: Path) -> str:

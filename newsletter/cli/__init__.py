@@ -20,6 +20,7 @@ COMMANDS: list[click.Command] = [
     editor_commands.tokens_group,
     data.export,
     data.purge_pending,
+    data.daily,
     import_command.import_list,
 ]
 

@@ -1,15 +1,18 @@
-"""``newsletter export`` and ``newsletter purge-pending``: the list out, stale signups gone."""
+"""``newsletter export``, ``purge-pending`` and ``daily``: the list out, stale signups and
+old IP addresses gone."""
 
 import re
 import sys
 from datetime import timedelta
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from newsletter import csv_export
 from newsletter import list_management
 from newsletter import newsletters
+from newsletter import retention
 from newsletter.cli.common import editing
 from newsletter.cli.common import newsletter_named
 from newsletter.cli.common import reading
@@ -62,13 +65,43 @@ def export(slug: str | None, every: bool, status: str | None, output: str | None
 @with_appcontext
 def purge_pending(older_than: str) -> None:
     """Delete signups never confirmed within the given time (data minimisation)."""
-    match = DURATION.fullmatch(older_than.strip())
-    if match is None:
-        raise click.BadParameter("use a number and d, h or m, e.g. 30d", param_hint="--older-than")
-    age = timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+    age = _duration(older_than, "--older-than")
     with editing() as session:
         purged = list_management.purge_pending(session, age)
     click.echo(f"Purged {purged} pending signup(s) older than {older_than}.")
+
+
+@click.command("daily")
+@click.option(
+    "--pending-older-than",
+    default="30d",
+    show_default=True,
+    help="Purge signups never confirmed after this long, e.g. 30d, 12h, 90m.",
+)
+@with_appcontext
+def daily(pending_older_than: str) -> None:
+    """The daily upkeep, for cron: purge-pending, then remove the IP addresses of consent
+    evidence older than NEWSLETTER_IP_RETENTION_DAYS (when it is set)."""
+    age = _duration(pending_older_than, "--pending-older-than")
+    days = current_app.config["IP_RETENTION_DAYS"]
+    with editing() as session:
+        purged = list_management.purge_pending(session, age)
+        cleared = retention.anonymise_ips(session, timedelta(days=days)) if days else None
+    # No copy of what went left in SQLite's WAL file.
+    database().checkpoint()
+    click.echo(f"Purged {purged} pending signup(s) older than {pending_older_than}.")
+    if cleared is None:
+        click.echo("IP addresses are kept: NEWSLETTER_IP_RETENTION_DAYS is not set.")
+    else:
+        click.echo(f"Removed the IP address from {cleared} record(s) older than {days} days.")
+
+
+def _duration(text: str, option: str) -> timedelta:
+    """An age such as 30d, 12h or 90m; a usage error naming ``option`` otherwise."""
+    match = DURATION.fullmatch(text.strip())
+    if match is None:
+        raise click.BadParameter("use a number and d, h or m, e.g. 30d", param_hint=option)
+    return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
 
 
 def _statuses(wanted: SubscriptionStatus | None) -> list[SubscriptionStatus]:

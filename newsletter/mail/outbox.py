@@ -164,9 +164,10 @@ def mark_failed_attempt(
         return
     message.last_error = error[:MAX_ERROR_LENGTH]
     message.claimed_until = None
-    if (permanent or message.attempts >= max_attempts) and message.kind in FORGOTTEN_KINDS:
-        session.delete(message)  # given up on: not kept either
-    elif permanent or message.attempts >= max_attempts:
+    given_up = permanent or message.attempts >= max_attempts
+    if given_up and message.kind in FORGOTTEN_KINDS:
+        session.delete(message)  # not kept either
+    elif given_up:
         message.status = OutboxStatus.FAILED
     else:
         message.status = OutboxStatus.QUEUED

@@ -15,6 +15,7 @@ from werkzeug.security import generate_password_hash
 from newsletter import addresses
 from newsletter import audit
 from newsletter import roles
+from newsletter import two_factor
 from newsletter.access_models import AuditAction
 from newsletter.access_models import Role
 from newsletter.db.types import utcnow
@@ -110,6 +111,15 @@ def enable(session: Session, email: str) -> Editor:
     return editor
 
 
+def reset_two_factor(session: Session, email: str) -> Editor:
+    """Forget the editor's second factor (a lost phone) and end their sessions; they set
+    it up again at their next sign-in if it is required, or when they choose."""
+    editor = existing(session, email)
+    two_factor.reset(session, editor)
+    end_sessions(session, editor)
+    return editor
+
+
 def end_sessions(session: Session, editor: Editor) -> None:
     """End every session of the editor, copies of the cookie included."""
     editor.session_version = Editor.session_version + 1
@@ -139,7 +149,10 @@ def find(session: Session, email: str) -> Editor | None:
 
 
 def authenticate(session: Session, email: str, password: str) -> Editor | None:
-    """The editor if the password is right; None otherwise, in the same time either way."""
+    """The editor if the password is right; None otherwise, in the same time either way.
+
+    Not a sign-in yet: a second factor may be asked for (``newsletter.two_factor``).
+    """
     # No account's address holds a control character (PostgreSQL refuses NUL in a query).
     plausible = len(email) <= addresses.MAX_INPUT_LENGTH and email.isprintable()
     editor = find(session, email) if plausible else None
@@ -149,5 +162,4 @@ def authenticate(session: Session, email: str, password: str) -> Editor | None:
         return None
     if not check_password_hash(editor.password_hash, password) or editor.disabled_at:
         return None
-    editor.last_login_at = utcnow()
     return editor

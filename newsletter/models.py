@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import JSON
+from sqlalchemy import BigInteger
 from sqlalchemy import Enum
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
@@ -140,6 +141,9 @@ class MessageKind(enum.StrEnum):
     CONFIRMATION = "confirmation"
     WELCOME = "welcome"
     MANAGE_LINK = "manage_link"  # asked for from /manage: the link to the manage page
+    # After "Erase me": the email saying it was done. Its row and any copy the transport
+    # kept are deleted once it is sent (or given up on): it must not keep the address.
+    ERASURE_NOTICE = "erasure_notice"
 
 
 class Subscription(Base):
@@ -359,6 +363,23 @@ class Editor(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What they may do; an editor's or a viewer's newsletters are in ``editor_newsletter``.
     role: Mapped[Role] = mapped_column(_string_enum(Role), default=Role.VIEWER)
+    # Two-factor sign-in (newsletter.two_factor): the TOTP secret of their app, set when
+    # enrolment begins and in force once confirmed with a code (totp_enabled_at); the
+    # time step of the last code accepted, so that no code works twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(Base):
+    """One of an editor's single-use recovery codes, kept only as its SHA-256."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    editor_id: Mapped[int] = mapped_column(ForeignKey("editor.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):

@@ -30,7 +30,17 @@ from tests.test_export import signed_up
 OWN = SLUG
 OTHER = "other"
 OWNER = "owner@example.com"
-OPEN = {("admin.login", "GET"), ("admin.login", "POST")}
+# The sign-in and its second step: each checks its own caller, whatever the role
+# (test_two_factor.py).
+OPEN = {
+    ("admin.login", "GET"),
+    ("admin.login", "POST"),
+    ("admin.sign_in_code", "GET"),
+    ("admin.sign_in_code", "POST"),
+    ("admin.two_factor", "GET"),
+    ("admin.begin_two_factor", "POST"),
+    ("admin.confirm_two_factor", "POST"),
+}
 
 # (endpoint, method): what it needs, and its answer to someone it lets in (the POSTs are
 # sent with a CSRF token only: a form then answers 422, an action its redirect).

@@ -22,6 +22,7 @@ COMMANDS: list[click.Command] = [
     audit_commands.audit_group,
     data.export,
     data.purge_pending,
+    data.daily,
     import_command.import_list,
 ]
 

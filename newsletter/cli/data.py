@@ -1,13 +1,19 @@
-"""``newsletter export`` and ``newsletter purge-pending``: the list out, stale signups gone."""
+"""``newsletter export``, ``purge-pending`` and ``daily``: the list out, stale signups and
+old IP addresses gone."""
 
 import sys
+from datetime import timedelta
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
+from newsletter import audit
 from newsletter import csv_export
 from newsletter import exports
 from newsletter import list_management
+from newsletter import retention
+from newsletter.cli.audit_commands import audit_retention_days
 from newsletter.cli.common import AS_EDITOR
 from newsletter.cli.common import acting_for
 from newsletter.cli.common import duration
@@ -70,3 +76,32 @@ def purge_pending(older_than: str) -> None:
     with editing() as session:
         purged = list_management.purge_pending(session, age)
     click.echo(f"Purged {purged} pending signup(s) older than {older_than}.")
+
+
+@click.command("daily")
+@click.option(
+    "--pending-older-than",
+    default="30d",
+    show_default=True,
+    help="Purge signups never confirmed after this long, e.g. 30d, 12h, 90m.",
+)
+@with_appcontext
+def daily(pending_older_than: str) -> None:
+    """The daily upkeep, for cron: purge-pending, remove the IP addresses of consent
+    evidence older than NEWSLETTER_IP_RETENTION_DAYS (when it is set), and purge audit
+    entries older than NEWSLETTER_AUDIT_RETENTION_DAYS."""
+    age = duration(pending_older_than, "--pending-older-than")
+    days = current_app.config["IP_RETENTION_DAYS"]
+    audit_days = audit_retention_days()
+    with editing() as session:
+        purged = list_management.purge_pending(session, age)
+        cleared = retention.anonymise_ips(session, timedelta(days=days)) if days else None
+        audit_purged = audit.purge(session, audit_days)
+    # No copy of what went left in SQLite's WAL file.
+    database().checkpoint()
+    click.echo(f"Purged {purged} pending signup(s) older than {pending_older_than}.")
+    if cleared is None:
+        click.echo("IP addresses are kept: NEWSLETTER_IP_RETENTION_DAYS is not set.")
+    else:
+        click.echo(f"Removed the IP address from {cleared} record(s) older than {days} days.")
+    click.echo(f"Purged {audit_purged} audit entries older than {audit_days} days.")

@@ -141,6 +141,15 @@ def admins_enable(email: str) -> None:
     change_editor(editors.enable, email, "Enabled editor")
 
 
+@admins_group.command("reset-two-factor")
+@click.argument("email")
+@with_appcontext
+def admins_reset_two_factor(email: str) -> None:
+    """Forget an editor's second factor (a lost phone): their sessions end, and they sign
+    in with their password and set it up again."""
+    change_editor(editors.reset_two_factor, email, "Two-factor sign-in reset for")
+
+
 @click.group("tokens")
 def tokens_group() -> None:
     """API tokens for scripts (export with Authorization: Bearer …)."""

@@ -24,6 +24,15 @@ from newsletter.web.admin import bp
 View = TypeVar("View", bound=Callable)
 NEEDS_ATTRIBUTE = "admin_needs"
 OPEN_ENDPOINTS = {"admin.login"}  # anyone may ask to sign in
+# The second sign-in step and enrolment: open to an editor half signed in too (the
+# password given in this session); each page checks who that is.
+SECOND_STEP_ENDPOINTS = {
+    "admin.sign_in_code",
+    "admin.two_factor",
+    "admin.begin_two_factor",
+    "admin.confirm_two_factor",
+}
+SIGN_IN_ENDPOINTS = OPEN_ENDPOINTS | SECOND_STEP_ENDPOINTS  # each checks its own caller
 
 
 def requires(need: Need) -> Callable[[View], View]:
@@ -48,7 +57,7 @@ def current_access() -> Access:
 
 def authorize() -> None:
     """403 unless the caller's access meets the route's need, on the route's newsletter."""
-    if request.endpoint in OPEN_ENDPOINTS:
+    if request.endpoint in SIGN_IN_ENDPOINTS:
         return
     need = need_of(current_app, request.endpoint or "")
     newsletter = (request.view_args or {}).get("newsletter")
@@ -62,7 +71,7 @@ def check_every_route(app: Flask) -> None:
         rule.endpoint
         for rule in app.url_map.iter_rules()
         if rule.endpoint.startswith(f"{bp.name}.")
-        and rule.endpoint not in OPEN_ENDPOINTS
+        and rule.endpoint not in SIGN_IN_ENDPOINTS
         and need_of(app, rule.endpoint) is None
     ]
     if unclassified:

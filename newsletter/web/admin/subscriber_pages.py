@@ -22,11 +22,11 @@ from newsletter import audit
 from newsletter import db
 from newsletter import list_management
 from newsletter.access_models import AuditAction
-from newsletter.mail import transports
 from newsletter.models import Newsletter
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionStatus
 from newsletter.roles import Need
+from newsletter.web import erasing
 from newsletter.web.admin import bp
 from newsletter.web.admin.access import current_access
 from newsletter.web.admin.access import requires
@@ -133,8 +133,7 @@ def erase(newsletter: Newsletter, public_id: str):
         subscriptions=erased,
     )
     # Once the rows are gone: no copy left in SQLite's WAL, nor in the mail folder.
-    db.after_commit(db.database().checkpoint)
-    db.after_commit(lambda: transports.app_transport().forget(address))
+    erasing.forget_copies_after_commit(address)
     # On the record, without the address: that is what was erased.
     log.info("A reader was erased from %s's admin page by %s", newsletter.slug, who())
     flash(

@@ -54,6 +54,8 @@ DEFAULTS = {
     "MAIL_LEASE_SECONDS": 5 * 60,
     # Deliver queued mail from a thread inside the web process (`newsletter serve`).
     "MAIL_BACKGROUND_SENDER": False,
+    # Audit entries older than this many days go at `newsletter audit purge` (run it daily).
+    "AUDIT_RETENTION_DAYS": 730,
     # Number of reverse proxies in front of the app that set X-Forwarded-* headers.
     "PROXY_HOPS": 0,
     # Requests with larger bodies are refused with 413 before they are read.
@@ -70,6 +72,12 @@ DEFAULTS = {
     "LOGIN_RATE_LIMIT": "10 per 15 minutes",
     # ...and from one client network on any account.
     "LOGIN_NETWORK_RATE_LIMIT": "30 per 15 minutes",
+    # Codes at the second sign-in step for one account, from every network together: a
+    # stolen password tried from many networks still gets few guesses at the code.
+    "LOGIN_CODE_RATE_LIMIT": "20 per hour",
+    # Every editor must sign in with a second factor (TOTP): those without one enrol at
+    # their next sign-in.
+    "ADMIN_REQUIRE_2FA": False,
     # If Redis is down, count in memory rather than refuse readers.
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RATELIMIT_SWALLOW_ERRORS": True,
@@ -77,6 +85,9 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,
     # An editor's session ends after this many seconds without a request (a working day).
     "ADMIN_SESSION_IDLE_SECONDS": 8 * 3600,
+    # Days after which the IP addresses of consent evidence are removed by `newsletter
+    # daily` (the record that consent was given, and when, stays); None keeps them.
+    "IP_RETENTION_DAYS": None,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
 }
@@ -108,8 +119,24 @@ def finish(app: Flask) -> None:
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
     # Editors' sessions are permanent, renewed by each request (SESSION_REFRESH_EACH_REQUEST),
     # so they last this long after the last one; Flask refuses older cookies.
+    app.config["IP_RETENTION_DAYS"] = _retention_days(app.config["IP_RETENTION_DAYS"])
     idle = timedelta(seconds=int(app.config["ADMIN_SESSION_IDLE_SECONDS"]))
     app.config["PERMANENT_SESSION_LIFETIME"] = idle
+
+
+def _retention_days(value: object) -> int | None:
+    """``IP_RETENTION_DAYS`` as a whole number of days (None or 0: keep the IPs)."""
+    if value is None or value == "" or value == 0:
+        return None
+    try:
+        days = int(str(value))
+    except ValueError:
+        days = -1
+    if days < 1:
+        raise ConfigurationError(
+            f"NEWSLETTER_IP_RETENTION_DAYS must be a whole number of days, not {value!r}"
+        )
+    return days
 
 
 def _instance_secret(path: Path) -> str:

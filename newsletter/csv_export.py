@@ -15,6 +15,7 @@ streams from a server-side cursor with the neutralisation done in SQL.
 import csv
 import io
 from collections.abc import Callable
+from collections.abc import Collection
 from collections.abc import Iterator
 
 from sqlalchemy import ColumnElement
@@ -54,15 +55,19 @@ def stream_csv(
     newsletter: Newsletter | None,
     status: SubscriptionStatus | None = None,
     on_rows: Callable[[int], None] | None = None,
+    only: Collection[int] | None = None,
 ) -> Iterator[str]:
     """Yield the CSV in pieces: the header, then one piece per batch of rows.
 
-    ``newsletter=None`` exports every newsletter's subscriptions. Opens its own
+    ``newsletter=None`` exports every newsletter's subscriptions, or those of the
+    newsletters whose ids are ``only`` (what an editor's role covers). Opens its own
     connection, so it may outlive the request that started it. ``on_rows`` is told how
     many rows each piece held (for progress bars).
     """
     yield BOM + _csv_text([HEADER])
     statement = _query(newsletter, status)
+    if only is not None:
+        statement = statement.where(Subscription.newsletter_id.in_(only))
     # The result closes its (server-side) cursor even when the download is abandoned.
     with (
         engine.connect() as connection,

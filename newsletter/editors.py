@@ -4,6 +4,7 @@ An editor's session cookie carries their ``session_version``; bumping it ends ev
 session they have (a signed cookie cannot be recalled otherwise).
 """
 
+from collections.abc import Iterable
 from functools import cache
 
 from sqlalchemy import select
@@ -12,6 +13,11 @@ from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
 from newsletter import addresses
+from newsletter import audit
+from newsletter import roles
+from newsletter import two_factor
+from newsletter.access_models import AuditAction
+from newsletter.access_models import Role
 from newsletter.db.types import utcnow
 from newsletter.models import Editor
 
@@ -33,8 +39,22 @@ class InvalidEditor(ValueError):
     """An address or password that cannot make an account; the message says why."""
 
 
-def create(session: Session, email: str, password: str) -> Editor:
-    """Add an editor with a hashed password; the address must be valid and free."""
+def create(
+    session: Session,
+    email: str,
+    password: str,
+    role: Role | None = None,
+    slugs: Iterable[str] = (),
+    *,
+    actor: str = "CLI",
+    ip: str | None = None,
+) -> Editor:
+    """Add an editor with a hashed password; the address must be valid and free.
+
+    ``role`` on the newsletters ``slugs`` names; without one, the first editor is an owner
+    and any later one a viewer of no newsletter (see :func:`roles.default_role`). On the
+    audit trail as made by ``actor``.
+    """
     try:
         normalized = addresses.normalize(email)
     except addresses.InvalidAddress as error:
@@ -42,9 +62,24 @@ def create(session: Session, email: str, password: str) -> Editor:
     password_hash = _hash(password)
     if find(session, normalized) is not None:
         raise InvalidEditor(f"an editor with the address {normalized} exists already")
+    chosen_role = role or roles.default_role(session)
     editor = Editor(email=addresses.key(normalized), password_hash=password_hash)
     session.add(editor)
     session.flush()
+    if role is not None or chosen_role is Role.OWNER:
+        try:
+            roles.apply_role(session, editor, chosen_role, slugs)
+        except roles.InvalidRole as error:
+            raise InvalidEditor(str(error)) from None
+    audit.record(
+        session,
+        actor,
+        AuditAction.EDITOR_CREATED,
+        ip=ip,
+        editor=editor.email,
+        role=str(editor.role),
+        newsletters=roles.newsletter_slugs(session, editor),
+    )
     return editor
 
 
@@ -73,6 +108,15 @@ def enable(session: Session, email: str) -> Editor:
     """Let a disabled editor sign in again (their old sessions stay ended)."""
     editor = existing(session, email)
     editor.disabled_at = None
+    return editor
+
+
+def reset_two_factor(session: Session, email: str) -> Editor:
+    """Forget the editor's second factor (a lost phone) and end their sessions; they set
+    it up again at their next sign-in if it is required, or when they choose."""
+    editor = existing(session, email)
+    two_factor.reset(session, editor)
+    end_sessions(session, editor)
     return editor
 
 
@@ -105,7 +149,10 @@ def find(session: Session, email: str) -> Editor | None:
 
 
 def authenticate(session: Session, email: str, password: str) -> Editor | None:
-    """The editor if the password is right; None otherwise, in the same time either way."""
+    """The editor if the password is right; None otherwise, in the same time either way.
+
+    Not a sign-in yet: a second factor may be asked for (``newsletter.two_factor``).
+    """
     # No account's address holds a control character (PostgreSQL refuses NUL in a query).
     plausible = len(email) <= addresses.MAX_INPUT_LENGTH and email.isprintable()
     editor = find(session, email) if plausible else None
@@ -115,5 +162,4 @@ def authenticate(session: Session, email: str, password: str) -> Editor | None:
         return None
     if not check_password_hash(editor.password_hash, password) or editor.disabled_at:
         return None
-    editor.last_login_at = utcnow()
     return editor

@@ -27,7 +27,8 @@ bounced                unsubscribed         unchanged: an import never undoes a 
 No email is sent: a confirmed row is confirmed because the source's double opt-in (its
 times and IPs, kept as the subscription's evidence) says so. Each created or changed
 subscription's history records the import: the format, the file's name and SHA-256, and
-who ran it (an editor's address, or ``CLI``). Addresses are validated and normalised as
+who ran it (an editor's address, or ``CLI``), and so does the audit trail, once per
+import (not for a dry run), with the report's counts. Addresses are validated and normalised as
 a signup's are (``addresses.normalize``); a row that fails is skipped, and the report
 says its line and why. ``dry_run`` does all of it in one transaction rolled back at the
 end, so its report is the real one.
@@ -50,7 +51,9 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from newsletter import addresses
+from newsletter import audit
 from newsletter import import_batch
+from newsletter.access_models import AuditAction
 from newsletter.db import database
 from newsletter.db.types import utcnow
 from newsletter.import_batch import Batch
@@ -127,6 +130,27 @@ def _import_rows(
             with batch_session() as session:
                 _apply(session, target, found, batch, options, detail, report)
             after_batch()
+    if not options.dry_run:
+        _on_the_record(target, options, report)
+
+
+def _on_the_record(target: Target, options: ImportOptions, report: Report) -> None:
+    """The import's audit entry: who, into which newsletter, the file, what it did."""
+    with database().transaction() as session:
+        audit.record(
+            session,
+            options.by,
+            AuditAction.IMPORT,
+            newsletter=target.slug,
+            format=report.format,
+            file=options.file_name,
+            sha256=report.sha256,
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            kept_opted_out=report.kept_opted_out,
+            skipped=report.skipped,
+        )
 
 
 @contextmanager

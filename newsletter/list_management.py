@@ -6,6 +6,7 @@ what only an editor may do, and the queries behind the admin pages.
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import date
@@ -193,6 +194,15 @@ def counts(session: Session, newsletter: Newsletter) -> dict[str, int]:
         or 0
     )
     return by_status
+
+
+def subscription_count(
+    session: Session, covered: Iterable[Newsletter], status: SubscriptionStatus | None
+) -> int:
+    """How many subscriptions the newsletters ``covered`` have (in ``status``, or in all):
+    the rows of their export."""
+    statuses = [status] if status else list(SubscriptionStatus)
+    return sum(counts(session, newsletter)[s.value] for newsletter in covered for s in statuses)
 
 
 @dataclass(frozen=True)

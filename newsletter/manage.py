@@ -20,9 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter import link_tokens
+from newsletter import list_management
 from newsletter import newsletters
 from newsletter import subscriptions
 from newsletter.db.types import utcnow
+from newsletter.mail import messages
+from newsletter.mail import outbox
 from newsletter.models import EventKind
 from newsletter.models import Newsletter
 from newsletter.models import Reader
@@ -111,6 +114,15 @@ def leave_all(session: Session, reader: Reader, evidence: Evidence) -> None:
         select(Subscription).where(Subscription.reader_id == reader.id).with_for_update()
     ):
         subscriptions.end(session, subscription, evidence, EVENT_DETAIL)
+
+
+def erase(session: Session, reader: Reader) -> None:
+    """ "Erase me": the erasure an editor performs (the reader in every newsletter, an
+    anonymous tombstone each), then one email to the address saying it was done; the
+    queue forgets that email once it is sent."""
+    address = reader.email
+    list_management.erase(session, reader)
+    outbox.enqueue(session, messages.erasure_notice(address), None)
 
 
 def _offered(session: Session, reader: Reader, slug: str) -> Choice:

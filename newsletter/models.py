@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import JSON
+from sqlalchemy import BigInteger
 from sqlalchemy import Enum
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
+from newsletter.access_models import Role
 from newsletter.db.base import Base
 from newsletter.db.types import UTCDateTime
 from newsletter.db.types import utcnow
@@ -139,6 +141,9 @@ class MessageKind(enum.StrEnum):
     CONFIRMATION = "confirmation"
     WELCOME = "welcome"
     MANAGE_LINK = "manage_link"  # asked for from /manage: the link to the manage page
+    # After "Erase me": the email saying it was done. Its row and any copy the transport
+    # kept are deleted once it is sent (or given up on): it must not keep the address.
+    ERASURE_NOTICE = "erasure_notice"
 
 
 class Subscription(Base):
@@ -356,10 +361,30 @@ class Editor(Base):
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     # A disabled editor can't sign in, and every session they had stops working.
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What they may do; an editor's or a viewer's newsletters are in ``editor_newsletter``.
+    role: Mapped[Role] = mapped_column(_string_enum(Role), default=Role.VIEWER)
+    # Two-factor sign-in (newsletter.two_factor): the TOTP secret of their app, set when
+    # enrolment begins and in force once confirmed with a code (totp_enabled_at); the
+    # time step of the last code accepted, so that no code works twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(Base):
+    """One of an editor's single-use recovery codes, kept only as its SHA-256."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    editor_id: Mapped[int] = mapped_column(ForeignKey("editor.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):
-    """A token for scripts (export automation); only its SHA-256 is kept."""
+    """A token for scripts (export automation), for a time and some newsletters; only its
+    SHA-256 is kept."""
 
     __tablename__ = "api_token"
 
@@ -369,6 +394,9 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # After this the token is refused (401); its newsletters are in ``api_token_newsletter``
+    # (none: every newsletter).
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Erasure(Base):

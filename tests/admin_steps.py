@@ -23,10 +23,20 @@ def page_csrf_token(html: str) -> str:
     return match.group(1)
 
 
-def create_editor(runner, email: str = EDITOR, password: str = PASSWORD):
-    """``newsletter admins create EMAIL --password-stdin``, as a provisioning script would."""
+def create_editor(
+    runner,
+    email: str = EDITOR,
+    password: str = PASSWORD,
+    role: str | None = None,
+    newsletters: tuple[str, ...] = (),
+):
+    """``newsletter admins create EMAIL [--role ROLE --newsletter SLUG…] --password-stdin``,
+    as a provisioning script would."""
+    options = ["--role", role] if role else []
+    for slug in newsletters:
+        options += ["--newsletter", slug]
     return runner.invoke(
-        args=["admins", "create", email, "--password-stdin"], input=f"{password}\n"
+        args=["admins", "create", email, *options, "--password-stdin"], input=f"{password}\n"
     )
 
 
@@ -41,18 +51,26 @@ def sign_in(client, email: str = EDITOR, password: str = PASSWORD, next_url: str
     )
 
 
-def signed_in_client(app, runner, email: str = EDITOR, password: str = PASSWORD):
-    """A browser with an editor (created now) signed in."""
-    assert create_editor(runner, email, password).exit_code == 0
+def signed_in_client(
+    app,
+    runner,
+    email: str = EDITOR,
+    password: str = PASSWORD,
+    role: str | None = None,
+    newsletters: tuple[str, ...] = (),
+):
+    """A browser with an editor (created now, with ``role`` if given) signed in."""
+    created = create_editor(runner, email, password, role, newsletters)
+    assert created.exit_code == 0, created.output
     client = app.test_client()
     response = sign_in(client, email, password)
     assert response.status_code == 303, response.text
     return client
 
 
-def create_token(runner, name: str = "nightly ESP sync") -> tuple[int, str]:
-    """``newsletter tokens create``: the token's id and the secret it shows once."""
-    result = runner.invoke(args=["tokens", "create", "--name", name])
+def create_token(runner, name: str = "nightly ESP sync", *options: str) -> tuple[int, str]:
+    """``newsletter tokens create [OPTION…]``: the token's id and the secret it shows once."""
+    result = runner.invoke(args=["tokens", "create", "--name", name, *options])
     assert result.exit_code == 0, result.output
     [secret] = TOKEN_LINE.findall(result.output)
     [token_id] = TOKEN_ID.findall(result.output)

@@ -200,7 +200,7 @@ MUTANTS = [
     Mutant(
         "admin-route-open",
         "every admin route refuses anonymous visitors (admin takeover)",
-        "newsletter/web/admin/auth.py",
+        "newsletter/web/admin/access.py",
         'OPEN_ENDPOINTS = {"admin.login"}',
         'OPEN_ENDPOINTS = {"admin.login", "admin.dashboard"}',
         (
@@ -220,7 +220,7 @@ MUTANTS = [
         "session-kept-at-sign-in",
         "signing in starts a fresh session (session fixation)",
         "newsletter/web/admin/auth.py",
-        "        session.clear()  # a fresh session at sign-in: nothing from before carries over",
+        "    session.clear()  # a fresh session at sign-in: nothing from before carries over",
         "",
         ("tests/test_admin_access.py::test_signing_in_starts_a_fresh_session",),
     ),
@@ -235,7 +235,7 @@ MUTANTS = [
     Mutant(
         "export-without-auth",
         "the export needs a signed-in editor or an API token (data export)",
-        "newsletter/web/admin/auth.py",
+        "newsletter/web/admin/access.py",
         'OPEN_ENDPOINTS = {"admin.login"}',
         'OPEN_ENDPOINTS = {"admin.login", "admin.export_csv"}',
         (
@@ -248,8 +248,8 @@ MUTANTS = [
         "revoked-token-accepted",
         "a revoked API token opens nothing (data export)",
         "newsletter/api_tokens.py",
-        "    if token is None or token.revoked_at is not None:",
-        "    if token is None:",
+        "    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():",
+        "    if token is None or token.expires_at <= utcnow():",
         (
             "tests/test_admin_access.py::test_export_refuses_a_revoked_token",
             "tests/test_erasure.py::test_revoked_token_no_longer_exports_and_others_still_do",
@@ -304,8 +304,8 @@ MUTANTS = [
         "permanent-refusal-retried",
         "a permanent refusal (5xx about the recipient) stops the retries",
         "newsletter/mail/outbox.py",
-        "    if permanent or message.attempts >= max_attempts:",
-        "    if message.attempts >= max_attempts:",
+        "    given_up = permanent or message.attempts >= max_attempts",
+        "    given_up = message.attempts >= max_attempts",
         ("tests/test_mail.py::test_permanent_refusal_fails_the_message_without_retries",),
     ),
     Mutant(
@@ -572,7 +572,7 @@ MUTANTS = [
     Mutant(
         "erasure-leaves-the-wal",
         "after an erasure SQLite's WAL is checkpointed and emptied (no copy on disk)",
-        "newsletter/web/admin/subscriber_pages.py",
+        "newsletter/web/erasing.py",
         "    db.after_commit(db.database().checkpoint)\n",
         "",
         ("tests/test_erasure.py::test_erasure_leaves_the_address_in_no_file_of_the_instance",),
@@ -580,7 +580,7 @@ MUTANTS = [
     Mutant(
         "erasure-leaves-eml-files",
         "after an erasure the development mail folder keeps no .eml file of the address",
-        "newsletter/web/admin/subscriber_pages.py",
+        "newsletter/web/erasing.py",
         "    db.after_commit(lambda: transports.app_transport().forget(address))\n",
         "",
         ("tests/test_erasure.py::test_erasure_leaves_the_address_in_no_file_of_the_instance",),
@@ -811,6 +811,124 @@ MUTANTS = [
         "    (SubscriptionStatus.BOUNCED, SubscriptionStatus.UNSUBSCRIBED),\n",
         "",
         ("tests/test_import_rows.py::test_an_import_never_undoes_a_bounce",),
+    ),
+    Mutant(
+        "roles-unchecked",
+        "every admin route checks the caller's role on the route's newsletter (rogue editor)",
+        "newsletter/web/admin/access.py",
+        "    if need is None or not current_access().may(need, newsletter):",
+        "    if need is None:",
+        ("tests/test_roles.py::test_every_admin_route_answers_what_the_role_allows",),
+    ),
+    Mutant(
+        "viewer-edits",
+        "a viewer sees counts and the chart only: no subscriber, no export (rogue editor)",
+        "newsletter/roles.py",
+        "            return covered and self.role is Role.EDITOR",
+        "            return covered",
+        (
+            "tests/test_roles.py::test_every_admin_route_answers_what_the_role_allows",
+            "tests/test_roles.py::test_a_viewer_sees_counts_and_chart_of_their_newsletter_only",
+        ),
+    ),
+    Mutant(
+        "audit-rewritable",
+        "no statement of the app changes or deletes an audit entry but the retention purge",
+        "newsletter/audit.py",
+        '    if CHANGING_STATEMENT.match(statement) and not getattr(_purging, "active", False):',
+        "    if False:",
+        ("tests/test_audit.py::test_the_app_cannot_change_or_delete_an_entry",),
+    ),
+    Mutant(
+        "token-never-expires",
+        "an expired API token is no token: 401 (leaked token)",
+        "newsletter/api_tokens.py",
+        " or token.expires_at <= utcnow():",
+        ":",
+        (
+            "tests/test_token_scopes.py::test_each_export_route_answers_by_the_tokens_scope_and_expiry",
+        ),
+    ),
+    Mutant(
+        "scoped-export-of-all",
+        "every newsletter's export holds only the newsletters the caller may export (leaked token)",
+        "newsletter/exports.py",
+        "    only = None if newsletter or every else [n.id for n in covered]",
+        "    only = None",
+        (
+            "tests/test_token_scopes.py::test_a_scoped_tokens_every_newsletter_export_holds_its_newsletters_only",
+            "tests/test_roles.py::test_an_editors_all_newsletters_export_holds_their_newsletters_only",
+        ),
+    ),
+    Mutant(
+        "password-alone-signs-in",
+        "an enrolled editor's password alone opens nothing: the code step comes first",
+        "newsletter/web/admin/auth.py",
+        '        if two_factor.enrolled(editor) or current_app.config["ADMIN_REQUIRE_2FA"]:',
+        '        if current_app.config["ADMIN_REQUIRE_2FA"]:',
+        ("tests/test_two_factor.py::test_a_password_alone_no_longer_signs_in",),
+    ),
+    Mutant(
+        "totp-code-replayed",
+        "a code from the app is good once, also within its 30-second window",
+        "newsletter/two_factor.py",
+        "            if editor.totp_last_step is not None and step <= editor.totp_last_step:",
+        "            if False:",
+        ("tests/test_two_factor.py::test_a_code_works_once_within_its_window",),
+    ),
+    Mutant(
+        "recovery-code-reused",
+        "a recovery code signs in once",
+        "newsletter/two_factor.py",
+        "            RecoveryCode.used_at.is_(None),\n",
+        "",
+        ("tests/test_two_factor.py::test_a_recovery_code_signs_in_once",),
+    ),
+    Mutant(
+        "second-step-unthrottled",
+        "codes at the second sign-in step are throttled like passwords",
+        "newsletter/web/admin/two_factor_pages.py",
+        "        limits.count_second_step(account)\n"
+        "    except TooManyRequests as refused:\n"
+        '        return _throttled("admin/sign_in_code.html", refused, form=form)',
+        "        pass\n"
+        "    except TooManyRequests as refused:\n"
+        '        return _throttled("admin/sign_in_code.html", refused, form=form)',
+        (
+            "tests/test_sign_in_throttle.py::test_wrong_codes_are_throttled_and_a_right_password_does_not_renew_the_budget",
+        ),
+    ),
+    Mutant(
+        "data-download-of-everyone",
+        "a reader's download holds their data and nobody else's",
+        "newsletter/reader_data.py",
+        "            for subscription in list_management.reader_subscriptions(session, reader)",
+        "            for subscription in session.scalars("
+        '__import__("sqlalchemy").select(Subscription))',
+        (
+            "tests/test_self_service.py::test_the_json_download_holds_the_readers_data_and_nobody_elses",
+        ),
+    ),
+    Mutant(
+        "erasure-notice-kept",
+        "the email saying a reader was erased is not kept once sent",
+        "newsletter/mail/worker.py",
+        "                    if forgotten:\n"
+        "                        outbox.forget(session, envelope.id)\n"
+        "                    else:\n"
+        "                        outbox.mark_sent(session, envelope.id)",
+        "                    outbox.mark_sent(session, envelope.id)",
+        ("tests/test_self_service.py::test_erase_me_erases_everywhere_and_says_so_by_email",),
+    ),
+    Mutant(
+        "ip-retention-ignored",
+        "IP addresses older than NEWSLETTER_IP_RETENTION_DAYS are removed, younger ones kept",
+        "newsletter/retention.py",
+        "            .where(column.is_not(None), recorded_at < cutoff)",
+        "            .where(column.is_not(None))",
+        (
+            "tests/test_retention.py::test_daily_removes_old_ip_addresses_and_keeps_the_consent_record",
+        ),
     ),
 ]
 

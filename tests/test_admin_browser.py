@@ -45,6 +45,7 @@ def service(tmp_path_factory, smtp_server):
         capture_output=True,
         text=True,
     )
+    service.cli("tokens", "create", "--name", "nightly ESP sync", "--newsletter", SLUG)
     service.start()
     for address in CONFIRMED + PENDING:
         _sign_up(service, address)
@@ -167,6 +168,10 @@ def test_every_admin_page_fits_a_phone_and_passes_axe(service, phone):
         "subscriber list": f"{service.base}/admin/newsletters/{SLUG}",
         "newsletter form": f"{service.base}/admin/newsletters/{SLUG}/edit",
         "new newsletter form": f"{service.base}/admin/newsletters/new",
+        # The owner's pages (the first editor is an owner).
+        "editors": f"{service.base}/admin/editors",
+        "API tokens": f"{service.base}/admin/tokens",
+        "audit trail": f"{service.base}/admin/audit",
     }
     for name, url in pages.items():
         phone.goto(url)
@@ -177,6 +182,21 @@ def test_every_admin_page_fits_a_phone_and_passes_axe(service, phone):
     phone.get_by_role("link", name="Erase this reader everywhere…").click()
     phone.wait_for_url("**/erase")
     _assert_fits_and_passes_axe(phone)
+
+
+def test_an_owner_makes_a_token_on_a_phone_and_sees_its_secret_once(service, phone):
+    _sign_in(phone, service)
+    phone.goto(f"{service.base}/admin/tokens")
+    phone.get_by_label("What it is for").fill("newsroom dashboard")
+    phone.get_by_label(SLUG).check()
+    phone.get_by_role("button", name="Make token").click()
+    phone.wait_for_load_state()
+    secret = phone.locator("#token-secret").inner_text()
+    assert secret.startswith("nl_")
+    _assert_fits_and_passes_axe(phone)
+    phone.goto(f"{service.base}/admin/tokens")
+    assert secret not in phone.content()
+    assert "newsroom dashboard" in phone.get_by_role("table").inner_text()
 
 
 def test_erasing_asks_for_confirmation_first(service, phone, smtp_server):

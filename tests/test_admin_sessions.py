@@ -217,12 +217,14 @@ def test_list_shows_each_editor_with_sign_in_and_state(app, runner):
             f"created {ed.created_at:%Y-%m-%d}",
             f"last sign-in {ed.last_login_at:%Y-%m-%d %H:%M}",
             "active",
+            "owner",  # the first editor
         ],
         [
             "kate@example.com",
             f"created {kate.created_at:%Y-%m-%d}",
             "last sign-in never",
             f"disabled {kate.disabled_at:%Y-%m-%d %H:%M}",
+            "viewer of nothing",  # a later one, until an owner says
         ],
     ]
 

@@ -288,7 +288,8 @@ def test_db_upgrade_creates_the_schema_on_an_empty_database(tmp_path):
         ["newsletters", "list"],
         ["admins", "list"],
         ["tokens", "list"],
-        ["export", "--newsletter", "explaining-ukraine"],
+        ["audit", "list"],
+        # (An export is no longer one: it writes its audit entry before a row leaves.)
     ],
 )
 def test_a_command_that_only_looks_is_not_held_up_by_a_writer(app, runner, command):

@@ -9,6 +9,7 @@ import os
 import uuid
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ DATA = Path(__file__).parent / "data"
 GOLDEN = json.loads((DATA / "at_0005.json").read_text(encoding="utf-8"))
 BEFORE_READERS = "0005"
 BEFORE_MULTI_SIGNUPS = "0007"
+BEFORE_ROLES = "0010"
 # One person's address was spelt two ways in two newsletters; a reader has one spelling,
 # the latest. The export of the newsletter with the older spelling shows the newer one.
 RESPELT = {"explaining-ukraine": (b"Olena.K@example.com,", b"olena.k@example.com,")}
@@ -257,3 +259,43 @@ def test_downgrade_splits_a_signup_to_several_newsletters(empty_database):
         2,
     )
     assert copy == {**original, "id": copy["id"], "newsletter_id": 2}
+
+
+def test_editors_from_before_roles_become_owners_and_tokens_get_an_expiry(empty_database):
+    """0015: every editor could do everything, so each is an owner; every token keeps every
+    newsletter and expires 90 days after the upgrade. Downgrading keeps both rows."""
+    migrations.upgrade(empty_database, BEFORE_ROLES)
+    engine = create_engine(empty_database)
+    created = datetime(2026, 1, 2, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO editor (email, password_hash, created_at, session_version) "
+                "VALUES ('kate@example.com', 'scrypt:x', :at, 1)"
+            ),
+            {"at": created},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO api_token (name, token_hash, created_at) "
+                "VALUES ('nightly', :digest, :at)"
+            ),
+            {"digest": "a" * 64, "at": created},
+        )
+    engine.dispose()
+    before = datetime.now(UTC)
+    migrations.upgrade(empty_database)
+    [editor] = table_rows(empty_database, "editor")
+    assert editor["role"] == "owner"
+    [token] = table_rows(empty_database, "api_token")
+    expires = datetime.fromisoformat(token["expires_at"]).replace(tzinfo=UTC)  # naive UTC
+    assert timedelta(days=90) <= expires - before < timedelta(days=90, minutes=5)
+    assert table_rows(empty_database, "editor_newsletter") == []
+    assert table_rows(empty_database, "api_token_newsletter") == []
+    assert table_rows(empty_database, "audit_entry") == []
+
+    migrations.downgrade(empty_database, BEFORE_ROLES)
+    [editor] = table_rows(empty_database, "editor")
+    assert "role" not in editor and editor["email"] == "kate@example.com"
+    [token] = table_rows(empty_database, "api_token")
+    assert "expires_at" not in token and token["name"] == "nightly"

@@ -1,4 +1,5 @@
-"""Password guessing at /admin/login is throttled, without letting anyone lock editors out.
+"""Password (and code) guessing at /admin/login is throttled, without letting anyone lock
+editors out.
 
 Every attempt is counted before its password is checked: per account from one client
 network, and per network across accounts. A network that has not failed still signs in.
@@ -9,20 +10,30 @@ from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
 import pytest
+from sqlalchemy import update
 
 from newsletter import create_app
 from newsletter.db import database
+from newsletter.models import Editor
 from newsletter.web.limits import wait_in_words
 from tests.admin_steps import EDITOR
 from tests.admin_steps import PASSWORD
 from tests.admin_steps import create_editor
 from tests.admin_steps import page_csrf_token
 from tests.admin_steps import sign_in
+from tests.admin_steps import signed_in_client
 from tests.conftest import free_port
+from tests.test_admin_sessions import is_signed_in
+from tests.test_admin_sessions import sign_out
+from tests.two_factor_steps import code
+from tests.two_factor_steps import enrol
+from tests.two_factor_steps import post_code
+from tests.two_factor_steps import sign_in_with_code
 
 WRONG_PASSWORD = "not the right password"
 ACCOUNT_LIMIT = 3
 NETWORK_LIMIT = 5
+CODE_LIMIT = 4
 PARALLEL = 24
 
 
@@ -40,6 +51,7 @@ def settings(settings: dict, limit_storage: str) -> dict:
     return settings | {
         "LOGIN_RATE_LIMIT": f"{ACCOUNT_LIMIT} per 15 minutes",
         "LOGIN_NETWORK_RATE_LIMIT": f"{NETWORK_LIMIT} per 15 minutes",
+        "LOGIN_CODE_RATE_LIMIT": f"{CODE_LIMIT} per hour",
         "RATELIMIT_STORAGE_URI": limit_storage,
     }
 
@@ -195,3 +207,68 @@ def test_sign_in_stays_throttled_when_the_limit_storage_is_down(app, runner):
         assert answer(app, EDITOR, WRONG_PASSWORD, "198.51.100.20") == 401
     assert answer(app, EDITOR, PASSWORD, "198.51.100.20") == 429
     assert answer(app, EDITOR, PASSWORD, "198.51.100.21") == 303
+
+
+# --- The second step (a code from an app, or a recovery code) is throttled alike -----------
+
+
+def enrolled_editor(app, runner) -> str:
+    """An editor who enrolled in two-factor sign-in and signed out; their secret."""
+    client = signed_in_client(app, runner)
+    secret, _ = enrol(client)
+    assert sign_out(client).status_code == 303
+    return secret
+
+
+def forget_last_step(app) -> None:
+    """As if the last code accepted were long ago: the current code may serve again."""
+    with app.app_context(), database(app).transaction() as session:
+        session.execute(update(Editor).values(totp_last_step=None))
+
+
+def browser_at(app, ip: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = ip
+    return client
+
+
+def test_wrong_codes_are_throttled_and_a_right_password_does_not_renew_the_budget(app, runner):
+    secret = enrolled_editor(app, runner)
+    client = browser_at(app, "198.51.100.30")
+    assert sign_in(client).status_code == 303  # attempt 1: the password
+    for _ in range(ACCOUNT_LIMIT - 1):  # attempts 2..4: wrong codes
+        assert post_code(client, "/admin/login/code", "000001").status_code == 401
+    throttled = post_code(client, "/admin/login/code", code(secret, 1))
+    assert throttled.status_code == 429  # the right code too: it is not checked
+    assert "Too many sign-in attempts. Try again in 15 minutes." in throttled.text
+    assert throttled.headers["Retry-After"] == "900"
+    assert not is_signed_in(client)
+    # The password again does not start a fresh budget for codes.
+    assert sign_in(browser_at(app, "198.51.100.30")).status_code == 429
+
+    # From another network the editor signs in.
+    other = browser_at(app, "198.51.100.31")
+    assert sign_in_with_code(other, EDITOR, PASSWORD, code(secret, 1)).status_code == 303
+
+
+def test_codes_from_many_networks_share_the_accounts_code_budget(app, runner):
+    """Someone holding the password cannot spread guesses at the code over networks."""
+    secret = enrolled_editor(app, runner)
+    for host in range(CODE_LIMIT - 1):  # the code that finished the enrolment was one
+        client = browser_at(app, f"203.0.113.{host + 1}")
+        assert sign_in_with_code(client, EDITOR, PASSWORD, "000001").status_code == 401
+    client = browser_at(app, "203.0.113.99")
+    assert sign_in_with_code(client, EDITOR, PASSWORD, code(secret, 1)).status_code == 429
+
+
+def test_a_right_code_forgets_the_accounts_failures_on_that_network(app, runner):
+    secret = enrolled_editor(app, runner)
+    client = browser_at(app, "198.51.100.40")
+    assert sign_in(client).status_code == 303
+    assert post_code(client, "/admin/login/code", "000001").status_code == 401
+    assert post_code(client, "/admin/login/code", code(secret, 1)).status_code == 303
+    forget_last_step(app)  # so that the same code may serve again below
+    # Three attempts were spent; had they not been forgotten, two more would be refused.
+    again = browser_at(app, "198.51.100.40")
+    assert sign_in(again).status_code == 303
+    assert post_code(again, "/admin/login/code", code(secret, 1)).status_code == 303

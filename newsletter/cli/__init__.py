@@ -4,6 +4,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
+from newsletter.cli import audit_commands
 from newsletter.cli import data
 from newsletter.cli import editor_commands
 from newsletter.cli import import_command
@@ -18,8 +19,10 @@ COMMANDS: list[click.Command] = [
     newsletter_commands.newsletters_group,
     editor_commands.admins_group,
     editor_commands.tokens_group,
+    audit_commands.audit_group,
     data.export,
     data.purge_pending,
+    data.daily,
     import_command.import_list,
 ]
 

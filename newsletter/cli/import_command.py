@@ -9,10 +9,12 @@ from flask.cli import with_appcontext
 from newsletter import import_formats
 from newsletter import importing
 from newsletter import languages
+from newsletter.cli.common import AS_EDITOR
+from newsletter.cli.common import acting_for
 from newsletter.cli.common import newsletter_named
 from newsletter.cli.common import reading
-
-WHO = "CLI"  # the history's "by" of an import run from the command line
+from newsletter.cli.common import require
+from newsletter.roles import Need
 
 
 @click.command("import")
@@ -32,6 +34,7 @@ WHO = "CLI"  # the history's "by" of an import run from the command line
     help="The language of the imported subscriptions' mail (default: the file's language "
     "column where it has one, else the newsletter's language).",
 )
+@AS_EDITOR
 @with_appcontext
 def import_list(
     slug: str,
@@ -41,18 +44,22 @@ def import_list(
     status_column: str | None,
     status_map: str | None,
     language: str | None,
+    as_editor: str | None,
 ) -> None:
     """Import PATH, a CSV (Mailchimp, Substack, Ghost, listmonk, or our export), into a
-    newsletter. No email is sent; opted-out addresses here stay opted out."""
+    newsletter. No email is sent; opted-out addresses here stay opted out. The history
+    and the audit trail say ``CLI``, or with --as EMAIL that editor (who must edit it)."""
     try:
         statuses = import_formats.parse_status_map(status_map)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--status-map") from None
     with reading() as session:
+        actor, access = acting_for(session, as_editor)
         newsletter = newsletter_named(session, slug)
+        require(access, Need.EDIT, newsletter)
     options = importing.ImportOptions(
         file_name=os.path.basename(path),
-        by=WHO,
+        by=actor,
         email_column=email_column,
         status_column=status_column,
         status_map=statuses,

@@ -141,6 +141,18 @@ def manage_link(subscription: Subscription) -> Rendered:
         )
 
 
+def erasure_notice(email: str) -> Rendered:
+    """Tell a reader who pressed "Erase me" that it was done, in the language of the page
+    they pressed it on, from the service's own sender (they left every newsletter)."""
+    return _compose(
+        MessageKind.ERASURE_NOTICE,
+        email,
+        current_app.config["MAIL_FROM"],
+        subject=_("Your data has been erased"),
+        context={},
+    )
+
+
 def _names(chosen: list[Newsletter]) -> str:
     """ "A", "A and B", "A, B and C" (in the language being rendered: "A, B і C")."""
     *others, last = [newsletter.name for newsletter in chosen]

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import and_
 from sqlalchemy import bindparam
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import or_
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from newsletter.db.sql import commit_without_waiting_for_disk
 from newsletter.db.types import utcnow
 from newsletter.mail.messages import Rendered
+from newsletter.models import MessageKind
 from newsletter.models import OutboxMessage
 from newsletter.models import OutboxStatus
 from newsletter.models import Subscription
@@ -45,15 +47,21 @@ class Envelope:
     kind: str  # confirmation, welcome…: for the operator's log
 
 
-def enqueue(session: Session, message: Rendered, subscription: Subscription) -> None:
+# Messages whose row is deleted once sent or given up on, instead of kept: they go to an
+# address that was erased (see ``forget``).
+FORGOTTEN_KINDS = frozenset({MessageKind.ERASURE_NOTICE.value})
+
+
+def enqueue(session: Session, message: Rendered, subscription: Subscription | None) -> None:
     """Queue a rendered message; it is sent only if the caller's transaction commits.
 
     A plain INSERT in the caller's transaction: the row is only ever read by workers.
+    ``subscription`` is None for a message to an address with no subscription left.
     """
     session.execute(
         INSERT_MESSAGE,
         {
-            "subscription_id": subscription.id,
+            "subscription_id": subscription.id if subscription is not None else None,
             "kind": message.kind,
             "sender": message.sender,
             "recipient": message.recipient,
@@ -135,6 +143,12 @@ def mark_sent(session: Session, message_id: int) -> None:
     session.execute(MARK_SENT, {"row_id": message_id, "sent_time": utcnow()})
 
 
+def forget(session: Session, message_id: int) -> None:
+    """Delete a message of ``FORGOTTEN_KINDS`` once it was sent: the queue keeps no row
+    naming an address that was erased."""
+    session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
+
+
 def mark_failed_attempt(
     session: Session,
     message_id: int,
@@ -150,7 +164,10 @@ def mark_failed_attempt(
         return
     message.last_error = error[:MAX_ERROR_LENGTH]
     message.claimed_until = None
-    if permanent or message.attempts >= max_attempts:
+    given_up = permanent or message.attempts >= max_attempts
+    if given_up and message.kind in FORGOTTEN_KINDS:
+        session.delete(message)  # not kept either
+    elif given_up:
         message.status = OutboxStatus.FAILED
     else:
         message.status = OutboxStatus.QUEUED

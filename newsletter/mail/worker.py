@@ -142,16 +142,21 @@ class Worker:
         self.transport.close()
 
     def _record_sent(self, envelope: outbox.Envelope, leased_until: float) -> None:
-        """Mark the message sent, trying again while the database is down and the claim holds.
+        """Mark the message sent (or delete it, and the transport's copy, for a kind the
+        queue must forget), trying again while the database is down and the claim holds.
 
         A delivery that is not recorded goes out again once its lease runs out: a database
         restart right after a send would otherwise give the reader the message twice.
         """
+        forgotten = envelope.kind in outbox.FORGOTTEN_KINDS
         while True:
             try:
                 with self.db.transaction() as session:
-                    outbox.mark_sent(session, envelope.id)
-                return
+                    if forgotten:
+                        outbox.forget(session, envelope.id)
+                    else:
+                        outbox.mark_sent(session, envelope.id)
+                break
             except DATABASE_DOWN:
                 if time.monotonic() + RECORD_RETRY_SECONDS >= leased_until:
                     raise
@@ -160,6 +165,10 @@ class Worker:
                     envelope.id,
                 )
                 time.sleep(RECORD_RETRY_SECONDS)
+        if forgotten:
+            # Nor a copy in SQLite's WAL, nor the .eml file the file transport wrote.
+            self.db.checkpoint()
+            self.transport.forget(envelope.recipient)
 
     def _record_failure(self, envelope: outbox.Envelope, error: DeliveryError) -> None:
         """Log without the address, and reschedule or give up on the message."""

@@ -30,6 +30,8 @@ ADDRESS_SCOPE = "signup-address"
 # Sign-in attempts for one account from one network, and from one network on any account.
 SIGN_IN_SCOPE = "admin-login"
 SIGN_IN_NETWORK_SCOPE = "admin-login-network"
+# Codes at the second step for one account, from any network.
+SIGN_IN_CODE_SCOPE = "admin-login-code"
 # The units a wait is said in, largest first, with their length in seconds.
 WAIT_UNITS = (("hour", 3600), ("minute", 60), ("second", 1))
 
@@ -134,6 +136,20 @@ def count_sign_in(account: str) -> None:
     network = client_network()
     _count("LOGIN_NETWORK_RATE_LIMIT", SIGN_IN_NETWORK_SCOPE, network)
     _count("LOGIN_RATE_LIMIT", SIGN_IN_SCOPE, account, network)
+
+
+def count_second_step(account: str) -> None:
+    """Count a code typed at the second sign-in step (or to finish an enrolment); 429
+    past a limit.
+
+    It is a sign-in attempt like a password (the same budgets, counted before the code is
+    checked), and it also counts against the account's own budget for codes from every
+    network: someone holding the password cannot spread guesses at the code over many
+    networks. That budget may lock the account's second step for a while, which only a
+    holder of the password can do, and which says it is time to change it.
+    """
+    count_sign_in(account)
+    _count("LOGIN_CODE_RATE_LIMIT", SIGN_IN_CODE_SCOPE, account)
 
 
 def forget_sign_in_failures(account: str) -> None:

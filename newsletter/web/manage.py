@@ -1,4 +1,5 @@
-"""The manage page, ``/manage/<token>``: a reader's newsletters, to join and to leave.
+"""The manage page, ``/manage/<token>``: a reader's newsletters, to join and to leave;
+their data, to download or to erase ("Erase me", after a page that asks first).
 
 Reached from every email after confirmation, from the unsubscribe result page and from
 ``/manage`` (:mod:`~newsletter.web.manage_link`). As with the links pages, a GET only
@@ -7,7 +8,10 @@ redirects to the page with its result (post/redirect/get). The token in the URL 
 capability, so there is no session CSRF token (the page works without cookies).
 """
 
+import logging
+
 from flask import Blueprint
+from flask import Response
 from flask import abort
 from flask import redirect
 from flask import render_template
@@ -15,10 +19,15 @@ from flask import request
 from flask import url_for
 
 from newsletter import db
+from newsletter import list_management
 from newsletter import manage
+from newsletter import reader_data
 from newsletter.subscriptions import Evidence
+from newsletter.web import erasing
 from newsletter.web import evidence
 from newsletter.web import security
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("manage", __name__)
 bp.after_request(security.token_page)
@@ -28,6 +37,8 @@ JOIN = "join"
 LEAVE = "leave"
 LEAVE_ALL = "leave_all"
 RESULTS = (JOIN, LEAVE, LEAVE_ALL)
+# "Download my data" saves my-newsletter-data.json or .csv.
+DATA_FILE_NAME = "my-newsletter-data"
 
 
 @bp.get("/manage/<token>")
@@ -68,6 +79,51 @@ def act(token: str):
     return redirect(
         url_for("manage.page", token=token, result=action, newsletter=slug or None), 303
     )
+
+
+@bp.get("/manage/<token>/data.<any(json, csv):format>")
+def data(token: str, format: str):  # noqa: A002 (the URL's word)
+    """ "Download my data": everything kept about the reader, and only about them."""
+    session = db.session()
+    report = reader_data.report(session, manage.reader_of(session, token))
+    if format == "json":
+        body, mimetype = reader_data.as_json(report), "application/json"
+    else:
+        body, mimetype = reader_data.as_csv(report), "text/csv"
+    disposition = f'attachment; filename="{DATA_FILE_NAME}.{format}"'
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition})
+
+
+@bp.get("/manage/<token>/erase")
+def confirm_erase(token: str):
+    """The step before "Erase me": what will be deleted, and the button (a GET changes
+    nothing: mail scanners open links)."""
+    session = db.session()
+    reader = manage.reader_of(session, token)
+    return render_template(
+        "manage/erase.html",
+        reader=reader,
+        token=token,
+        subscriptions=list_management.reader_subscriptions(session, reader),
+    )
+
+
+@bp.post("/manage/<token>/erase")
+def erase(token: str):
+    """ "Erase me": the editors' erasure, by the reader's own hand, and an email saying so."""
+    session = db.session()
+    reader = manage.reader_of(session, token)
+    address = reader.email
+    manage.erase(session, reader)
+    erasing.forget_copies_after_commit(address)
+    log.info("A reader erased their own data from their manage page")  # without the address
+    return redirect(url_for("manage.erased"), 303)
+
+
+@bp.get("/manage/erased")
+def erased():
+    """Where "Erase me" ends: the link that led here works no more."""
+    return render_template("manage/erased.html")
 
 
 def _clicked() -> Evidence:

@@ -1,4 +1,7 @@
-"""``/admin/``: each newsletter's subscribers by status and by day, and the worker's queues."""
+"""``/admin/``: each newsletter's subscribers by status and by day, and the worker's queues.
+
+Each editor sees the newsletters their role covers (an owner: all of them), and the links
+their role lets them follow."""
 
 from datetime import datetime
 from datetime import timedelta
@@ -7,22 +10,26 @@ from flask import render_template
 
 from newsletter import db
 from newsletter import list_management
-from newsletter import newsletters
 from newsletter import signup_requests
 from newsletter.db.types import utcnow
 from newsletter.mail import outbox
+from newsletter.roles import Need
 from newsletter.web.admin import bp
 from newsletter.web.admin import chart
+from newsletter.web.admin.access import current_access
+from newsletter.web.admin.access import requires
 
 CHART_DAYS = 30
 
 
 @bp.get("/")
+@requires(Need.SIGNED_IN)
 def dashboard():
     """The editor's overview: counts, a chart per newsletter, and whether mail goes out."""
     session = db.session()
     queue = outbox.health(session)
-    listed = newsletters.all_newsletters(session)
+    access = current_access()
+    listed = access.newsletters(session, Need.VIEW)
     counts = {newsletter.id: list_management.counts(session, newsletter) for newsletter in listed}
     activity = {
         newsletter.id: list_management.daily_activity(session, newsletter, CHART_DAYS)
@@ -44,7 +51,9 @@ def dashboard():
         charts=charts,
         chart_days=CHART_DAYS,
         queue=queue,
-        readers=list_management.readers_count(session),
+        access=access,
+        needs=Need,
+        readers=list_management.readers_count(session) if access.may(Need.OWNER) else None,
         signups_waiting=signup_requests.waiting(session),
         oldest_age=age(queue.oldest_queued_at) if queue.oldest_queued_at else None,
     )

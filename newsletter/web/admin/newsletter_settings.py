@@ -8,7 +8,9 @@ from flask import url_for
 from newsletter import db
 from newsletter import newsletters
 from newsletter.models import Newsletter
+from newsletter.roles import Need
 from newsletter.web.admin import bp
+from newsletter.web.admin.access import requires
 from newsletter.web.admin.forms import NewNewsletterForm
 from newsletter.web.admin.forms import NewsletterForm
 from newsletter.web.admin.forms import origin_lines
@@ -16,6 +18,7 @@ from newsletter.web.admin.forms import sentence
 
 
 @bp.route("/newsletters/new", methods=["GET", "POST"])
+@requires(Need.OWNER)
 def new_newsletter():
     """Create a newsletter; its signup form is live as soon as it is saved."""
     form = NewNewsletterForm()
@@ -30,6 +33,7 @@ def new_newsletter():
 
 
 @bp.route("/newsletters/<slug>/edit", methods=["GET", "POST"])
+@requires(Need.EDIT)
 def edit_newsletter(newsletter: Newsletter):
     """Change a newsletter's name, description, sender, the sites that may embed it, and
     where it is listed."""

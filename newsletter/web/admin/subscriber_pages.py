@@ -4,6 +4,9 @@ The actions (resend the confirmation, unsubscribe, erase) are POST forms with th
 CSRF token; each answers with a 303 back to a page and a flashed message. Erasing, the one
 that cannot be undone, has a page of its own first: the subscriber page links to it, it
 spells out what will be deleted, and only its form erases (no JavaScript needed).
+
+An editor sees the reader's other subscriptions only in newsletters they may see, and may
+erase only a reader all of whose newsletters they edit (the erasure reaches them all).
 """
 
 import logging
@@ -15,15 +18,21 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
+from newsletter import audit
 from newsletter import db
 from newsletter import list_management
-from newsletter.mail import transports
+from newsletter.access_models import AuditAction
 from newsletter.models import Newsletter
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionStatus
+from newsletter.roles import Need
+from newsletter.web import erasing
 from newsletter.web.admin import bp
+from newsletter.web.admin.access import current_access
+from newsletter.web.admin.access import requires
 from newsletter.web.admin.auth import who
 from newsletter.web.admin.forms import subscriber_filters
+from newsletter.web.evidence import client_ip
 
 # What the page says of a bounced subscription, where it offers the others' unsubscribe.
 BOUNCED = (
@@ -35,6 +44,7 @@ log = logging.getLogger(__name__)
 
 
 @bp.get("/newsletters/<slug>", endpoint="subscribers")
+@requires(Need.EDIT)
 def subscribers_list(newsletter: Newsletter):
     """Newest first, searchable by address, filtered by status, paged by keyset."""
     query, status, before = subscriber_filters(request.args)
@@ -53,21 +63,24 @@ def subscribers_list(newsletter: Newsletter):
 
 
 @bp.get("/newsletters/<slug>/subscribers/<public_id>")
+@requires(Need.EDIT)
 def subscriber(newsletter: Newsletter, public_id: str):
     """One subscriber: the evidence of their consent, their history, and the actions."""
     subscription = _subscription_or_404(newsletter, public_id)
-    session = db.session()
+    visible, hidden = _reader_subscriptions(subscription)
     return render_template(
         "admin/subscriber.html",
         newsletter=newsletter,
         subscription=subscription,
-        history=list_management.history(session, subscription),
-        reader_subscriptions=list_management.reader_subscriptions(session, subscription.reader),
+        history=list_management.history(db.session(), subscription),
+        reader_subscriptions=visible,
+        hidden_subscriptions=hidden,
         bounced=BOUNCED,
     )
 
 
 @bp.post("/newsletters/<slug>/subscribers/<public_id>/resend")
+@requires(Need.EDIT)
 def resend(newsletter: Newsletter, public_id: str):
     """Queue the confirmation email again, for a pending reader who lost it."""
     subscription = _subscription_or_404(newsletter, public_id)
@@ -79,6 +92,7 @@ def resend(newsletter: Newsletter, public_id: str):
 
 
 @bp.post("/newsletters/<slug>/subscribers/<public_id>/unsubscribe")
+@requires(Need.EDIT)
 def unsubscribe(newsletter: Newsletter, public_id: str):
     """Unsubscribe a reader who asked an editor to do it for them."""
     subscription = _subscription_or_404(newsletter, public_id)
@@ -92,29 +106,43 @@ def unsubscribe(newsletter: Newsletter, public_id: str):
 
 
 @bp.get("/newsletters/<slug>/subscribers/<public_id>/erase", endpoint="confirm_erase")
+@requires(Need.EDIT)
 def confirm_erase(newsletter: Newsletter, public_id: str):
     """The step before erasing: what will be deleted, in every newsletter, and the button."""
     subscription = _subscription_or_404(newsletter, public_id)
+    visible, hidden = _reader_subscriptions(subscription)
     return render_template(
         "admin/erase.html",
         newsletter=newsletter,
         subscription=subscription,
-        reader_subscriptions=list_management.reader_subscriptions(
-            db.session(), subscription.reader
-        ),
+        reader_subscriptions=visible,
+        hidden_subscriptions=hidden,
+        may_erase=_may_erase(subscription),
     )
 
 
 @bp.post("/newsletters/<slug>/subscribers/<public_id>/erase")
+@requires(Need.EDIT)
 def erase(newsletter: Newsletter, public_id: str):
     """Right to erasure: the reader, in every newsletter, and everything about them leave
     the database."""
-    reader = _subscription_or_404(newsletter, public_id).reader
+    subscription = _subscription_or_404(newsletter, public_id)
+    if not _may_erase(subscription):
+        abort(403)
+    reader = subscription.reader
     address = reader.email
+    erased = len(list_management.reader_subscriptions(db.session(), reader))
     list_management.erase(db.session(), reader)
+    audit.record(
+        db.session(),
+        who(),
+        AuditAction.ERASURE,
+        newsletter=newsletter.slug,
+        ip=client_ip(),
+        subscriptions=erased,
+    )
     # Once the rows are gone: no copy left in SQLite's WAL, nor in the mail folder.
-    db.after_commit(db.database().checkpoint)
-    db.after_commit(lambda: transports.app_transport().forget(address))
+    erasing.forget_copies_after_commit(address)
     # On the record, without the address: that is what was erased.
     log.info("A reader was erased from %s's admin page by %s", newsletter.slug, who())
     flash(
@@ -131,6 +159,24 @@ def _subscription_or_404(newsletter: Newsletter, public_id: str) -> Subscription
     if subscription is None:
         abort(404)
     return subscription
+
+
+def _reader_subscriptions(
+    subscription: Subscription,
+) -> tuple[list[Subscription], int]:
+    """The reader's subscriptions in newsletters the caller may see, and how many others."""
+    every = list_management.reader_subscriptions(db.session(), subscription.reader)
+    access = current_access()
+    visible = [s for s in every if access.may(Need.VIEW, s.newsletter)]
+    return visible, len(every) - len(visible)
+
+
+def _may_erase(subscription: Subscription) -> bool:
+    """Whether the caller edits every newsletter the reader is in (an erasure takes the
+    reader from all of them)."""
+    access = current_access()
+    every = list_management.reader_subscriptions(db.session(), subscription.reader)
+    return all(access.may(Need.EDIT, s.newsletter) for s in every)
 
 
 def _back_to(newsletter: Newsletter, subscription: Subscription):

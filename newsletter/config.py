@@ -52,6 +52,10 @@ DEFAULTS = {
     # A worker's claim on a message lasts this many seconds: if the worker dies, another
     # sends the message after that (a send must finish well within it).
     "MAIL_LEASE_SECONDS": 5 * 60,
+    # DKIM: the path of a PEM RSA private key, its selector and its domain (all or none).
+    "DKIM_PRIVATE_KEY": None,
+    "DKIM_SELECTOR": None,
+    "DKIM_DOMAIN": None,
     # Deliver queued mail from a thread inside the web process (`newsletter serve`).
     "MAIL_BACKGROUND_SENDER": False,
     # Number of reverse proxies in front of the app that set X-Forwarded-* headers.

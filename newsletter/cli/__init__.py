@@ -5,6 +5,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from newsletter.cli import data
+from newsletter.cli import dkim_command
 from newsletter.cli import editor_commands
 from newsletter.cli import import_command
 from newsletter.cli import newsletter_commands
@@ -21,6 +22,7 @@ COMMANDS: list[click.Command] = [
     data.export,
     data.purge_pending,
     import_command.import_list,
+    dkim_command.dkim_group,
 ]
 
 

@@ -9,6 +9,7 @@ records each result.
 import logging
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime
 from datetime import timedelta
 
@@ -23,6 +24,7 @@ from newsletter import signup_requests
 from newsletter.db import database
 from newsletter.db.engine import Database
 from newsletter.db.types import utcnow
+from newsletter.mail import dkim
 from newsletter.mail import outbox
 from newsletter.mail import transports
 from newsletter.mail.transports import DeliveryError
@@ -52,6 +54,7 @@ class Worker:
         retry_base_seconds: float,
         batch_size: int = BATCH_SIZE,
         lease: timedelta = outbox.LEASE,
+        signer: dkim.Signer | None = None,
     ) -> None:
         self.app = app
         self.db = db
@@ -60,6 +63,7 @@ class Worker:
         self.retry_base_seconds = retry_base_seconds
         self.batch_size = batch_size
         self.lease = lease
+        self.signer = signer
 
     @classmethod
     def for_app(cls, app: Flask) -> "Worker":
@@ -71,6 +75,7 @@ class Worker:
             max_attempts=app.config["MAIL_MAX_ATTEMPTS"],
             retry_base_seconds=app.config["MAIL_RETRY_BASE_SECONDS"],
             lease=timedelta(seconds=app.config["MAIL_LEASE_SECONDS"]),
+            signer=app.extensions["dkim_signer"],
         )
 
     def apply_signups(self) -> int:
@@ -92,7 +97,7 @@ class Worker:
             with self.transport.connection() as send:
                 for envelope in batch:
                     try:
-                        send(envelope)
+                        send(self._signed(envelope))
                     except DeliveryError as error:
                         self._record_failure(envelope, error)
                     else:
@@ -140,6 +145,12 @@ class Worker:
                 self.transport.close()
                 stop.wait(poll_seconds)
         self.transport.close()
+
+    def _signed(self, envelope: outbox.Envelope) -> outbox.Envelope:
+        """The envelope with its message DKIM-signed, when a key is configured."""
+        if self.signer is None:
+            return envelope
+        return replace(envelope, raw=self.signer.sign(envelope.raw))
 
     def _record_sent(self, envelope: outbox.Envelope, leased_until: float) -> None:
         """Mark the message sent, trying again while the database is down and the claim holds.

@@ -139,6 +139,7 @@ class MessageKind(enum.StrEnum):
     CONFIRMATION = "confirmation"
     WELCOME = "welcome"
     MANAGE_LINK = "manage_link"  # asked for from /manage: the link to the manage page
+    SIGNUP_WAVE = "signup_wave"  # to editors: signups far above a newsletter's usual rate
 
 
 class Subscription(Base):

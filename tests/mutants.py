@@ -294,9 +294,8 @@ MUTANTS = [
     Mutant(
         "lease-reclaim-removed",
         "a message whose worker died goes out again after its lease (nothing lost)",
-        "newsletter/mail/outbox.py",
-        "        and_(OutboxMessage.status == OutboxStatus.SENDING, "
-        "OutboxMessage.claimed_until < now),\n",
+        "newsletter/db/leases.py",
+        "        and_(model.status == OutboxStatus.SENDING, model.claimed_until < now),\n",
         "",
         ("tests/test_mail.py::test_a_message_whose_worker_died_goes_out_after_its_lease",),
     ),
@@ -663,7 +662,7 @@ MUTANTS = [
     Mutant(
         "claim-takes-the-queue",
         "each claim takes one batch, not the queue (nothing late)",
-        "newsletter/mail/outbox.py",
+        "newsletter/db/leases.py",
         "        .limit(limit)\n        .with_for_update(skip_locked=True)\n        .cte(",
         "        .with_for_update(skip_locked=True)\n        .cte(",
         ("tests/test_mail.py::test_a_claim_takes_no_more_than_its_batch",),

@@ -10,6 +10,7 @@ from newsletter.cli import editor_commands
 from newsletter.cli import import_command
 from newsletter.cli import newsletter_commands
 from newsletter.cli import service
+from newsletter.cli import webhook_commands
 from newsletter.config import ConfigurationError
 
 COMMANDS: list[click.Command] = [
@@ -23,6 +24,7 @@ COMMANDS: list[click.Command] = [
     data.purge_pending,
     import_command.import_list,
     dkim_command.dkim_group,
+    webhook_commands.webhooks_group,
 ]
 
 

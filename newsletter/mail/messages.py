@@ -146,6 +146,26 @@ def manage_link(subscription: Subscription) -> Rendered:
         )
 
 
+def signup_wave(editor_email: str, newsletter: Newsletter, signups: int, usual: float) -> Rendered:
+    """Tell an editor that signups to ``newsletter`` came far above their usual rate (in
+    English, as the admin is), with the link to its newest subscribers."""
+    admin_url = f"{current_app.config['PUBLIC_URL']}/admin/newsletters/{newsletter.slug}"
+    with languages.rendered_in("en"):
+        return _compose(
+            MessageKind.SIGNUP_WAVE,
+            editor_email,
+            current_app.config["MAIL_FROM"],
+            subject=f"A wave of signups to {newsletter.name}",
+            extra_headers=(AUTO_SUBMITTED,),
+            context={
+                "newsletter": newsletter,
+                "signups": signups,
+                "usual": f"{usual:.1f}".removesuffix(".0"),
+                "admin_url": admin_url,
+            },
+        )
+
+
 def _names(chosen: list[Newsletter]) -> str:
     """ "A", "A and B", "A, B and C" (in the language being rendered: "A, B і C")."""
     *others, last = [newsletter.name for newsletter in chosen]

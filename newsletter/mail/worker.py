@@ -1,5 +1,5 @@
-"""The worker: apply recorded signups (and manage-link requests), then deliver the outbox;
-one connection while busy.
+"""The worker: apply recorded signups (and manage-link requests), then deliver the outbox,
+then the webhook events; one connection while busy.
 
 Applying a signup queues its confirmation in the outbox (``newsletter.signup_requests``),
 so each round first applies a batch of signups, then claims a batch of mail, sends it and
@@ -29,6 +29,7 @@ from newsletter.mail import outbox
 from newsletter.mail import transports
 from newsletter.mail.transports import DeliveryError
 from newsletter.mail.transports import Transport
+from newsletter.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class Worker:
         batch_size: int = BATCH_SIZE,
         lease: timedelta = outbox.LEASE,
         signer: dkim.Signer | None = None,
+        webhooks: WebhookSender | None = None,
     ) -> None:
         self.app = app
         self.db = db
@@ -64,6 +66,7 @@ class Worker:
         self.batch_size = batch_size
         self.lease = lease
         self.signer = signer
+        self.webhooks = webhooks
 
     @classmethod
     def for_app(cls, app: Flask) -> "Worker":
@@ -76,6 +79,7 @@ class Worker:
             retry_base_seconds=app.config["MAIL_RETRY_BASE_SECONDS"],
             lease=timedelta(seconds=app.config["MAIL_LEASE_SECONDS"]),
             signer=app.extensions["dkim_signer"],
+            webhooks=WebhookSender.for_app(app),
         )
 
     def apply_signups(self) -> int:
@@ -108,6 +112,11 @@ class Worker:
                 self._record_failure(envelope, error)
         return len(batch)
 
+    def deliver_webhooks(self, due_by: datetime | None = None) -> int:
+        """Send one batch of webhook events due by ``due_by`` (default: now); how many were
+        claimed."""
+        return self.webhooks.deliver_batch(due_by=due_by) if self.webhooks else 0
+
     def drain(self) -> int:
         """Apply every recorded signup, then deliver what was due by then; returns how many
         messages were tried.
@@ -128,6 +137,9 @@ class Worker:
                 total += count
         finally:
             self.transport.close()
+        # Events that fail now wait for their retry: each is claimed once per drain.
+        while self.deliver_webhooks(started):
+            pass
         return total
 
     def run(self, stop: threading.Event, poll_seconds: float = POLL_SECONDS) -> None:
@@ -135,7 +147,7 @@ class Worker:
         while not stop.is_set():
             busy = 0
             # Each step on its own: signups that cannot be applied must not stop the mail.
-            for step in (self.apply_signups, self.deliver_batch):
+            for step in (self.apply_signups, self.deliver_batch, self.deliver_webhooks):
                 try:
                     busy += step()
                 except Exception:

@@ -1,0 +1,241 @@
+"""Outgoing webhooks, against a real HTTP receiver started by each test: events signed per
+Standard Webhooks (verified with the ``standardwebhooks`` package), retried after a 500
+and a dropped connection, at least once with a stable ``webhook-id`` when a worker dies
+mid-request, an endpoint disabled after the failure window, and an erasure's event
+without the address."""
+
+import json
+import re
+import signal
+import subprocess
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from standardwebhooks.webhooks import Webhook
+
+from newsletter.db import database
+from newsletter.db.types import utcnow
+from newsletter.models import OutboxStatus
+from newsletter.webhooks.models import WebhookDelivery
+from newsletter.webhooks.models import WebhookEndpoint
+from newsletter.webhooks.sender import WebhookSender
+from tests.reader import SLUG
+from tests.reader import deliver
+from tests.reader import link_path
+from tests.reader import sign_up
+from tests.test_erasure import erase_through_admin
+from tests.test_erasure import public_id_of
+from tests.test_erasure import traces
+from tests.webhook_receiver import DROP
+from tests.webhook_receiver import HOLD
+from tests.webhook_receiver import Receiver
+from tests.workers import NEWSLETTER
+from tests.workers import worker_environment
+
+READER = "reader@example.com"
+SECRET_LINE = re.compile(r"Secret \(.*\): (whsec_\S+)")
+
+
+@pytest.fixture(autouse=True)
+def webhook_settings(settings):
+    """Webhooks may go to this machine over http (the receiver); retries are due at once."""
+    settings.update(WEBHOOK_ALLOW_LOOPBACK=True, WEBHOOK_RETRY_BASE_SECONDS=0)
+    return settings
+
+
+def add_endpoint(runner, url: str) -> str:
+    """Register ``url`` for the seed newsletter with the CLI; returns its secret."""
+    result = runner.invoke(args=["webhooks", "add", "--newsletter", SLUG, url])
+    assert result.exit_code == 0, result.output
+    return SECRET_LINE.search(result.output).group(1)
+
+
+def verified(secret: str, received) -> dict:
+    """The event, once its signature verifies as a receiver checks it."""
+    return Webhook(secret).verify(received.body, received.headers)
+
+
+def endpoint_row(app) -> WebhookEndpoint:
+    with app.app_context(), database(app).transaction() as session:
+        return session.scalars(select(WebhookEndpoint)).one()
+
+
+def deliveries(app) -> list[WebhookDelivery]:
+    with app.app_context(), database(app).transaction() as session:
+        return list(session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)))
+
+
+def test_each_status_change_is_delivered_signed(app, client, runner, mailbox):
+    with Receiver() as receiver:
+        secret = add_endpoint(runner, receiver.url)
+        assert sign_up(client, READER).status_code == 303
+        deliver(runner)
+        client.post(link_path(mailbox.messages[0], "/confirm/"))
+        deliver(runner)
+        client.post(link_path(mailbox.messages[1], "/unsubscribe/"))
+        deliver(runner)
+        received = receiver.requests()
+    events = [verified(secret, request) for request in received]
+    assert [event["type"] for event in events] == [
+        "subscription.pending",
+        "subscription.confirmed",
+        "subscription.unsubscribed",
+    ]
+    for event in events:
+        assert event["data"]["newsletter"] == SLUG
+        assert event["data"]["email"] == READER
+    assert [event["data"]["status"] for event in events] == ["pending", "confirmed", "unsubscribed"]
+    assert len({request.headers["webhook-id"] for request in received}) == 3
+    # A body changed on the way, or signed with another secret, does not verify.
+    forged = received[0].body.replace(b"pending", b"confirmed")
+    with pytest.raises(Exception, match="signature"):
+        Webhook(secret).verify(forged, received[0].headers)
+
+
+def test_retries_after_a_500_and_a_dropped_connection(app, client, runner):
+    with Receiver(500, DROP) as receiver:
+        secret = add_endpoint(runner, receiver.url)
+        sign_up(client, READER)
+        deliver(runner)
+        endpoint = endpoint_row(app)
+        assert (endpoint.last_status, endpoint.last_error) == (
+            500,
+            "HTTP 500 Internal Server Error",
+        )
+        deliver(runner)
+        endpoint = endpoint_row(app)
+        assert endpoint.last_status is None
+        assert "RemoteDisconnected" in endpoint.last_error
+        listed = runner.invoke(args=["webhooks", "list"]).output.split("\t")
+        assert listed[3] == "enabled" and "RemoteDisconnected" in listed[6]
+        deliver(runner)
+        received = receiver.requests()
+    assert len(received) == 3
+    assert len({request.headers["webhook-id"] for request in received}) == 1
+    assert len({request.body for request in received}) == 1
+    assert verified(secret, received[-1])["type"] == "subscription.pending"
+    endpoint = endpoint_row(app)
+    assert (endpoint.last_status, endpoint.last_error, endpoint.failing_since) == (200, None, None)
+    [delivery] = deliveries(app)
+    assert (delivery.status, delivery.attempts) == (OutboxStatus.SENT, 3)
+
+
+def test_a_worker_killed_mid_request_leaves_the_event_to_another_with_the_same_id(
+    app, client, runner, tmp_path
+):
+    with Receiver(HOLD) as receiver:
+        secret = add_endpoint(runner, receiver.url)
+        sign_up(client, READER)
+        worker = subprocess.Popen(
+            [str(NEWSLETTER), "worker"],
+            env=worker_environment(app, tmp_path / "worker", WEBHOOK_ALLOW_LOOPBACK="true"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            assert receiver.held.wait(60), "the worker never sent the event"
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(30)
+        [claimed] = deliveries(app)
+        assert claimed.status is OutboxStatus.SENDING
+        # Another worker, once the dead one's lease has run out.
+        sender = WebhookSender.for_app(app)
+        assert sender.deliver_batch(now=utcnow()) == 0  # the lease still holds
+        later = claimed.claimed_until + timedelta(seconds=1)
+        assert sender.deliver_batch(now=later) == 1
+        assert sender.deliver_batch(now=later) == 0
+        received = receiver.requests()
+    assert len(received) == 2
+    assert {request.headers["webhook-id"] for request in received} == {claimed.webhook_id}
+    assert verified(secret, received[1])["data"]["email"] == READER
+    assert deliveries(app)[0].status is OutboxStatus.SENT
+
+
+def test_an_endpoint_failing_for_a_day_is_disabled_and_its_events_wait(app, client, runner):
+    with Receiver(500, 500, 500, 500) as receiver:
+        add_endpoint(runner, receiver.url)
+        sign_up(client, READER)
+        runner.invoke(args=["worker", "--once"])
+        start = endpoint_row(app).failing_since
+        assert start is not None
+        sender = WebhookSender.for_app(app)
+        assert sender.deliver_batch(now=start + timedelta(hours=23)) == 1
+        assert endpoint_row(app).disabled_at is None
+        assert sender.deliver_batch(now=start + timedelta(hours=24, seconds=1)) == 1
+        endpoint = endpoint_row(app)
+        assert endpoint.disabled_at == start + timedelta(hours=24, seconds=1)
+        # Disabled: nothing more is sent, and new events wait for it.
+        assert sender.deliver_batch(now=start + timedelta(hours=30)) == 0
+        assert len(receiver.requests()) == 3
+        listed = runner.invoke(args=["webhooks", "list"]).output.split("\t")
+        assert listed[3] == "disabled" and listed[5] == "500" and listed[7].strip() == "1"
+        # Enabled again by hand, it gets what it missed.
+        assert runner.invoke(args=["webhooks", "enable", str(endpoint.id)]).exit_code == 0
+        assert sender.deliver_batch(now=start + timedelta(hours=31)) == 1
+        assert endpoint_row(app).last_status == 500
+        assert sender.deliver_batch(now=start + timedelta(hours=32)) == 1
+        assert endpoint_row(app).last_status == 200
+        assert len(receiver.requests()) == 5
+
+
+def test_an_erasure_event_names_no_address_and_the_address_leaves_the_queue(
+    app, client, runner, mailbox
+):
+    with Receiver() as receiver:
+        secret = add_endpoint(runner, receiver.url)
+        sign_up(client, READER)
+        deliver(runner)
+        public_id = public_id_of(app, READER)
+        # One more event waits (the confirmation) when the reader is erased.
+        client.post(link_path(mailbox.messages[0], "/confirm/"))
+        erase_through_admin(app, runner, public_id)
+        deliver(runner)
+        received = receiver.requests()
+    events = [verified(secret, request) for request in received]
+    assert [event["type"] for event in events] == ["subscription.pending", "subscription.erased"]
+    assert events[1]["data"] == {"newsletter": SLUG, "subscription": public_id}
+    assert b"@" not in received[1].body
+    assert traces(app, READER) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://crm.example.com/hooks",
+        "ftp://crm.example.com/hooks",
+        "https://user:password@crm.example.com/hooks",
+        "https://10.0.0.8/hooks",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[fd00::1]/hooks",
+        "https://localhost/hooks",
+        "https://crm.example.com:99999/hooks",
+        "https://",
+        "not a url",
+    ],
+)
+def test_a_url_we_would_not_send_to_is_refused_and_nothing_stored(app, runner, url, settings):
+    app.config["WEBHOOK_ALLOW_LOOPBACK"] = False
+    result = runner.invoke(args=["webhooks", "add", "--newsletter", SLUG, url])
+    assert result.exit_code == 1
+    assert "Error: The URL" in result.output or "Error: Enter a URL" in result.output
+    assert runner.invoke(args=["webhooks", "list"]).output == ""
+
+
+def test_test_and_remove(app, runner):
+    with Receiver() as receiver:
+        secret = add_endpoint(runner, receiver.url)
+        endpoint = endpoint_row(app)
+        assert runner.invoke(args=["webhooks", "test", str(endpoint.id)]).exit_code == 0
+        deliver(runner)
+        [request] = receiver.requests()
+    assert verified(secret, request) == {
+        "type": "webhook.test",
+        "timestamp": json.loads(request.body)["timestamp"],
+        "data": {"newsletter": SLUG},
+    }
+    assert runner.invoke(args=["webhooks", "remove", str(endpoint.id)]).exit_code == 0
+    assert runner.invoke(args=["webhooks", "list"]).output == ""
+    assert deliveries(app) == []
+    assert runner.invoke(args=["webhooks", "remove", "99"]).exit_code == 1

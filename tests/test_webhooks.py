@@ -20,6 +20,8 @@ from newsletter.models import OutboxStatus
 from newsletter.webhooks.models import WebhookDelivery
 from newsletter.webhooks.models import WebhookEndpoint
 from newsletter.webhooks.sender import WebhookSender
+from tests.admin_steps import page_csrf_token
+from tests.admin_steps import signed_in_client
 from tests.reader import SLUG
 from tests.reader import deliver
 from tests.reader import link_path
@@ -239,3 +241,58 @@ def test_test_and_remove(app, runner):
     assert runner.invoke(args=["webhooks", "list"]).output == ""
     assert deliveries(app) == []
     assert runner.invoke(args=["webhooks", "remove", "99"]).exit_code == 1
+
+
+# --- The admin page ------------------------------------------------------------------------
+
+
+def webhooks_page(editor) -> str:
+    page = editor.get(f"/admin/newsletters/{SLUG}/webhooks")
+    assert page.status_code == 200
+    return page.text
+
+
+def test_an_editor_adds_tests_disables_and_removes_an_endpoint(app, client, runner):
+    editor = signed_in_client(app, runner)
+    token = page_csrf_token(webhooks_page(editor))
+    path = f"/admin/newsletters/{SLUG}/webhooks"
+    refused = editor.post(path, data={"url": "http://10.0.0.8/hooks", "csrf_token": token})
+    assert refused.status_code == 422
+    assert "The URL must start with https://" in refused.text
+    assert runner.invoke(args=["webhooks", "list"]).output == ""
+    assert editor.post(path, data={"url": "https://crm.example.org/x"}).status_code == 400
+    with Receiver(500) as receiver:
+        added = editor.post(path, data={"url": receiver.url, "csrf_token": token})
+        assert added.status_code == 201
+        secret = re.search(r"whsec_[A-Za-z0-9+/=]+", added.text).group(0)
+        endpoint = endpoint_row(app)
+        assert endpoint.secret == secret
+        assert secret not in webhooks_page(editor)  # shown once
+        action = f"{path}/{endpoint.id}"
+        assert editor.post(f"{action}/test", data={"csrf_token": token}).status_code == 303
+        deliver(runner)
+        page = webhooks_page(editor)
+        assert "HTTP 500 Internal Server Error" in page and "webhook.test" in page
+        deliver(runner)
+        assert verified(secret, receiver.requests()[-1])["type"] == "webhook.test"
+        assert editor.post(f"{action}/disable", data={"csrf_token": token}).status_code == 303
+        assert "disabled since" in webhooks_page(editor)
+        assert editor.post(f"{action}/enable", data={"csrf_token": token}).status_code == 303
+        assert "disabled since" not in webhooks_page(editor)
+    for wrong in (f"{path}/{endpoint.id}/explode", f"{path}/{endpoint.id + 1}/remove"):
+        assert editor.post(wrong, data={"csrf_token": token}).status_code == 404
+    assert editor.post(f"{action}/remove", data={"csrf_token": token}).status_code == 303
+    assert deliveries(app) == []
+    assert receiver.url not in webhooks_page(editor)
+
+
+def test_another_newsletters_endpoint_is_not_found_from_this_one(app, runner):
+    add_endpoint(runner, "http://127.0.0.1:9/hooks")
+    create = ["newsletters", "create", "--slug", "other", "--name", "Other"]
+    assert runner.invoke(args=create).exit_code == 0
+    editor = signed_in_client(app, runner)
+    token = page_csrf_token(webhooks_page(editor))
+    endpoint = endpoint_row(app)
+    removal = f"/admin/newsletters/other/webhooks/{endpoint.id}/remove"
+    assert editor.post(removal, data={"csrf_token": token}).status_code == 404
+    assert endpoint_row(app).id == endpoint.id

@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     from newsletter.web.admin import downloads  # noqa: F401
     from newsletter.web.admin import newsletter_settings  # noqa: F401
     from newsletter.web.admin import subscriber_pages  # noqa: F401
+    from newsletter.web.admin import webhook_pages  # noqa: F401
 
     auth.init_app(app)
     app.register_blueprint(bp)

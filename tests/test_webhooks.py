@@ -296,3 +296,17 @@ def test_another_newsletters_endpoint_is_not_found_from_this_one(app, runner):
     removal = f"/admin/newsletters/other/webhooks/{endpoint.id}/remove"
     assert editor.post(removal, data={"csrf_token": token}).status_code == 404
     assert endpoint_row(app).id == endpoint.id
+
+
+def test_an_address_we_do_not_send_to_is_refused_when_the_name_resolves(app, client, runner):
+    """Registered while this machine was allowed (a test set-up); the operator then turns
+    it off: the sender checks the address it resolved, each time, and sends nothing."""
+    with Receiver() as receiver:
+        add_endpoint(runner, receiver.url.replace("127.0.0.1", "localhost"))
+        app.config["WEBHOOK_ALLOW_LOOPBACK"] = False
+        sign_up(client, READER)
+        deliver(runner)
+        assert receiver.requests() == []
+    error = endpoint_row(app).last_error
+    assert error.startswith("localhost resolves to ") and error.endswith(", where we send nothing")
+    assert deliveries(app)[0].status is OutboxStatus.QUEUED

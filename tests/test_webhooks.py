@@ -7,10 +7,12 @@ without the address."""
 import json
 import re
 import signal
+import ssl
 import subprocess
 from datetime import timedelta
 
 import pytest
+import trustme
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
@@ -215,6 +217,7 @@ def test_an_erasure_event_names_no_address_and_the_address_leaves_the_queue(
         "https://crm.example.com:99999/hooks",
         "https://",
         "not a url",
+        "https://crм.example.org/hooks",
     ],
 )
 def test_a_url_we_would_not_send_to_is_refused_and_nothing_stored(app, runner, url, settings):
@@ -310,3 +313,30 @@ def test_an_address_we_do_not_send_to_is_refused_when_the_name_resolves(app, cli
     error = endpoint_row(app).last_error
     assert error.startswith("localhost resolves to ") and error.endswith(", where we send nothing")
     assert deliveries(app)[0].status is OutboxStatus.QUEUED
+
+
+@pytest.mark.parametrize("certified", ["localhost", "crm.example.org"])
+def test_https_delivery_checks_the_receivers_certificate(
+    app, client, runner, tmp_path, monkeypatch, certified
+):
+    """Over TLS to the name in the URL (its certificate, SNI), although the connection goes
+    to the address checked: a certificate for another name is refused."""
+    ca = trustme.CA()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(certified).configure_cert(tls)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    # The operator's way to trust a private CA (README), here the test's.
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    with Receiver(tls=tls) as receiver:
+        secret = add_endpoint(runner, receiver.url)
+        sign_up(client, READER)
+        deliver(runner)
+        received = receiver.requests()
+    endpoint = endpoint_row(app)
+    if certified == "localhost":
+        [request] = received
+        assert verified(secret, request)["type"] == "subscription.pending"
+        assert (endpoint.last_status, endpoint.last_error) == (200, None)
+    else:
+        assert received == []
+        assert "SSLCertVerificationError" in endpoint.last_error

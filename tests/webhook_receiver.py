@@ -2,6 +2,7 @@
 POST as its plan says (200, 500, a dropped connection, or holding the request until told),
 and keeping what it received."""
 
+import ssl
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -22,7 +23,8 @@ class Received:
 class Receiver:
     """Answers with ``plan``'s items in turn, then 200 to everything."""
 
-    def __init__(self, *plan: int | str) -> None:
+    def __init__(self, *plan: int | str, tls: ssl.SSLContext | None = None) -> None:
+        """``tls``: serve HTTPS with this context, as ``https://localhost:PORT``."""
         self.plan = deque(plan)
         self.received: list[Received] = []
         self.lock = threading.Lock()
@@ -53,7 +55,11 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/newsletter"
+        port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{port}/hooks/newsletter"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            self.url = f"https://localhost:{port}/hooks/newsletter"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> "Receiver":

@@ -42,6 +42,11 @@ def check_url(url: str, *, allow_loopback: bool) -> str:
     url = url.strip()
     if not url or len(url) > URL_LENGTH or not url.isprintable() or " " in url:
         raise InvalidWebhookUrl("Enter a URL such as https://crm.example.com/hooks/newsletter")
+    if not url.isascii():
+        raise InvalidWebhookUrl(
+            "Write the URL in ASCII: an international domain in its xn-- form, a path "
+            "percent-encoded"
+        )
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("https", "http") or not host:

@@ -218,7 +218,7 @@ def post(claimed: Claimed, timeout: float, *, allow_loopback: bool) -> Outcome:
         connection.request("POST", path, body=claimed.payload.encode("utf-8"), headers=headers)
         answer = connection.getresponse()
         answer.read(ANSWER_BYTES)
-    except (OSError, http.client.HTTPException) as error:
+    except (OSError, ValueError, http.client.HTTPException) as error:
         return Outcome(
             None, f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         )

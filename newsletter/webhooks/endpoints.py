@@ -44,7 +44,7 @@ def check_url(url: str, *, allow_loopback: bool) -> str:
         raise InvalidWebhookUrl("Enter a URL such as https://crm.example.com/hooks/newsletter")
     if not url.isascii():
         raise InvalidWebhookUrl(
-            "Write the URL in ASCII: an international domain in its xn-- form, a path "
+            "The URL must be ASCII: an international domain in its xn-- form, a path "
             "percent-encoded"
         )
     parts = urlsplit(url)

@@ -11,6 +11,7 @@ from newsletter import config
 from newsletter import db
 from newsletter import languages
 from newsletter import web
+from newsletter.mail import dkim
 from newsletter.mail import transports
 
 PACKAGE = Path(__file__).parent
@@ -38,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     config.load(app, test_config)
     languages.init_app(app)
     transports.init_app(app)
+    dkim.init_app(app)
     db.init_app(app)
     web.init_app(app)
     cli.init_app(app)

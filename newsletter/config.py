@@ -52,6 +52,23 @@ DEFAULTS = {
     # A worker's claim on a message lasts this many seconds: if the worker dies, another
     # sends the message after that (a send must finish well within it).
     "MAIL_LEASE_SECONDS": 5 * 60,
+    # DKIM: the path of a PEM RSA private key, its selector and its domain (all or none).
+    "DKIM_PRIVATE_KEY": None,
+    "DKIM_SELECTOR": None,
+    "DKIM_DOMAIN": None,
+    # Outgoing webhooks: seconds an attempt may wait for the receiver (per connect, send or
+    # read); first retry after this many seconds, doubling up to the maximum; an endpoint
+    # whose every attempt failed for this long is disabled (a day).
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
+    "WEBHOOK_RETRY_BASE_SECONDS": 30,
+    "WEBHOOK_MAX_BACKOFF_SECONDS": 3600,
+    "WEBHOOK_DISABLE_AFTER_SECONDS": 24 * 3600,
+    # Allow http:// webhook URLs to this machine (tests, a receiver on the same host).
+    "WEBHOOK_ALLOW_LOOPBACK": False,
+    # Editors are mailed when a newsletter's new signups in the last hour reach this many
+    # times its usual hourly rate (of the week before), and at least the minimum.
+    "SIGNUP_WAVE_MULTIPLE": 10,
+    "SIGNUP_WAVE_MIN_SIGNUPS": 50,
     # Deliver queued mail from a thread inside the web process (`newsletter serve`).
     "MAIL_BACKGROUND_SENDER": False,
     # Audit entries older than this many days go at `newsletter audit purge` (run it daily).

@@ -39,6 +39,7 @@ from newsletter.models import Subscription
 from newsletter.models import SubscriptionEvent
 from newsletter.models import SubscriptionStatus
 from newsletter.subscriptions import Evidence
+from newsletter.webhooks import events as webhook_events
 
 PAGE_SIZE = 50
 MAX_QUERY_LENGTH = 200
@@ -127,10 +128,11 @@ def erase(session: Session, reader: Reader) -> None:
     manage-link requests.
 
     A tombstone per subscription, with only its newsletter and status, keeps the counts
-    honest.
+    honest, and each newsletter's webhooks are told, without the address.
     """
     for subscription in reader_subscriptions(session, reader):
         session.add(Erasure(newsletter_id=subscription.newsletter_id, status=subscription.status))
+        webhook_events.queue_erasure(session, subscription)
     # A signup not yet applied would bring the address back.
     signup_requests.forget(session, reader.email_key)
     manage_link_requests.forget(session, reader.email_key)

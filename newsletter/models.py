@@ -144,6 +144,7 @@ class MessageKind(enum.StrEnum):
     # After "Erase me": the email saying it was done. Its row and any copy the transport
     # kept are deleted once it is sent (or given up on): it must not keep the address.
     ERASURE_NOTICE = "erasure_notice"
+    SIGNUP_WAVE = "signup_wave"  # to editors: signups far above a newsletter's usual rate
 
 
 class Subscription(Base):

@@ -59,6 +59,7 @@ from newsletter.models import SubscriptionEvent
 from newsletter.models import SubscriptionStatus
 from newsletter.models import new_public_id
 from newsletter.refusals import Refusal
+from newsletter.webhooks import events as webhook_events
 
 # Built once. Events are only ever appended and read by other requests, so they go in
 # with a plain INSERT instead of through the session's unit of work.
@@ -327,13 +328,18 @@ def record_event(
     *,
     at: datetime | None = None,
 ) -> None:
-    """Append an event to the subscription's history (a Core insert: nothing reads it back)."""
+    """Append an event to the subscription's history (a Core insert: nothing reads it back),
+    and queue its webhook event, if it has one, in the same transaction: every status
+    change is recorded here, so every one reaches the newsletter's webhooks
+    (``newsletter.webhooks.events``)."""
+    occurred_at = at or utcnow()
+    webhook_events.queue_for(session, subscription, kind, occurred_at)
     session.execute(
         INSERT_EVENT,
         {
             "subscription_id": subscription.id,
             "kind": kind,
-            "occurred_at": at or utcnow(),
+            "occurred_at": occurred_at,
             "ip": evidence.ip,
             "user_agent": evidence.user_agent,
             "detail": detail,

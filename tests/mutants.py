@@ -294,9 +294,8 @@ MUTANTS = [
     Mutant(
         "lease-reclaim-removed",
         "a message whose worker died goes out again after its lease (nothing lost)",
-        "newsletter/mail/outbox.py",
-        "        and_(OutboxMessage.status == OutboxStatus.SENDING, "
-        "OutboxMessage.claimed_until < now),\n",
+        "newsletter/db/leases.py",
+        "        and_(model.status == OutboxStatus.SENDING, model.claimed_until < now),\n",
         "",
         ("tests/test_mail.py::test_a_message_whose_worker_died_goes_out_after_its_lease",),
     ),
@@ -663,7 +662,7 @@ MUTANTS = [
     Mutant(
         "claim-takes-the-queue",
         "each claim takes one batch, not the queue (nothing late)",
-        "newsletter/mail/outbox.py",
+        "newsletter/db/leases.py",
         "        .limit(limit)\n        .with_for_update(skip_locked=True)\n        .cte(",
         "        .with_for_update(skip_locked=True)\n        .cte(",
         ("tests/test_mail.py::test_a_claim_takes_no_more_than_its_batch",),
@@ -913,6 +912,65 @@ MUTANTS = [
         (
             "tests/test_retention.py::test_daily_removes_old_ip_addresses_and_keeps_the_consent_record",
         ),
+    ),
+    Mutant(
+        "webhook-private-address-resolved",
+        "a webhook goes to no private address, even by a name resolved at delivery (SSRF)",
+        "newsletter/webhooks/endpoints.py",
+        "    if ip.is_loopback:\n        return allow_loopback\n",
+        "    if ip.is_loopback:\n        return True\n",
+        (
+            "tests/test_webhooks.py::"
+            "test_an_address_we_do_not_send_to_is_refused_when_the_name_resolves",
+        ),
+    ),
+    Mutant(
+        "webhook-private-address-registered",
+        "a webhook URL naming a private address is refused when registered (SSRF)",
+        "newsletter/webhooks/endpoints.py",
+        "        return True\n    return ip.is_global and not ip.is_multicast\n",
+        "        return True\n    return True\n",
+        ("tests/test_webhooks.py::test_a_url_we_would_not_send_to_is_refused_and_nothing_stored",),
+    ),
+    Mutant(
+        "webhook-unsigned",
+        "webhook events are signed with their endpoint's secret (forged events)",
+        "newsletter/webhooks/sender.py",
+        "Webhook(claimed.secret).sign(",
+        'Webhook("whsec_" + "A" * 44).sign(',
+        ("tests/test_webhooks.py::test_each_status_change_is_delivered_signed",),
+    ),
+    Mutant(
+        "webhook-new-id-per-attempt",
+        "a retried webhook event keeps its webhook-id (at least once, duplicates detectable)",
+        "newsletter/webhooks/sender.py",
+        '        "webhook-id": claimed.webhook_id,',
+        '        "webhook-id": __import__("secrets").token_hex(8),',
+        (
+            "tests/test_webhooks.py::test_retries_after_a_500_and_a_dropped_connection",
+            "tests/test_webhooks.py::"
+            "test_a_worker_killed_mid_request_leaves_the_event_to_another_with_the_same_id",
+        ),
+    ),
+    Mutant(
+        "webhook-erasure-with-address",
+        "an erasure's webhook event carries no address (keeping more than we need)",
+        "newsletter/webhooks/events.py",
+        "        _queue(session, endpoints, ERASED, _names(subscription), utcnow(), None)",
+        '        _queue(session, endpoints, ERASED, {**_names(subscription), "email": '
+        "subscription.email}, utcnow(), None)",
+        (
+            "tests/test_webhooks.py::"
+            "test_an_erasure_event_names_no_address_and_the_address_leaves_the_queue",
+        ),
+    ),
+    Mutant(
+        "dkim-unsigned",
+        "every email is DKIM-signed when a key is configured (deliverability)",
+        "newsletter/mail/worker.py",
+        "                        send(self._signed(envelope))",
+        "                        send(envelope)",
+        ("tests/test_dkim.py::test_every_email_is_signed_and_verifies",),
     ),
 ]
 

@@ -6,10 +6,12 @@ from flask.cli import FlaskGroup
 
 from newsletter.cli import audit_commands
 from newsletter.cli import data
+from newsletter.cli import dkim_command
 from newsletter.cli import editor_commands
 from newsletter.cli import import_command
 from newsletter.cli import newsletter_commands
 from newsletter.cli import service
+from newsletter.cli import webhook_commands
 from newsletter.config import ConfigurationError
 
 COMMANDS: list[click.Command] = [
@@ -24,6 +26,8 @@ COMMANDS: list[click.Command] = [
     data.purge_pending,
     data.daily,
     import_command.import_list,
+    dkim_command.dkim_group,
+    webhook_commands.webhooks_group,
 ]
 
 

@@ -42,6 +42,9 @@ ASCII_POLICY = policy.SMTP.clone(max_line_length=998)
 UTF8_POLICY = policy.SMTPUTF8.clone(max_line_length=998)
 # Stored as it goes over the wire: lines end in CRLF.
 CRLF = "\r\n"
+# RFC 3834: mail a program sent on its own, not a person; auto-responders must not answer
+# it (an out-of-office reply to a confirmation would go to our sender).
+AUTO_SUBMITTED = "Auto-Submitted: auto-generated"
 # Where headers with RFC 2047 encoded words are folded: a continuation line is a space and
 # one encoded word, so the word stays within RFC 2047's cap of 75 characters.
 ENCODED_LINE_LENGTH = 76
@@ -97,6 +100,7 @@ def confirmation(covered: list[Subscription], confirmation_public_id: str) -> Re
             covered[0],
             subject=_("Confirm your subscription to %(names)s", names=_names(chosen)),
             sender=_common_sender(chosen),
+            extra_headers=(AUTO_SUBMITTED,),
             newsletters=chosen,
             confirm_url=confirm_url(confirmation_public_id),
             valid_days=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 86400,
@@ -137,6 +141,7 @@ def manage_link(subscription: Subscription) -> Rendered:
             subscription.reader.email,
             current_app.config["MAIL_FROM"],
             subject=_("Your subscriptions"),
+            extra_headers=(AUTO_SUBMITTED,),
             context={"manage_url": manage_url(subscription.reader)},
         )
 
@@ -151,6 +156,26 @@ def erasure_notice(email: str) -> Rendered:
         subject=_("Your data has been erased"),
         context={},
     )
+
+
+def signup_wave(editor_email: str, newsletter: Newsletter, signups: int, usual: float) -> Rendered:
+    """Tell an editor that signups to ``newsletter`` came far above their usual rate (in
+    English, as the admin is), with the link to its newest subscribers."""
+    admin_url = f"{current_app.config['PUBLIC_URL']}/admin/newsletters/{newsletter.slug}"
+    with languages.rendered_in("en"):
+        return _compose(
+            MessageKind.SIGNUP_WAVE,
+            editor_email,
+            current_app.config["MAIL_FROM"],
+            subject=f"A wave of signups to {newsletter.name}",
+            extra_headers=(AUTO_SUBMITTED,),
+            context={
+                "newsletter": newsletter,
+                "signups": signups,
+                "usual": f"{usual:.1f}".removesuffix(".0"),
+                "admin_url": admin_url,
+            },
+        )
 
 
 def _names(chosen: list[Newsletter]) -> str:

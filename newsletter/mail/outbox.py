@@ -1,25 +1,21 @@
-"""The outbox: messages written with the change that caused them, claimed by workers.
-
-Claiming is one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``
-statement: on PostgreSQL concurrent workers skip each other's rows; on SQLite the single
-statement is atomic under the database's write lock. A claim is a lease: if its worker
-dies, the message becomes claimable again when the lease runs out.
+"""The outbox: messages written with the change that caused them, claimed by workers
+under a lease (``newsletter.db.leases``): if a worker dies, its messages become claimable
+again when the lease runs out.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 
-from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from newsletter.db import leases
 from newsletter.db.sql import commit_without_waiting_for_disk
 from newsletter.db.types import utcnow
 from newsletter.mail.messages import Rendered
@@ -54,9 +50,10 @@ FORGOTTEN_KINDS = frozenset({MessageKind.ERASURE_NOTICE.value})
 
 def enqueue(session: Session, message: Rendered, subscription: Subscription | None) -> None:
     """Queue a rendered message; it is sent only if the caller's transaction commits.
+    ``subscription`` is the reader's it is about: None for mail to editors, or to an
+    address with no subscription left.
 
     A plain INSERT in the caller's transaction: the row is only ever read by workers.
-    ``subscription`` is None for a message to an address with no subscription left.
     """
     session.execute(
         INSERT_MESSAGE,
@@ -80,38 +77,21 @@ def claim(
     """
     now = utcnow()
     due_by = now if due_by is None else min(due_by, now)
-    claimable = or_(
-        and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= due_by),
-        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now),
-    )
-    # Materialised: PostgreSQL may otherwise run the locking subquery again for each row
-    # it updates, each run skipping the rows just claimed, and the limit claims them all.
-    due = (
-        select(OutboxMessage.id)
-        .where(claimable)
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("due")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
-    )
-    claimed = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(select(due.c.id)), claimable)
-        .values(
-            status=OutboxStatus.SENDING,
-            claimed_until=now + lease,
-            attempts=OutboxMessage.attempts + 1,
-        )
-        .returning(
+    claimed = leases.claim(
+        session,
+        OutboxMessage,
+        (
             OutboxMessage.id,
             OutboxMessage.sender,
             OutboxMessage.recipient,
             OutboxMessage.message_id,
             OutboxMessage.raw,
             OutboxMessage.kind,
-        )
-        .execution_options(synchronize_session=False)
+        ),
+        limit=limit,
+        now=now,
+        due_by=due_by,
+        lease=lease,
     )
     return sorted((Envelope(*row) for row in claimed), key=lambda envelope: envelope.id)
 

@@ -160,6 +160,15 @@ def without_language(rows: list[dict]) -> list[dict]:
     return rows
 
 
+def without_bounces(rows: list[dict]) -> list[dict]:
+    """The subscriptions without their complaint flag and soft-bounce count (0013), which
+    rows from before bounces were recorded have unset."""
+    assert [(row.pop("complained_at"), row.pop("soft_bounces")) for row in rows] == [
+        (None, 0)
+    ] * len(rows)
+    return rows
+
+
 def check_signup_requests_name_their_newsletter(url: str) -> None:
     """The waiting signups of 0005 name their newsletter in signup_request_newsletter."""
     assert without_language(table_rows(url, "signup_request")) == [
@@ -187,7 +196,7 @@ def test_upgrade_keeps_every_subscription_and_its_export(empty_database, tmp_pat
     assert (olena["email"], olena["created_at"]) == (latest["email"], first["created_at"])
 
     key_of_reader = {reader["id"]: reader["email_key"] for reader in readers}
-    subscriptions = without_language(table_rows(empty_database, "subscription"))
+    subscriptions = without_bounces(without_language(table_rows(empty_database, "subscription")))
     assert [key_of_reader[row.pop("reader_id")] for row in subscriptions] == [
         row["email_key"] for row in GOLDEN["subscription"]
     ]

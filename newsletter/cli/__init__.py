@@ -4,6 +4,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
+from newsletter.cli import bounce_commands
 from newsletter.cli import data
 from newsletter.cli import editor_commands
 from newsletter.cli import import_command
@@ -21,6 +22,7 @@ COMMANDS: list[click.Command] = [
     data.export,
     data.purge_pending,
     import_command.import_list,
+    bounce_commands.bounces_group,
 ]
 
 

@@ -4,6 +4,10 @@ Claiming is one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RET
 statement: on PostgreSQL concurrent workers skip each other's rows; on SQLite the single
 statement is atomic under the database's write lock. A claim is a lease: if its worker
 dies, the message becomes claimable again when the lease runs out.
+
+The same statement holds back the mail of a subscription that bounced or complained since
+the message was queued: such a message is claimed as ``suppressed``, never as ``sending``,
+and the worker skips it (SPEC, "Deliverability": no more mail to such an address).
 """
 
 from dataclasses import dataclass
@@ -12,6 +16,8 @@ from datetime import timedelta
 
 from sqlalchemy import and_
 from sqlalchemy import bindparam
+from sqlalchemy import case
+from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import or_
@@ -21,10 +27,12 @@ from sqlalchemy.orm import Session
 
 from newsletter.db.sql import commit_without_waiting_for_disk
 from newsletter.db.types import utcnow
+from newsletter.mail import verp
 from newsletter.mail.messages import Rendered
 from newsletter.models import OutboxMessage
 from newsletter.models import OutboxStatus
 from newsletter.models import Subscription
+from newsletter.models import SubscriptionStatus
 
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(days=1)
@@ -43,19 +51,22 @@ class Envelope:
     message_id: str
     raw: str
     kind: str  # confirmation, welcome…: for the operator's log
+    # Held back at the claim: its address bounced or complained since it was queued.
+    suppressed: bool = False
 
 
 def enqueue(session: Session, message: Rendered, subscription: Subscription) -> None:
     """Queue a rendered message; it is sent only if the caller's transaction commits.
 
-    A plain INSERT in the caller's transaction: the row is only ever read by workers.
+    A plain INSERT in the caller's transaction: the row is only ever read by workers. Its
+    envelope sender is the VERP return path naming it when ``BOUNCE_ADDRESS`` is set.
     """
     session.execute(
         INSERT_MESSAGE,
         {
             "subscription_id": subscription.id,
             "kind": message.kind,
-            "sender": message.sender,
+            "sender": verp.envelope_sender(message.sender, message.message_id),
             "recipient": message.recipient,
             "message_id": message.message_id,
             "raw": message.raw,
@@ -91,8 +102,8 @@ def claim(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(select(due.c.id)), claimable)
         .values(
-            status=OutboxStatus.SENDING,
-            claimed_until=now + lease,
+            status=case((SUPPRESSED_ADDRESS, OutboxStatus.SUPPRESSED), else_=OutboxStatus.SENDING),
+            claimed_until=case((SUPPRESSED_ADDRESS, None), else_=now + lease),
             attempts=OutboxMessage.attempts + 1,
         )
         .returning(
@@ -102,10 +113,20 @@ def claim(
             OutboxMessage.message_id,
             OutboxMessage.raw,
             OutboxMessage.kind,
+            OutboxMessage.status == OutboxStatus.SUPPRESSED,
         )
         .execution_options(synchronize_session=False)
     )
-    return sorted((Envelope(*row) for row in claimed), key=lambda envelope: envelope.id)
+    envelopes = (Envelope(*row[:-1], suppressed=bool(row[-1])) for row in claimed)
+    return sorted(envelopes, key=lambda envelope: envelope.id)
+
+
+# A message's subscription may not be mailed: it bounced, or its reader complained (both
+# lifted by a new signup). A correlated subquery on the primary key, run per claimed row.
+SUPPRESSED_ADDRESS = exists().where(
+    Subscription.id == OutboxMessage.subscription_id,
+    (Subscription.status == SubscriptionStatus.BOUNCED) | Subscription.complained_at.is_not(None),
+)
 
 
 # Built once: a worker runs it for every message it sends. A Core statement on the table

@@ -60,6 +60,11 @@ def check_age(timestamp: float) -> None:
         raise Unverified("the signed timestamp is too old (or in the future): a replay?")
 
 
+def joined(*parts: str) -> str:
+    """The evidence's parts that say something, in one line."""
+    return " ".join(part for part in parts if part)
+
+
 def obj(value: object) -> dict:
     """A JSON value as an object: itself if it is one, else an empty one."""
     return value if isinstance(value, dict) else {}

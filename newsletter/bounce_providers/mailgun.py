@@ -18,6 +18,7 @@ from newsletter.bounce_providers import Malformed
 from newsletter.bounce_providers import Unverified
 from newsletter.bounce_providers import Verified
 from newsletter.bounce_providers import check_age
+from newsletter.bounce_providers import joined
 from newsletter.bounce_providers import json_body
 from newsletter.bounce_providers import obj
 from newsletter.bounce_providers import text
@@ -65,16 +66,12 @@ def _report(event: dict) -> Report | None:
         return None
     headers = obj(obj(event.get("message")).get("headers"))
     status = obj(event.get("delivery-status"))
-    detail = " ".join(
-        part
-        for part in (
-            name,
-            severity,
-            text(event.get("reason")),
-            text(status.get("code")),
-            text(status.get("message")) or text(status.get("description")),
-        )
-        if part
+    detail = joined(
+        name,
+        severity,
+        text(event.get("reason")),
+        text(status.get("code")),
+        text(status.get("message")) or text(status.get("description")),
     )
     return Report(
         kind,

@@ -24,6 +24,7 @@ from newsletter.bounce_providers import Malformed
 from newsletter.bounce_providers import Unverified
 from newsletter.bounce_providers import Verified
 from newsletter.bounce_providers import check_age
+from newsletter.bounce_providers import joined
 from newsletter.bounce_providers import json_body
 from newsletter.bounce_providers import text
 from newsletter.bounces import Report
@@ -83,9 +84,5 @@ def _report(event: object) -> Report | None:
         text(event.get("sg_event_id")) or None,
         message_id=text(event.get("smtp-id")) or None,
         recipient=text(event.get("email")) or None,
-        detail=" ".join(
-            part
-            for part in (name, bounce_type, text(event.get("status")), text(event.get("reason")))
-            if part
-        ),
+        detail=joined(name, bounce_type, text(event.get("status")), text(event.get("reason"))),
     )

@@ -37,6 +37,7 @@ from newsletter.bounce_providers import Malformed
 from newsletter.bounce_providers import Unverified
 from newsletter.bounce_providers import Verified
 from newsletter.bounce_providers import check_age
+from newsletter.bounce_providers import joined
 from newsletter.bounce_providers import json_body
 from newsletter.bounce_providers import obj
 from newsletter.bounce_providers import text
@@ -47,26 +48,19 @@ log = logging.getLogger(__name__)
 
 SOURCE = "ses"
 # The fields signed, in this order, per message type (absent optional ones are skipped).
+CONFIRMATION_FIELDS = (
+    "Message",
+    "MessageId",
+    "SubscribeURL",
+    "Timestamp",
+    "Token",
+    "TopicArn",
+    "Type",
+)
 SIGNED_FIELDS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
-    "SubscriptionConfirmation": (
-        "Message",
-        "MessageId",
-        "SubscribeURL",
-        "Timestamp",
-        "Token",
-        "TopicArn",
-        "Type",
-    ),
-    "UnsubscribeConfirmation": (
-        "Message",
-        "MessageId",
-        "SubscribeURL",
-        "Timestamp",
-        "Token",
-        "TopicArn",
-        "Type",
-    ),
+    "SubscriptionConfirmation": CONFIRMATION_FIELDS,
+    "UnsubscribeConfirmation": CONFIRMATION_FIELDS,
 }
 HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "1": hashes.SHA1,  # noqa: S303 (SNS's SignatureVersion 1 is SHA-1; 2 is SHA-256)
@@ -75,7 +69,6 @@ HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
 FETCH_TIMEOUT_SECONDS = 10
 MAX_FETCH_BYTES = 64 * 1024
 CERTIFICATES_KEPT = 32
-_certificates: dict[str, x509.Certificate] = {}
 _certificates_lock = threading.Lock()
 
 
@@ -139,18 +132,19 @@ def _sns_url(url: str, name: str) -> str:
 
 
 def _certificate(url: str) -> x509.Certificate:
-    """The signing certificate at ``url``, fetched once per process; it must be current."""
+    """The signing certificate at ``url``, fetched once per app; it must be current."""
+    kept: dict[str, x509.Certificate] = current_app.extensions.setdefault("sns_certificates", {})
     with _certificates_lock:
-        certificate = _certificates.get(url)
+        certificate = kept.get(url)
     if certificate is None:
         try:
             certificate = x509.load_pem_x509_certificate(_fetch(url))
         except ValueError:
             raise Unverified("SigningCertURL holds no certificate") from None
         with _certificates_lock:
-            if len(_certificates) >= CERTIFICATES_KEPT:
-                _certificates.clear()
-            _certificates[url] = certificate
+            if len(kept) >= CERTIFICATES_KEPT:
+                kept.clear()
+            kept[url] = certificate
     now = datetime.now(UTC)
     if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
         raise Unverified("the signing certificate has expired or is not valid yet")
@@ -210,14 +204,8 @@ def _reports(sns_message_id: str, message: str) -> list[Report]:
     for index, recipient in enumerate(recipients):
         if not isinstance(recipient, dict):
             continue
-        evidence = " ".join(
-            part
-            for part in (
-                summary,
-                text(recipient.get("status")),
-                text(recipient.get("diagnosticCode")),
-            )
-            if part
+        evidence = joined(
+            summary, text(recipient.get("status")), text(recipient.get("diagnosticCode"))
         )
         reports.append(
             Report(

@@ -20,6 +20,8 @@ from tests.bounce_steps import confirmed_reader
 from tests.bounce_steps import events
 from tests.bounce_steps import state
 from tests.reader import SLUG
+from tests.test_garbage_bodies import stored
+from tests.test_garbage_bodies import throw_garbage
 from tests.webhook_signing import SUBSCRIBE_URL
 from tests.webhook_signing import TOPIC
 from tests.webhook_signing import SendGridSigner
@@ -31,6 +33,7 @@ from tests.webhook_signing import ses_bounce
 from tests.webhook_signing import ses_complaint
 from tests.webhook_signing import sns_notification
 
+PROVIDERS = ("ses", "postmark", "mailgun", "sendgrid")
 MAILGUN_KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
 POSTMARK_AUTH = "postmark:8f3b0c1e-webhook"
 CONFIRMED = [(SLUG, "confirmed", False, 0)]
@@ -65,7 +68,7 @@ def post_sns(client, message: dict):
         data=json.dumps(message),
         headers={
             "Content-Type": "text/plain; charset=UTF-8",
-            "x-amz-sns-message-type": message["Type"],
+            "x-amz-sns-message-type": str(message.get("Type")),
             "User-Agent": "Amazon Simple Notification Service Agent",
         },
     )
@@ -425,7 +428,7 @@ def test_sendgrid_event_of_no_message_of_ours_is_ignored(sendgrid, app, client, 
 # --- All of them ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", ["ses", "postmark", "mailgun", "sendgrid"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_each_provider_is_refused_until_configured(app, client, provider):
     response = client.post(f"/webhooks/bounces/{provider}", json={"anything": 1})
     assert response.status_code in (400, 401)
@@ -446,3 +449,36 @@ def two_calls_a_minute(settings):
 def test_webhooks_have_a_rate_limit_of_their_own(two_calls_a_minute, providers, app, client):
     answers = [post_postmark(client, {"RecordType": "Delivery"}).status_code for _ in range(3)]
     assert answers == [200, 200, 429]
+
+
+def test_garbage_to_configured_webhooks_is_a_json_4xx_and_changes_nothing(
+    sns, sendgrid, providers, app, client
+):
+    before = stored(app)
+    paths = {f"/webhooks/bounces/{name}": {"POST"} for name in PROVIDERS}
+    problems = throw_garbage(client, paths)
+    assert not problems, "\n".join(problems[:40])
+    assert stored(app) == before
+
+
+def test_sns_messages_of_every_shape_are_a_4xx_not_a_500(sns, app, client):
+    shapes = [
+        {},
+        {"Type": "Notification"},
+        {"Type": "Notification", "TopicArn": TOPIC, "SignatureVersion": 2},
+        {"Type": "Notification", "TopicArn": TOPIC, "SignatureVersion": "1", "Signature": "%%"},
+        sns.sign({**sns_notification({}), "Message": "not json"}),
+        sns.sign({**sns_notification({}), "Message": "[1, 2]"}),
+        sns.sign(sns_notification({"notificationType": "Bounce", "bounce": []})),
+        sns.sign(sns_notification({"notificationType": "Bounce", "bounce": {}})),
+    ]
+    answers = [post_sns(client, shape).status_code for shape in shapes]
+    assert answers == [401, 401, 401, 401, 400, 400, 400, 400]
+
+
+def test_a_batch_larger_than_a_form_is_taken_up_to_its_own_cap(sendgrid, app, client):
+    batch = json.dumps([{"event": "delivered", "email": "a@example.com"}] * 3000).encode()
+    assert 64 * 1024 < len(batch) < 1024 * 1024
+    assert post_sendgrid(client, sendgrid, batch).json == {"received": 0}
+    too_large = b"[" + b" " * (1024 * 1024) + b"]"
+    assert post_sendgrid(client, sendgrid, too_large).status_code == 413

@@ -5,7 +5,8 @@ Both are ``multipart/report`` messages: a part for people, a machine-readable pa
 (``message/delivery-status`` or ``message/feedback-report``), and the message they are
 about, whole (``message/rfc822``) or its header (``text/rfc822-headers``). That returned
 message's Message-ID, or the VERP return path the report was addressed to, is how
-``newsletter.bounces`` finds our message. Bounces that are not RFC 3464 (free-text
+``newsletter.bounces`` finds our message (reading a report needs the app's settings, for
+the VERP address). Bounces that are not RFC 3464 (free-text
 "undeliverable" mail from old servers) are refused as unreadable, not guessed at.
 
 In a DSN, each recipient's ``Action`` and ``Status`` decide: ``failed`` with a 5.x.x status
@@ -21,6 +22,7 @@ from email.message import Message
 
 from newsletter.bounces import Report
 from newsletter.bounces import ReportKind
+from newsletter.mail import verp
 from newsletter.refusals import Refusal
 
 SOURCE = "file"
@@ -137,13 +139,14 @@ def _messages(payload: object) -> list[Message]:
 
 
 def _return_path(report: Message, original: Message | None) -> str | None:
-    """Where the report was sent (our VERP address), or the returned message's Return-Path."""
+    """Our VERP return path, where the report was sent or as the returned message's
+    Return-Path; None if neither is one (``mail.verp``)."""
     candidates = [report.get(name) for name in DELIVERED_TO]
     if original is not None:
         candidates.append(original.get("Return-Path"))
     for candidate in candidates:
         address = _address(candidate)
-        if address and "+" in address.partition("@")[0]:
+        if address and verp.token_of(address):
             return address
     return None
 

@@ -98,6 +98,31 @@ DEFAULTS = {
     # If Redis is down, count in memory rather than refuse readers.
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RATELIMIT_SWALLOW_ERRORS": True,
+    # Bounces and complaints (``newsletter.bounces``). With an address, mail goes out with
+    # the VERP envelope sender local+<token>@domain, which a bounce finds its message by.
+    "BOUNCE_ADDRESS": None,
+    # Soft bounces (a full mailbox, a server down) of one subscription that make a bounce.
+    "SOFT_BOUNCE_LIMIT": 3,
+    # POST /webhooks/bounces/<provider>: each provider is refused (401) until configured.
+    # Amazon SES via SNS: the topics whose notifications we take (comma-separated ARNs),
+    # and the hosts SNS signing certificates and subscription URLs may come from.
+    "SES_TOPIC_ARNS": "",
+    "SNS_HOST_PATTERN": r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?",
+    # Postmark: "user:password" of the webhook URL's HTTP Basic authentication.
+    "POSTMARK_WEBHOOK_AUTH": "",
+    # Mailgun: the HTTP webhook signing key.
+    "MAILGUN_WEBHOOK_SIGNING_KEY": "",
+    # SendGrid: the signed Event Webhook's verification key (base64 DER, or PEM).
+    "SENDGRID_WEBHOOK_PUBLIC_KEY": "",
+    # How SNS certificates and subscription URLs are fetched: None is HTTPS with the
+    # system's CA store; a callable (url -> bytes) stands in for it (tests, a proxy).
+    "HTTP_FETCH": None,
+    # Signed webhook calls older than this many seconds (or this far ahead) are refused.
+    "WEBHOOK_MAX_AGE_SECONDS": 3600,
+    # Webhook calls per client network; providers send in bursts, so it is generous.
+    "WEBHOOK_RATE_LIMIT": "600 per minute",
+    # Providers batch their events (SendGrid posts arrays): a larger body than a form's.
+    "WEBHOOK_MAX_CONTENT_LENGTH": 1024 * 1024,
     # Unsubscribe and confirm POSTs come from mail clients and scanners: no cookie CSRF.
     "WTF_CSRF_TIME_LIMIT": None,
     # An editor's session ends after this many seconds without a request (a working day).

@@ -44,7 +44,10 @@ HEADER = (
     "source_url",
     "consent_ip",
     "reader_id",  # the reader's public id: one person's rows across newsletters
+    "complained_at",  # when the reader marked our mail as spam (status: unsubscribed)
 )
+# The columns every version of the export has had: what an import recognises it by.
+RECOGNISED_BY = frozenset(HEADER) - {"complained_at"}
 BATCH_SIZE = 2000
 BOM = "\ufeff"  # so that Excel reads UTF-8 (Cyrillic names and domains) correctly
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -100,6 +103,7 @@ def _query(newsletter: Newsletter | None, status: SubscriptionStatus | None):
             neutralised(Subscription.source_url),
             neutralised(Subscription.signup_ip),
             neutralised(Reader.public_id),  # URL-safe base64 may start with '-'
+            IsoUtc(Subscription.complained_at),
         )
         .join(Subscription.reader)
         .order_by(Subscription.id)

@@ -59,11 +59,13 @@ def page(
     newsletter: Newsletter,
     *,
     status: SubscriptionStatus | None = None,
+    complained: bool = False,
     query: str = "",
     before: int | None = None,
     size: int = PAGE_SIZE,
 ) -> Page:
-    """Keyset paging (``id < before``): as fast on page 1000 as on page 1."""
+    """Keyset paging (``id < before``): as fast on page 1000 as on page 1. ``complained``
+    keeps the readers who marked our mail as spam."""
     statement = (
         select(Subscription)
         .join(Subscription.reader)
@@ -72,6 +74,8 @@ def page(
     )
     if status is not None:
         statement = statement.where(Subscription.status == status)
+    if complained:
+        statement = statement.where(Subscription.complained_at.is_not(None))
     # Typed by an editor, but a URL may carry anything: PostgreSQL refuses NUL in text.
     query = "".join(char for char in query if char.isprintable()).strip()
     if query:

@@ -23,7 +23,7 @@ bounced        pending again, in a new round; confirmation queued
 
 A bounced address gets no mail until the reader signs up again (SPEC, "Deliverability"):
 the mailbox may work again, and the double opt-in decides, as for a reader who left.
-Until then nothing is sent to it.
+Until then nothing is sent to it; nor to a reader who complained (``newsletter.bounces``).
 
 A signup to several newsletters (:func:`subscribe_to_all`) does this per newsletter, and
 the confirmations it queues go out as one email.
@@ -251,6 +251,9 @@ def start_new_round(subscription: Subscription, evidence: Evidence, at: datetime
     subscription.confirmed_ip = None
     subscription.confirmed_user_agent = None
     subscription.unsubscribed_at = None
+    # Signing up again lifts a bounce's or a complaint's suppression (SPEC, "Deliverability").
+    subscription.complained_at = None
+    subscription.soft_bounces = 0
     subscription.signup_at = at
     subscription.signup_ip = evidence.ip
     subscription.signup_user_agent = evidence.user_agent

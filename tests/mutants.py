@@ -112,8 +112,10 @@ MUTANTS = [
         "csrf-skipped",
         "our own signup page needs its session CSRF token (CSRF)",
         "newsletter/web/__init__.py",
-        "    for cookieless in (embed.bp, api.bp, links.bp, manage.bp, health.bp):",
-        "    for cookieless in (embed.bp, api.bp, links.bp, manage.bp, health.bp, pages.bp):",
+        "    for cookieless in (embed.bp, api.bp, links.bp, manage.bp, health.bp, "
+        "bounce_webhooks.bp):",
+        "    for cookieless in (embed.bp, api.bp, links.bp, manage.bp, health.bp, "
+        "bounce_webhooks.bp, pages.bp):",
         ("tests/test_signup.py::test_form_without_a_valid_csrf_token_is_refused",),
     ),
     Mutant(
@@ -971,6 +973,50 @@ MUTANTS = [
         "                        send(self._signed(envelope))",
         "                        send(envelope)",
         ("tests/test_dkim.py::test_every_email_is_signed_and_verifies",),
+    ),
+    Mutant(
+        "webhook-signature-unchecked",
+        "a Mailgun webhook call whose signature does not match changes nothing (forgery)",
+        "newsletter/bounce_providers/mailgun.py",
+        "    if not token or not hmac.compare_digest(expected, given.lower()):",
+        "    if not token:",
+        ("tests/test_bounce_webhooks.py::test_mailgun_bad_signature_is_refused",),
+    ),
+    Mutant(
+        "webhook-token-replayed",
+        "a Mailgun webhook call's token is good once (replay)",
+        "newsletter/web/bounce_webhooks.py",
+        "    if verified.nonce and not insert_unless_exists(",
+        "    if False and not insert_unless_exists(",
+        ("tests/test_bounce_webhooks.py::test_mailgun_reused_token_is_refused",),
+    ),
+    Mutant(
+        "sns-any-certificate-host",
+        "an SNS signing certificate is only fetched over https from an SNS host (forgery)",
+        "newsletter/bounce_providers/ses.py",
+        '    if parts.scheme != "https" or not re.fullmatch(host_pattern, parts.hostname or ""):',
+        "    if False:",
+        ("tests/test_bounce_webhooks.py::test_ses_certificate_from_elsewhere_is_never_fetched",),
+    ),
+    Mutant(
+        "sns-any-topic",
+        "only our SNS topics' notifications count (anyone's topic is signed by SNS too)",
+        "newsletter/bounce_providers/ses.py",
+        '    if fields.get("TopicArn") not in topics:',
+        "    if False:",
+        ("tests/test_bounce_webhooks.py::test_ses_notification_of_another_topic_is_refused",),
+    ),
+    Mutant(
+        "suppression-skipped",
+        "mail queued before a bounce or complaint is not sent to that address",
+        "newsletter/mail/outbox.py",
+        "        held_back=SUPPRESSED_ADDRESS,\n",
+        "",
+        (
+            "tests/test_bounce_ingest.py::"
+            "test_mail_queued_before_a_bounce_is_not_sent_and_a_new_signup_lifts_it",
+            "tests/test_bounce_ingest.py::test_mail_queued_before_a_complaint_is_not_sent",
+        ),
     ),
 ]
 

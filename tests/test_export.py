@@ -41,7 +41,7 @@ from tests.reader import subscriptions
 EXPORT = f"/admin/newsletters/{SLUG}/subscribers.csv"
 HEADER = (
     "email,status,newsletter,created_at,confirmed_at,unsubscribed_at,source,source_url,consent_ip,"
-    "reader_id"
+    "reader_id,complained_at"
 )
 BOM = b"\xef\xbb\xbf"
 ARTICLE = "https://news.example.org/2026/explaining-ukraine?utm_source=a,b"

@@ -5,6 +5,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from newsletter.cli import audit_commands
+from newsletter.cli import bounce_commands
 from newsletter.cli import data
 from newsletter.cli import dkim_command
 from newsletter.cli import editor_commands
@@ -28,6 +29,7 @@ COMMANDS: list[click.Command] = [
     import_command.import_list,
     dkim_command.dkim_group,
     webhook_commands.webhooks_group,
+    bounce_commands.bounces_group,
 ]
 
 

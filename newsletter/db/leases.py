@@ -14,8 +14,10 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import Row
 from sqlalchemy import and_
+from sqlalchemy import case
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -34,10 +36,13 @@ def claim(
     due_by: datetime,
     lease: timedelta,
     only: Sequence[Any] = (),
+    held_back: ColumnElement[bool] | None = None,
 ) -> Sequence[Row]:
     """Take up to ``limit`` rows of ``model`` due by ``due_by`` (queued, or leased by a
     worker whose lease ran out by ``now``), oldest first, each leased until ``now +
-    lease``; ``only`` narrows which rows may be taken. Returns the ``returning`` columns."""
+    lease``; ``only`` narrows which rows may be taken. A row for which ``held_back``
+    holds is taken as ``suppressed`` instead, for good (the worker skips it). Returns the
+    ``returning`` columns."""
     claimable = or_(
         and_(model.status == OutboxStatus.QUEUED, model.next_attempt_at <= due_by),
         and_(model.status == OutboxStatus.SENDING, model.claimed_until < now),
@@ -57,10 +62,15 @@ def claim(
         update(model)
         .where(model.id.in_(select(due.c.id)), claimable)
         .values(
-            status=OutboxStatus.SENDING,
-            claimed_until=now + lease,
+            status=_unless(held_back, OutboxStatus.SENDING, OutboxStatus.SUPPRESSED),
+            claimed_until=_unless(held_back, now + lease, None),
             attempts=model.attempts + 1,
         )
         .returning(*returning)
         .execution_options(synchronize_session=False)
     ).all()
+
+
+def _unless(held_back: ColumnElement[bool] | None, value: Any, otherwise: Any) -> Any:
+    """``value``, or ``otherwise`` for a row held back."""
+    return value if held_back is None else case((held_back, otherwise), else_=value)

@@ -1,6 +1,10 @@
 """The outbox: messages written with the change that caused them, claimed by workers
 under a lease (``newsletter.db.leases``): if a worker dies, its messages become claimable
 again when the lease runs out.
+
+The same claim holds back the mail of a subscription that bounced or complained since
+the message was queued: such a message is claimed as ``suppressed``, never as ``sending``,
+and the worker skips it (SPEC, "Deliverability": no more mail to such an address).
 """
 
 from dataclasses import dataclass
@@ -9,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam
 from sqlalchemy import delete
+from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
@@ -18,11 +23,13 @@ from sqlalchemy.orm import Session
 from newsletter.db import leases
 from newsletter.db.sql import commit_without_waiting_for_disk
 from newsletter.db.types import utcnow
+from newsletter.mail import verp
 from newsletter.mail.messages import Rendered
 from newsletter.models import MessageKind
 from newsletter.models import OutboxMessage
 from newsletter.models import OutboxStatus
 from newsletter.models import Subscription
+from newsletter.models import SubscriptionStatus
 
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(days=1)
@@ -41,6 +48,8 @@ class Envelope:
     message_id: str
     raw: str
     kind: str  # confirmation, welcome…: for the operator's log
+    # Held back at the claim: its address bounced or complained since it was queued.
+    suppressed: bool = False
 
 
 # Messages whose row is deleted once sent or given up on, instead of kept: they go to an
@@ -53,14 +62,15 @@ def enqueue(session: Session, message: Rendered, subscription: Subscription | No
     ``subscription`` is the reader's it is about: None for mail to editors, or to an
     address with no subscription left.
 
-    A plain INSERT in the caller's transaction: the row is only ever read by workers.
+    A plain INSERT in the caller's transaction: the row is only ever read by workers. Its
+    envelope sender is the VERP return path naming it when ``BOUNCE_ADDRESS`` is set.
     """
     session.execute(
         INSERT_MESSAGE,
         {
             "subscription_id": subscription.id if subscription is not None else None,
             "kind": message.kind,
-            "sender": message.sender,
+            "sender": verp.envelope_sender(message.sender, message.message_id),
             "recipient": message.recipient,
             "message_id": message.message_id,
             "raw": message.raw,
@@ -87,13 +97,27 @@ def claim(
             OutboxMessage.message_id,
             OutboxMessage.raw,
             OutboxMessage.kind,
+            OutboxMessage.status == OutboxStatus.SUPPRESSED,
         ),
         limit=limit,
         now=now,
         due_by=due_by,
         lease=lease,
+        held_back=SUPPRESSED_ADDRESS,
     )
-    return sorted((Envelope(*row) for row in claimed), key=lambda envelope: envelope.id)
+    envelopes = (
+        Envelope(row[0], row[1], row[2], row[3], row[4], row[5], suppressed=bool(row[6]))
+        for row in claimed
+    )
+    return sorted(envelopes, key=lambda envelope: envelope.id)
+
+
+# A message's subscription may not be mailed: it bounced, or its reader complained (both
+# lifted by a new signup). A correlated subquery on the primary key, run per claimed row.
+SUPPRESSED_ADDRESS = exists().where(
+    Subscription.id == OutboxMessage.subscription_id,
+    (Subscription.status == SubscriptionStatus.BOUNCED) | Subscription.complained_at.is_not(None),
+)
 
 
 # Built once: a worker runs it for every message it sends. A Core statement on the table

@@ -97,9 +97,17 @@ class Worker:
             batch = outbox.claim(session, self.batch_size, due_by, self.lease)
         if not batch:
             return 0
+        for envelope in batch:
+            if envelope.suppressed:
+                log.info(
+                    "Queued message %s not sent: its address bounced or complained", envelope.id
+                )
+        to_send = [envelope for envelope in batch if not envelope.suppressed]
+        if not to_send:
+            return len(batch)
         try:
             with self.transport.connection() as send:
-                for envelope in batch:
+                for envelope in to_send:
                     try:
                         send(self._signed(envelope))
                     except DeliveryError as error:
@@ -108,7 +116,7 @@ class Worker:
                         self._record_sent(envelope, leased_until)
         except DeliveryError as error:
             # No connection could be opened: every message of the batch waits for a retry.
-            for envelope in batch:
+            for envelope in to_send:
                 self._record_failure(envelope, error)
         return len(batch)
 

@@ -107,7 +107,7 @@ def init_app(app: Flask) -> None:
 
 def wants_json() -> bool:
     """Scripts get JSON: the API's paths, and clients that prefer JSON to HTML."""
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/webhooks/")):
         return True
     # A Bearer token comes from a script (browsers never send one on their own), and
     # curl's "Accept: */*" would otherwise get an HTML page.

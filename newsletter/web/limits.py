@@ -91,8 +91,10 @@ def client_network() -> str:
     return address
 
 
-def init_app(app: Flask, signup_blueprints: list[str]) -> None:
-    """Give the app its own limiter and counters; limit POSTs to the signup blueprints.
+def init_app(app: Flask, signup_blueprints: list[str], webhook_blueprints: list[str]) -> None:
+    """Give the app its own limiter and counters; limit POSTs to the signup blueprints,
+    and to the providers' webhooks (a budget of their own: a burst of bounces after a
+    send must not spend the readers' signups, nor the reverse).
 
     One of each per app, not per module: each app has its own storage (tests run many
     apps in one process; production shares counts through Redis, not through memory).
@@ -104,6 +106,11 @@ def init_app(app: Flask, signup_blueprints: list[str]) -> None:
     )
     for name in signup_blueprints:
         per_network(app.blueprints[name])  # type: ignore[call-overload]  # a sansio Blueprint
+    webhooks = limiter.shared_limit(
+        lambda: current_app.config["WEBHOOK_RATE_LIMIT"], scope="webhooks", methods=["POST"]
+    )
+    for name in webhook_blueprints:
+        webhooks(app.blueprints[name])  # type: ignore[call-overload]  # a sansio Blueprint
     config = app.config
     storage = storage_from_string(
         config["RATELIMIT_STORAGE_URI"], **config.get("RATELIMIT_STORAGE_OPTIONS", {})

@@ -21,17 +21,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.db.types import utcnow
+from newsletter.models import EventKind
 from newsletter.models import Subscription
 from newsletter.webhooks.models import WebhookDelivery
 from newsletter.webhooks.models import WebhookEndpoint
 
 # What each kind of history event is called on the wire. "bounced" is a string, not an
 # EventKind member: the bounce handling records it through the same record_event.
-EVENT_TYPES = {
-    "signup": "subscription.pending",
-    "confirmed": "subscription.confirmed",
-    "unsubscribed": "subscription.unsubscribed",
-    "bounced": "subscription.bounced",
+EVENT_TYPES: dict[str, str] = {
+    EventKind.SIGNUP: "subscription.pending",
+    EventKind.CONFIRMED: "subscription.confirmed",
+    EventKind.UNSUBSCRIBED: "subscription.unsubscribed",  # a complaint's too
+    EventKind.BOUNCED: "subscription.bounced",
 }
 ERASED = "subscription.erased"
 TEST = "webhook.test"

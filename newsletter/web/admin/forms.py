@@ -112,10 +112,21 @@ class NewNewsletterForm(NewsletterForm):
     )
 
 
-def subscriber_filters(args: MultiDict) -> tuple[str, SubscriptionStatus | None, int | None]:
-    """The list's query string (``q``, ``status``, ``before``); nonsense is a 400."""
+# The subscriber list's filter for complaints, beside the statuses.
+COMPLAINED = "complained"
+
+
+def subscriber_filters(
+    args: MultiDict,
+) -> tuple[str, SubscriptionStatus | None, bool, int | None]:
+    """The list's query string (``q``, ``status``, ``before``); nonsense is a 400.
+
+    Besides the statuses, ``status=complained`` lists the readers who marked our mail as
+    spam (unsubscribed, flagged): returned as the third value, with no status.
+    """
     query = args.get("q", "")[:MAX_QUERY_LENGTH]
-    status = SubscriptionStatus.parse_filter(args.get("status"))
+    complained = args.get("status") == COMPLAINED
+    status = None if complained else SubscriptionStatus.parse_filter(args.get("status"))
     before_text = args.get("before", "")
     cursor_digits = len(str(MAX_CURSOR))
     if before_text and not (
@@ -125,4 +136,4 @@ def subscriber_filters(args: MultiDict) -> tuple[str, SubscriptionStatus | None,
         and 0 < int(before_text) < MAX_CURSOR
     ):
         raise Refused(400, "bad_cursor")
-    return query, status, int(before_text) if before_text else None
+    return query, status, complained, int(before_text) if before_text else None

@@ -56,7 +56,7 @@ translations: $(INSTALLED)
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output --project newsletter \
 		-o newsletter/translations/messages.pot .
 	$(BIN)/pybabel update -i newsletter/translations/messages.pot -d newsletter/translations \
-		--no-location --width 100 --ignore-obsolete
+		--width 100 --ignore-obsolete
 
 %.mo: %.po $(INSTALLED)
 	$(BIN)/pybabel compile --statistics -i $< -o $@

@@ -30,6 +30,7 @@ from flask_babel import gettext as _
 from newsletter import addresses
 from newsletter import languages
 from newsletter import link_tokens
+from newsletter.mail import about
 from newsletter.models import MessageKind
 from newsletter.models import Newsletter
 from newsletter.models import Reader
@@ -100,6 +101,7 @@ def confirmation(covered: list[Subscription], confirmation_public_id: str) -> Re
             newsletters=chosen,
             confirm_url=confirm_url(confirmation_public_id),
             valid_days=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 86400,
+            signed_up=about.signed_up(covered[0]),
         )
 
 
@@ -121,6 +123,8 @@ def welcome(subscription: Subscription) -> Rendered:
             extra_headers=list_headers,
             unsubscribe_url=link,
             manage_url=manage_url(subscription.reader),
+            signed_up=about.signed_up(subscription),
+            postal=True,
         )
 
 
@@ -137,7 +141,7 @@ def manage_link(subscription: Subscription) -> Rendered:
             subscription.reader.email,
             current_app.config["MAIL_FROM"],
             subject=_("Your subscriptions"),
-            context={"manage_url": manage_url(subscription.reader)},
+            context={"manage_url": manage_url(subscription.reader), "postal": True},
         )
 
 
@@ -193,7 +197,14 @@ def _compose(
     recipient = addresses.for_transport(email)
     from_header, sender = _sender(sender_value)
     message_id = _message_id(kind)
-    context.update(public_url=current_app.config["PUBLIC_URL"], language=languages.current())
+    context.setdefault("signed_up", None)
+    context.setdefault("postal", False)
+    context.update(
+        public_url=current_app.config["PUBLIC_URL"],
+        language=languages.current(),
+        subject=subject,
+        publisher=about.publisher(),
+    )
     text = render_template(f"email/{kind}.txt", **context)
     html = render_template(f"email/{kind}.html", **context)
     # Quoted-printable never writes a bare "=", so no encoded line can be the boundary.

@@ -64,8 +64,7 @@
       : [chosen ? words.thanks_several : words.thanks];
     var sentence = el("p", {}, parts[0]);
     if (accepted.sent_to) {
-      sentence.appendChild(el("strong", { "class": "sent-to" }, accepted.sent_to));
-      sentence.appendChild(document.createTextNode(parts.slice(1).join("{address}")));
+      sentence.append(el("strong", { "class": "sent-to" }, accepted.sent_to), parts.slice(1).join("{address}"));
     }
     done.appendChild(sentence);
     if (chosen) {
@@ -81,6 +80,7 @@
       row.appendChild(link);
       done.appendChild(row);
     }
+    done.appendChild(el("p", { "class": "done__next" }, words.next_steps));
     return done;
   }
 
@@ -125,8 +125,7 @@
     var form = el("form", { "class": "signup", novalidate: "" });
     var picked = several ? choices(form, several, words) : heading(form, shown, id);
     var legend = el("p", { "class": "signup__legend" });
-    legend.appendChild(star());
-    legend.appendChild(document.createTextNode(" " + words.legend));
+    legend.append(star(), " " + words.legend);
     form.appendChild(legend);
     var label = el("label", { "class": "signup__label", "for": id + "-email" }, words.label + " ");
     label.appendChild(star());
@@ -136,14 +135,13 @@
     });
     var button = el("button", { "class": "signup__button", type: "submit" }, words.button);
     var row = el("div", { "class": "signup__row" });
-    row.appendChild(input);
-    row.appendChild(button);
     var error = el("p", { "class": "signup__error", id: id + "-email-error", "aria-live": "assertive" });
+    row.append(input, error, button);
     var trap = el("div", { "class": "signup__trap", "aria-hidden": "true" });
     trap.appendChild(el("label", { "for": id + "-website" }, words.honeypot));
     var honeypot = el("input", { id: id + "-website", name: "website", type: "text", tabindex: "-1", autocomplete: "off" });
     trap.appendChild(honeypot);
-    [label, row, error, trap].forEach(function (node) { form.appendChild(node); });
+    form.append(label, row, trap);
     root.appendChild(form);
 
     // Words tied to a field for screen readers ("" removes them).
@@ -153,9 +151,9 @@
       else field.removeAttribute("aria-describedby");
     }
 
-    function showError(message) {
+    function showError(message, invalid) {
       say(error, input, message);
-      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-invalid", !!invalid);
       input.focus();
     }
 
@@ -185,7 +183,7 @@
           done.focus();
         } else if (answer.status === 422) {
           if (errors.newsletters) showChoiceError(errors.newsletters[0]);
-          if (errors.email || !errors.newsletters) showError((errors.email || [words.invalid_email])[0]);
+          if (errors.email || !errors.newsletters) showError((errors.email || [words.invalid_email])[0], 1);
         } else {
           showError(answer.body.message || words.failed);
         }

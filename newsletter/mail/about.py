@@ -64,7 +64,8 @@ def signed_up(subscription: Subscription) -> SignedUp:
     return SignedUp(
         address=addresses.mask_for_reader(subscription.email),
         page=shown_page(subscription.source_url or ""),
-        day=format_date(subscription.signup_at, format="long"),
+        # "30 листопада 2026 р.": the sentence gives the full stop.
+        day=format_date(subscription.signup_at, format="long").rstrip("."),
     )
 
 

@@ -98,7 +98,7 @@ def subscribe_to_several():
     formdata = MultiDict([*body.items(), *(("newsletters", slug) for slug in chosen_slugs)])
     form = SeveralSignupFields(formdata=formdata).offering(offered, not_offered)
     source_url = body.get("source_url") or request.referrer
-    if not signups.accept_several(form, evidence.from_request("api", source_url)):
+    if not signups.accept_several(form, evidence.from_request(_source(), source_url)):
         return {"errors": form.errors}, 422
     accepted = {"status": "pending", "message": form_words.current().thanks_several}
     return accepted | sent_to.as_json(sent_to.of(form)), 202
@@ -136,7 +136,7 @@ def subscribe(newsletter: Newsletter):
     body = _json_object()
     form = SignupFields(formdata=MultiDict(body))
     source_url = body.get("source_url") or request.referrer
-    if not signups.accept(form, newsletter, evidence.from_request("api", source_url)):
+    if not signups.accept(form, newsletter, evidence.from_request(_source(), source_url)):
         return {"errors": form.errors}, 422
     accepted = {"status": "pending", "message": form_words.current().thanks}
     return accepted | sent_to.as_json(sent_to.of(form)), 202
@@ -172,6 +172,12 @@ def _check_origin_for(offered: list[Newsletter]) -> None:
     if not newsletter_choice.allow(offered, origin):
         raise Refused(403, "origin_not_allowed")
     g.cors_origin = origin
+
+
+def _source() -> str:
+    """``script`` for a browser on an allowed site (embed.js, which sends an ``Origin``),
+    ``api`` for a program (which sends none): the subscription's recorded source."""
+    return "script" if "cors_origin" in g else "api"
 
 
 def _chosen_slugs() -> list[str]:

@@ -55,7 +55,7 @@
     return el("span", { "class": "signup__star", "aria-hidden": "true" }, "*");
   }
 
-  // templates/_subscribed.html: the masked address, its webmail.
+  // templates/_subscribed.html, and what to do next.
   function thanks(words, accepted, chosen) {
     var done = el("section", { "class": "done", role: "status", tabindex: "-1" });
     done.appendChild(el("h2", { "class": "signup__name" }, words.thanks_title));
@@ -87,6 +87,7 @@
   // templates/_form.html's signup_form heading.
   function heading(form, newsletter, id) {
     form.setAttribute("aria-labelledby", id + "-name");
+    if (newsletter.logo_url) form.appendChild(el("img", { "class": "signup__logo", src: newsletter.logo_url, alt: "" }));
     form.appendChild(el("h2", { "class": "signup__name", id: id + "-name" }, newsletter.name));
     if (newsletter.description) form.appendChild(el("p", { "class": "signup__description" }, newsletter.description));
   }
@@ -121,7 +122,7 @@
     var several = shown.newsletters;  // none for one newsletter
     var id = several ? "several" : shown.slug;  // the shadow root's ids, as on our pages
     var root = host.attachShadow({ mode: "open" });
-    addStyles(root, text);
+    addStyles(root, text + (shown.style || ""));
     var form = el("form", { "class": "signup", novalidate: "" });
     var picked = several ? choices(form, several, words) : heading(form, shown, id);
     var legend = el("p", { "class": "signup__legend" });
@@ -213,11 +214,11 @@
     );
     Array.prototype.forEach.call(hosts, function (host) {
       host.setAttribute("data-newsletter-ready", "");
-      // No server, no words (not even an error's): render nothing.
+      // No server, no words: render nothing.
       Promise.all([face(host), css()]).then(function (loaded) {
         render(host, loaded[0], loaded[1]);
       }).catch(function (problem) {
-        if (window.console) console.warn("Newsletter embed:", problem.message);
+        console.warn("Newsletter embed:", problem.message);
       });
     });
   }

@@ -348,6 +348,8 @@ def test_newsletter_details_for_an_allowed_origin(app, client, allowed):
             "A weekly letter on the war, the politics and the people of Ukraine, "
             "explained for readers everywhere."
         ),
+        "style": "",  # no brand: form.css's colours
+        "logo_url": "",
         "form": form_words.as_json(),  # the words embed.js renders (test_form_words.py)
     }
     assert response.headers["Access-Control-Allow-Origin"] == allowed

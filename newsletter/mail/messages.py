@@ -28,6 +28,7 @@ from flask import render_template
 from flask_babel import gettext as _
 
 from newsletter import addresses
+from newsletter import branding
 from newsletter import languages
 from newsletter import link_tokens
 from newsletter.mail import about
@@ -99,6 +100,8 @@ def confirmation(covered: list[Subscription], confirmation_public_id: str) -> Re
             subject=_("Confirm your subscription to %(names)s", names=_names(chosen)),
             sender=_common_sender(chosen),
             newsletters=chosen,
+            # One newsletter's brand; several newsletters' email is the service's.
+            brand=chosen[0] if len(chosen) == 1 else None,
             confirm_url=confirm_url(confirmation_public_id),
             valid_days=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 86400,
             signed_up=about.signed_up(covered[0]),
@@ -172,6 +175,7 @@ def _render(
     """Build a two-part (text and HTML) message to the subscriber, from ``sender`` (by
     default the subscription's newsletter's; empty: the service's ``MAIL_FROM``)."""
     newsletter = subscription.newsletter
+    context.setdefault("brand", newsletter)
     context.update(newsletter=newsletter)
     chosen_sender = newsletter.sender if sender is None else sender
     return _compose(
@@ -199,6 +203,9 @@ def _compose(
     message_id = _message_id(kind)
     context.setdefault("signed_up", None)
     context.setdefault("postal", False)
+    context.setdefault("brand", None)
+    brand = context["brand"]
+    context["accent"] = branding.accent(brand) if brand else branding.DEFAULT_ACCENT
     context.update(
         public_url=current_app.config["PUBLIC_URL"],
         language=languages.current(),

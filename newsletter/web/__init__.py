@@ -6,6 +6,7 @@ from flask_wtf.csrf import CSRFProtect
 from newsletter.web import admin
 from newsletter.web import api
 from newsletter.web import bodies
+from newsletter.web import brand
 from newsletter.web import demo
 from newsletter.web import embed
 from newsletter.web import errors
@@ -37,6 +38,7 @@ def init_app(app: Flask) -> None:
     form_words.init_app(app)
     for blueprint in (pages.bp, embed.bp, api.bp, links.bp, manage.bp, manage_link.bp, health.bp):
         app.register_blueprint(blueprint)
+    brand.init_app(app)
     admin.init_app(app)
     if app.config["DEMO"]:
         app.register_blueprint(demo.bp)

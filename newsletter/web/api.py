@@ -27,6 +27,7 @@ from werkzeug.datastructures import MultiDict
 
 from newsletter import db
 from newsletter.models import Newsletter
+from newsletter.web import brand
 from newsletter.web import evidence
 from newsletter.web import form_words
 from newsletter.web import newsletter_choice
@@ -105,11 +106,14 @@ def subscribe_to_several():
 
 
 def _face(newsletter: Newsletter) -> dict[str, str]:
-    """What a form shows of a newsletter."""
+    """What a form shows of a newsletter: its words, and its brand (``style``, the
+    colours as CSS for the form's shadow root; ``logo_url``, empty for none)."""
     return {
         "slug": newsletter.slug,
         "name": newsletter.name,
         "description": newsletter.description,
+        "style": brand.css(newsletter),
+        "logo_url": newsletter.logo_url,
     }
 
 

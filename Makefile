@@ -11,7 +11,7 @@ COMPILED := $(CATALOGUES:.po=.mo)
 # axe-core for the browser tests' accessibility checks (skipped, with a reason, without npm).
 NODE_TOOLS := node_modules/.installed
 
-.PHONY: run test bench soak mutants lint format clean translations
+.PHONY: run test bench soak mutants lint format clean translations screenshots
 
 run: $(INSTALLED) $(COMPILED)
 	NEWSLETTER_DEMO=true $(BIN)/newsletter serve
@@ -39,6 +39,11 @@ soak: $(TEST_INSTALLED) $(COMPILED)
 # set); fails if a mutant survives or no longer applies. ~5 minutes.
 mutants: $(TEST_INSTALLED) $(COMPILED)
 	$(BIN)/python -m tests.mutants
+
+# Every reader's page and email, in English and Ukrainian, at 390 and 1280 px: PNGs in
+# screenshots/ (not committed), to look at.
+screenshots: $(TEST_INSTALLED) $(NODE_TOOLS) $(COMPILED)
+	$(BIN)/pytest tests/screenshots.py -q -p no:randomly -n 0
 
 lint: $(TEST_INSTALLED)
 	$(BIN)/ruff check .

@@ -33,6 +33,13 @@ DEFAULTS = {
     # Base of every link in an email; never taken from the request's Host header.
     # None means: the address `newsletter serve` listens on (http://127.0.0.1:5000).
     "PUBLIC_URL": None,
+    # Who writes, as every email's footer says: the publisher's name (None: MAIL_FROM's
+    # display name), its site (None: PUBLIC_URL), an address readers can write to (None:
+    # MAIL_FROM's address), and its postal address (CAN-SPAM; shown when set).
+    "PUBLISHER_NAME": None,
+    "PUBLISHER_URL": None,
+    "CONTACT_ADDRESS": None,
+    "POSTAL_ADDRESS": "",
     # How long a confirmation link works, in seconds (7 days).
     "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
     # A pending address gets its confirmation again at most once per this many seconds.
@@ -158,6 +165,16 @@ def finish(app: Flask) -> None:
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
     app.config["PUBLIC_URL_IS_DEFAULT"] = not app.config["PUBLIC_URL"]
     app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"] or LOCAL_URL).rstrip("/")
+    publisher_url = app.config["PUBLISHER_URL"]
+    if publisher_url and not str(publisher_url).startswith(("https://", "http://")):
+        raise ConfigurationError(
+            "PUBLISHER_URL must be the publisher's site, starting with https:// or http://"
+        )
+    contact = app.config["CONTACT_ADDRESS"]
+    if contact and "@" not in str(contact):
+        raise ConfigurationError(
+            "CONTACT_ADDRESS must be an email address, such as letters@example.org"
+        )
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
     # Editors' sessions are permanent, renewed by each request (SESSION_REFRESH_EACH_REQUEST),
     # so they last this long after the last one; Flask refuses older cookies.

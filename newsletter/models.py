@@ -70,6 +70,9 @@ class Newsletter(Base):
     language: Mapped[str] = mapped_column(
         String(LANGUAGE_LENGTH), default="en", server_default="en"
     )
+    # Its brand (newsletter.branding): "#rrggbb" and an https:// image; empty: none.
+    accent_color: Mapped[str] = mapped_column(String(7), default="", server_default="")
+    logo_url: Mapped[str] = mapped_column(String(URL_LENGTH), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -214,6 +214,9 @@ def test_upgrade_keeps_every_subscription_and_its_export(empty_database, tmp_pat
     check_signup_requests_name_their_newsletter(empty_database)
     newsletters = without_language(table_rows(empty_database, "newsletter"))
     assert [(row.pop("public"), row.pop("position")) for row in newsletters] == [(True, 0)] * 2
+    # 0011: no brand (the service's colour, no logo) for every newsletter from before.
+    brands = [(row.pop("accent_color"), row.pop("logo_url")) for row in newsletters]
+    assert brands == [("", "")] * 2
     assert newsletters == GOLDEN["newsletter"]
 
 

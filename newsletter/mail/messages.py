@@ -28,8 +28,10 @@ from flask import render_template
 from flask_babel import gettext as _
 
 from newsletter import addresses
+from newsletter import branding
 from newsletter import languages
 from newsletter import link_tokens
+from newsletter.mail import about
 from newsletter.models import MessageKind
 from newsletter.models import Newsletter
 from newsletter.models import Reader
@@ -102,8 +104,11 @@ def confirmation(covered: list[Subscription], confirmation_public_id: str) -> Re
             sender=_common_sender(chosen),
             extra_headers=(AUTO_SUBMITTED,),
             newsletters=chosen,
+            # One newsletter's brand; several newsletters' email is the service's.
+            brand=chosen[0] if len(chosen) == 1 else None,
             confirm_url=confirm_url(confirmation_public_id),
             valid_days=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 86400,
+            signed_up=about.signed_up(covered[0]),
         )
 
 
@@ -125,6 +130,8 @@ def welcome(subscription: Subscription) -> Rendered:
             extra_headers=list_headers,
             unsubscribe_url=link,
             manage_url=manage_url(subscription.reader),
+            signed_up=about.signed_up(subscription),
+            postal=True,
         )
 
 
@@ -142,7 +149,7 @@ def manage_link(subscription: Subscription) -> Rendered:
             current_app.config["MAIL_FROM"],
             subject=_("Your subscriptions"),
             extra_headers=(AUTO_SUBMITTED,),
-            context={"manage_url": manage_url(subscription.reader)},
+            context={"manage_url": manage_url(subscription.reader), "postal": True},
         )
 
 
@@ -205,6 +212,7 @@ def _render(
     """Build a two-part (text and HTML) message to the subscriber, from ``sender`` (by
     default the subscription's newsletter's; empty: the service's ``MAIL_FROM``)."""
     newsletter = subscription.newsletter
+    context.setdefault("brand", newsletter)
     context.update(newsletter=newsletter)
     chosen_sender = newsletter.sender if sender is None else sender
     return _compose(
@@ -230,7 +238,17 @@ def _compose(
     recipient = addresses.for_transport(email)
     from_header, sender = _sender(sender_value)
     message_id = _message_id(kind)
-    context.update(public_url=current_app.config["PUBLIC_URL"], language=languages.current())
+    context.setdefault("signed_up", None)
+    context.setdefault("postal", False)
+    context.setdefault("brand", None)
+    brand = context["brand"]
+    context["accent"] = branding.accent(brand) if brand else branding.DEFAULT_ACCENT
+    context.update(
+        public_url=current_app.config["PUBLIC_URL"],
+        language=languages.current(),
+        subject=subject,
+        publisher=about.publisher(),
+    )
     text = render_template(f"email/{kind}.txt", **context)
     html = render_template(f"email/{kind}.html", **context)
     # Quoted-printable never writes a bare "=", so no encoded line can be the boundary.

@@ -7,6 +7,7 @@ from newsletter.web import admin
 from newsletter.web import api
 from newsletter.web import bodies
 from newsletter.web import bounce_webhooks
+from newsletter.web import brand
 from newsletter.web import demo
 from newsletter.web import embed
 from newsletter.web import errors
@@ -48,6 +49,7 @@ def init_app(app: Flask) -> None:
         bounce_webhooks.bp,
     ):
         app.register_blueprint(blueprint)
+    brand.init_app(app)
     admin.init_app(app)
     if app.config["DEMO"]:
         app.register_blueprint(demo.bp)

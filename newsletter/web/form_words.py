@@ -45,6 +45,7 @@ class FormWords:
         "The success message of a signup to several newsletters naming the address: "
         "{address} is the 202 answer's sent_to"
     )
+    next_steps: str = _word("After the success message in a frame: what to do now")
     invalid_email: str = _word("Next to the field when the address is not valid")
     choose_one: str = _word("When a form with several newsletters is sent with none chosen")
     unknown_newsletter: str = _word(
@@ -78,6 +79,10 @@ def current() -> FormWords:
         sent_to_several=_(
             "Thank you for signing up for these newsletters. "
             "We've sent one confirmation email for all of them to {address}."
+        ),
+        next_steps=_(
+            "Open the email and press its button to confirm. "
+            "Nothing there in a few minutes? Look in your spam folder."
         ),
         invalid_email=_("Please, enter correct email address"),
         choose_one=_("Choose at least one newsletter"),

@@ -17,7 +17,7 @@ from alembic import op
 from newsletter.db.types import UTCDateTime
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -10,6 +10,7 @@ from newsletter import cli
 from newsletter import config
 from newsletter import db
 from newsletter import languages
+from newsletter import newsletter_snapshot
 from newsletter import web
 from newsletter.mail import dkim
 from newsletter.mail import transports
@@ -41,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     transports.init_app(app)
     dkim.init_app(app)
     db.init_app(app)
+    newsletter_snapshot.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     return app

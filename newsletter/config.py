@@ -48,6 +48,9 @@ DEFAULTS = {
     "IMPORT_BATCH_SIZE": 1000,
     # How long an iframe signup form may sit open before its token expires (a day).
     "EMBED_FORM_MAX_AGE": 24 * 3600,
+    # A change to a newsletter made in another process reaches this one's reader-facing
+    # pages within this many seconds (see newsletter.newsletter_snapshot).
+    "NEWSLETTER_SNAPSHOT_SECONDS": 1.0,
     # Serve a sample article page at /demo/article embedding the form both ways.
     "DEMO": False,
     # Look up the domain's MX/A records when validating an address (off: no DNS traffic).

@@ -787,6 +787,17 @@ MUTANTS = [
         ("tests/test_several.py::test_only_origins_every_newsletter_allows_may_frame_the_form",),
     ),
     Mutant(
+        "newsletter-snapshot-kept-after-a-change",
+        "a newsletter changed in a process is seen by that process's next request",
+        "newsletter/newsletter_snapshot.py",
+        "        snapshots.changed()",
+        "        pass",
+        (
+            "tests/test_newsletter_snapshot.py::"
+            "test_a_change_is_seen_by_the_next_request_of_the_process_that_made_it",
+        ),
+    ),
+    Mutant(
         "several-one-email-each",
         "a signup to several newsletters sends one confirmation email, not one per newsletter",
         "newsletter/subscriptions.py",

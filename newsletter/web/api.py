@@ -25,7 +25,6 @@ from flask import g
 from flask import request
 from werkzeug.datastructures import MultiDict
 
-from newsletter import db
 from newsletter.models import Newsletter
 from newsletter.web import brand
 from newsletter.web import evidence
@@ -66,7 +65,7 @@ def newsletters_faces():
     without it), in the listing order, and the form's words: what ``embed.js`` renders
     for ``<div data-newsletters="a,b">``, in one request."""
     try:
-        offered = newsletter_choice.from_parameter(db.session(), request.args.get("newsletters"))
+        offered = newsletter_choice.from_parameter(request.args.get("newsletters"))
     except newsletter_choice.UnknownNewsletter:
         raise Refused(404, "unknown_newsletter") from None
     _check_origin_for(offered)
@@ -82,7 +81,7 @@ def preflight_for_several():
     public newsletter allows (the request itself is checked against every one it names)."""
     origin = request.headers.get("Origin")
     if origin is not None:
-        if not newsletter_choice.allowed_by_any(db.session(), origin):
+        if not newsletter_choice.allowed_by_any(origin):
             raise Refused(403, "origin_not_allowed")
         g.cors_origin = origin
     return _preflight_answer()
@@ -93,7 +92,7 @@ def subscribe_to_several():
     """Sign an address up to several newsletters with one confirmation email: 202
     whatever the address's state; 422 with field errors (none chosen, an unknown one)."""
     chosen_slugs = _chosen_slugs()
-    offered, not_offered = newsletter_choice.partition(db.session(), chosen_slugs)
+    offered, not_offered = newsletter_choice.partition(chosen_slugs)
     _check_origin_for(offered)
     body = _json_object()
     formdata = MultiDict([*body.items(), *(("newsletters", slug) for slug in chosen_slugs)])

@@ -8,8 +8,7 @@ from flask import request
 from flask import url_for
 from flask_wtf.csrf import CSRFError
 
-from newsletter import db
-from newsletter import newsletters
+from newsletter import newsletter_snapshot
 from newsletter.models import Newsletter
 from newsletter.web import errors
 from newsletter.web import evidence
@@ -27,7 +26,7 @@ slugs.look_up_newsletters(bp)
 @bp.get("/")
 def index():
     """Every public newsletter with its signup form."""
-    listed = newsletters.public_newsletters(db.session())
+    listed = newsletter_snapshot.public()
     return render_template("pages/index.html", newsletters=listed, form=SignupForm())
 
 

@@ -5,12 +5,10 @@ import csv
 import io
 import json
 import re
-import subprocess
 import urllib.request
 
 import pytest
 
-from tests.browser import NEWSLETTER
 from tests.browser import Service
 from tests.browser import messages_to
 from tests.browser import serious_violations
@@ -40,14 +38,7 @@ def service(tmp_path_factory, smtp_server):
     service.cli("db", "upgrade")
     service.cli("newsletters", "create", "--slug", SLUG, "--name", "Explaining Ukraine")
     service.cli("webhooks", "add", "--newsletter", SLUG, WEBHOOK_URL)
-    subprocess.run(
-        [str(NEWSLETTER), "admins", "create", EDITOR, "--password-stdin"],
-        input=f"{PASSWORD}\n",
-        env=service.environment,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    service.create_editor(EDITOR, PASSWORD)
     service.cli("tokens", "create", "--name", "nightly ESP sync", "--newsletter", SLUG)
     service.start()
     for address in CONFIRMED + PENDING:

@@ -1,12 +1,9 @@
 """On a phone in headless Chromium, the admin's bounced and complained badges, its filter
 and the reader's page with the complaint fit the screen and pass axe."""
 
-import subprocess
-
 import pytest
 
 from tests.bounce_steps import report_file
-from tests.browser import NEWSLETTER
 from tests.browser import Service
 from tests.browser import messages_to
 from tests.browser import wait_for
@@ -31,14 +28,7 @@ def service(tmp_path_factory, smtp_server):
     service = Service(tmp_path_factory.mktemp("bounces") / "instance", free_port(), smtp_server.url)
     service.cli("db", "upgrade")
     service.cli("newsletters", "create", "--slug", SLUG, "--name", "Explaining Ukraine")
-    subprocess.run(
-        [str(NEWSLETTER), "admins", "create", EDITOR, "--password-stdin"],
-        input=f"{PASSWORD}\n",
-        env=service.environment,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    service.create_editor(EDITOR, PASSWORD)
     service.start()
     reports = tmp_path_factory.mktemp("reports")
     for address, fixture in ((BOUNCER, "postfix-hard.eml"), (COMPLAINER, "outlook-arf.eml")):

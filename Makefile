@@ -11,7 +11,7 @@ COMPILED := $(CATALOGUES:.po=.mo)
 # axe-core for the browser tests' accessibility checks (skipped, with a reason, without npm).
 NODE_TOOLS := node_modules/.installed
 
-.PHONY: run test bench soak mutants lint format clean translations
+.PHONY: run test bench soak mutants lint format clean translations screenshots
 
 run: $(INSTALLED) $(COMPILED)
 	NEWSLETTER_DEMO=true $(BIN)/newsletter serve
@@ -40,6 +40,11 @@ soak: $(TEST_INSTALLED) $(COMPILED)
 mutants: $(TEST_INSTALLED) $(COMPILED)
 	$(BIN)/python -m tests.mutants
 
+# Every reader's page and email, in English and Ukrainian, at 390 and 1280 px: PNGs in
+# screenshots/ (not committed), to look at.
+screenshots: $(TEST_INSTALLED) $(NODE_TOOLS) $(COMPILED)
+	$(BIN)/pytest tests/screenshots.py -q -p no:randomly -n 0
+
 lint: $(TEST_INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -56,7 +61,7 @@ translations: $(INSTALLED)
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output --project newsletter \
 		-o newsletter/translations/messages.pot .
 	$(BIN)/pybabel update -i newsletter/translations/messages.pot -d newsletter/translations \
-		--no-location --width 100 --ignore-obsolete
+		--width 100 --ignore-obsolete
 
 %.mo: %.po $(INSTALLED)
 	$(BIN)/pybabel compile --statistics -i $< -o $@

@@ -46,6 +46,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from benchmarks import progress
+from benchmarks import webhook_receiver
 from benchmarks.backends import PostgresBackend
 from benchmarks.instance import Instance
 from benchmarks.loadgen import ARTICLE
@@ -387,8 +388,8 @@ def inject(
 
 
 def drain(instance: Instance, deadline: float) -> dict[OutboxStatus, int]:
-    """Wait until no signup waits to be applied and nothing is queued or being sent (or the
-    deadline); the outbox's counts by status."""
+    """Wait until no signup waits to be applied and nothing is queued or being sent, mail
+    or webhook event (or the deadline); the outbox's counts by status."""
     while True:
         with instance.engine.connect() as connection:
             counts = dict(
@@ -398,7 +399,7 @@ def drain(instance: Instance, deadline: float) -> dict[OutboxStatus, int]:
             )
             signups = connection.scalar(select(func.count()).select_from(SignupRequest))
         waiting = counts.get(OutboxStatus.QUEUED, 0) + counts.get(OutboxStatus.SENDING, 0)
-        waiting += signups
+        waiting += signups + webhook_receiver.waiting(instance.engine)
         if not waiting or time.monotonic() > deadline:
             return counts
         time.sleep(0.5)
@@ -433,6 +434,7 @@ def check(
     record: Path,
     logs: Path,
     counts: dict[OutboxStatus, int],
+    hooks: webhook_receiver.Record,
 ) -> tuple[list[Check], dict[str, object]]:
     """Compare what the clients were told with the database, the sink and the logs."""
     with instance.engine.connect() as connection:
@@ -551,6 +553,17 @@ def check(
             f"{sum(tally.errors.values())} errors",
         ),
     ]
+    # The webhook receiver answered 500 or dropped the connection on a schedule.
+    hooked, detail, failed, hook_figures = webhook_receiver.check(instance.engine, hooks)
+    checks.append(
+        Check(
+            "every status change's webhook event reached the receiver at least once, signed",
+            hooked,
+            detail,
+            exercised=failed,
+        )
+    )
+    figures.update(hook_figures)
     return checks, figures
 
 
@@ -656,7 +669,9 @@ def run(seconds: int, folder: Path, backend, services: Services, prefix: str) ->
         "NEWSLETTER_ADDRESS_RATE_LIMIT": "1000 per hour",
         "NEWSLETTER_MAIL_LEASE_SECONDS": str(LEASE_SECONDS),
         "NEWSLETTER_MAIL_RETRY_BASE_SECONDS": str(RETRY_BASE_SECONDS),
+        **webhook_receiver.SETTINGS,
     }
+    hooks = webhook_receiver.FailingReceiver()
     model = WorkerModel(
         "gthread",
         (
@@ -679,6 +694,8 @@ def run(seconds: int, folder: Path, backend, services: Services, prefix: str) ->
     links: queue.Queue = queue.Queue()
     stop = threading.Event()
     try:
+        hooks.__enter__()
+        hooks.register(environment, SLUG)
         server.start()
         for _ in range(MAIL_WORKERS):
             workers.start()
@@ -700,11 +717,12 @@ def run(seconds: int, folder: Path, backend, services: Services, prefix: str) ->
         progress.say("soak: load stopped; letting the workers drain")
         counts = drain(instance, time.monotonic() + DRAIN_SECONDS)
         workers.stop()
-        checks, figures = check(instance, tally, faults, record, logs, counts)
+        checks, figures = check(instance, tally, faults, record, logs, counts, hooks.record)
     finally:
         stop.set()
         workers.stop()
         server.stop()
+        hooks.__exit__(None, None, None)
         sink.__exit__(None, None, None)
         instance.dispose()
     for item in checks:

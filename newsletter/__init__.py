@@ -10,7 +10,9 @@ from newsletter import cli
 from newsletter import config
 from newsletter import db
 from newsletter import languages
+from newsletter import newsletter_snapshot
 from newsletter import web
+from newsletter.mail import dkim
 from newsletter.mail import transports
 
 PACKAGE = Path(__file__).parent
@@ -38,7 +40,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     config.load(app, test_config)
     languages.init_app(app)
     transports.init_app(app)
+    dkim.init_app(app)
     db.init_app(app)
+    newsletter_snapshot.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     return app

@@ -33,6 +33,13 @@ DEFAULTS = {
     # Base of every link in an email; never taken from the request's Host header.
     # None means: the address `newsletter serve` listens on (http://127.0.0.1:5000).
     "PUBLIC_URL": None,
+    # Who writes, as every email's footer says: the publisher's name (None: MAIL_FROM's
+    # display name), its site (None: PUBLIC_URL), an address readers can write to (None:
+    # MAIL_FROM's address), and its postal address (CAN-SPAM; shown when set).
+    "PUBLISHER_NAME": None,
+    "PUBLISHER_URL": None,
+    "CONTACT_ADDRESS": None,
+    "POSTAL_ADDRESS": "",
     # How long a confirmation link works, in seconds (7 days).
     "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
     # A pending address gets its confirmation again at most once per this many seconds.
@@ -41,6 +48,9 @@ DEFAULTS = {
     "IMPORT_BATCH_SIZE": 1000,
     # How long an iframe signup form may sit open before its token expires (a day).
     "EMBED_FORM_MAX_AGE": 24 * 3600,
+    # A change to a newsletter made in another process reaches this one's reader-facing
+    # pages within this many seconds (see newsletter.newsletter_snapshot).
+    "NEWSLETTER_SNAPSHOT_SECONDS": 1.0,
     # Serve a sample article page at /demo/article embedding the form both ways.
     "DEMO": False,
     # Look up the domain's MX/A records when validating an address (off: no DNS traffic).
@@ -52,6 +62,23 @@ DEFAULTS = {
     # A worker's claim on a message lasts this many seconds: if the worker dies, another
     # sends the message after that (a send must finish well within it).
     "MAIL_LEASE_SECONDS": 5 * 60,
+    # DKIM: the path of a PEM RSA private key, its selector and its domain (all or none).
+    "DKIM_PRIVATE_KEY": None,
+    "DKIM_SELECTOR": None,
+    "DKIM_DOMAIN": None,
+    # Outgoing webhooks: seconds an attempt may wait for the receiver (per connect, send or
+    # read); first retry after this many seconds, doubling up to the maximum; an endpoint
+    # whose every attempt failed for this long is disabled (a day).
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
+    "WEBHOOK_RETRY_BASE_SECONDS": 30,
+    "WEBHOOK_MAX_BACKOFF_SECONDS": 3600,
+    "WEBHOOK_DISABLE_AFTER_SECONDS": 24 * 3600,
+    # Allow http:// webhook URLs to this machine (tests, a receiver on the same host).
+    "WEBHOOK_ALLOW_LOOPBACK": False,
+    # Editors are mailed when a newsletter's new signups in the last hour reach this many
+    # times its usual hourly rate (of the week before), and at least the minimum.
+    "SIGNUP_WAVE_MULTIPLE": 10,
+    "SIGNUP_WAVE_MIN_SIGNUPS": 50,
     # Deliver queued mail from a thread inside the web process (`newsletter serve`).
     "MAIL_BACKGROUND_SENDER": False,
     # Audit entries older than this many days go at `newsletter audit purge` (run it daily).
@@ -81,6 +108,31 @@ DEFAULTS = {
     # If Redis is down, count in memory rather than refuse readers.
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RATELIMIT_SWALLOW_ERRORS": True,
+    # Bounces and complaints (``newsletter.bounces``). With an address, mail goes out with
+    # the VERP envelope sender local+<token>@domain, which a bounce finds its message by.
+    "BOUNCE_ADDRESS": None,
+    # Soft bounces (a full mailbox, a server down) of one subscription that make a bounce.
+    "SOFT_BOUNCE_LIMIT": 3,
+    # POST /webhooks/bounces/<provider>: each provider is refused (401) until configured.
+    # Amazon SES via SNS: the topics whose notifications we take (comma-separated ARNs),
+    # and the hosts SNS signing certificates and subscription URLs may come from.
+    "SES_TOPIC_ARNS": "",
+    "SNS_HOST_PATTERN": r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?",
+    # Postmark: "user:password" of the webhook URL's HTTP Basic authentication.
+    "POSTMARK_WEBHOOK_AUTH": "",
+    # Mailgun: the HTTP webhook signing key.
+    "MAILGUN_WEBHOOK_SIGNING_KEY": "",
+    # SendGrid: the signed Event Webhook's verification key (base64 DER, or PEM).
+    "SENDGRID_WEBHOOK_PUBLIC_KEY": "",
+    # How SNS certificates and subscription URLs are fetched: None is HTTPS with the
+    # system's CA store; a callable (url -> bytes) stands in for it (tests, a proxy).
+    "HTTP_FETCH": None,
+    # Signed webhook calls older than this many seconds (or this far ahead) are refused.
+    "WEBHOOK_MAX_AGE_SECONDS": 3600,
+    # Webhook calls per client network; providers send in bursts, so it is generous.
+    "WEBHOOK_RATE_LIMIT": "600 per minute",
+    # Providers batch their events (SendGrid posts arrays): a larger body than a form's.
+    "WEBHOOK_MAX_CONTENT_LENGTH": 1024 * 1024,
     # Unsubscribe and confirm POSTs come from mail clients and scanners: no cookie CSRF.
     "WTF_CSRF_TIME_LIMIT": None,
     # An editor's session ends after this many seconds without a request (a working day).
@@ -116,6 +168,16 @@ def finish(app: Flask) -> None:
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
     app.config["PUBLIC_URL_IS_DEFAULT"] = not app.config["PUBLIC_URL"]
     app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"] or LOCAL_URL).rstrip("/")
+    publisher_url = app.config["PUBLISHER_URL"]
+    if publisher_url and not str(publisher_url).startswith(("https://", "http://")):
+        raise ConfigurationError(
+            "PUBLISHER_URL must be the publisher's site, starting with https:// or http://"
+        )
+    contact = app.config["CONTACT_ADDRESS"]
+    if contact and "@" not in str(contact):
+        raise ConfigurationError(
+            "CONTACT_ADDRESS must be an email address, such as letters@example.org"
+        )
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
     # Editors' sessions are permanent, renewed by each request (SESSION_REFRESH_EACH_REQUEST),
     # so they last this long after the last one; Flask refuses older cookies.

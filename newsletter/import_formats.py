@@ -11,7 +11,7 @@ status it means here, and the consent evidence the source kept):
 ==========  ===========================================  ==================================
 format      recognised by (header row)                   status
 ==========  ===========================================  ==================================
-ours        our export's header (``csv_export.HEADER``)  its ``status`` column, as is
+ours        our export's header (``csv_export.RECOGNISED_BY``)  its ``status`` column, as is
 mailchimp   "Email Address", OPTIN_TIME, CONFIRM_TIME    the file: subscribed → confirmed,
                                                          UNSUB_TIME → unsubscribed,
                                                          CLEAN_TIME (cleaned) → bounced
@@ -272,7 +272,7 @@ MAILCHIMP = {"Email Address", "OPTIN_TIME", "OPTIN_IP", "CONFIRM_TIME", "CONFIRM
 # Most specific first: Mailchimp's unsubscribed and cleaned files have its subscribed
 # file's columns and more.
 KNOWN: list[tuple[str, set[str], Callable[[Record], SourceRow]]] = [
-    ("ours", set(csv_export.HEADER), _ours),
+    ("ours", set(csv_export.RECOGNISED_BY), _ours),
     (
         "mailchimp",
         MAILCHIMP | {"UNSUB_TIME"},

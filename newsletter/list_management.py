@@ -39,6 +39,7 @@ from newsletter.models import Subscription
 from newsletter.models import SubscriptionEvent
 from newsletter.models import SubscriptionStatus
 from newsletter.subscriptions import Evidence
+from newsletter.webhooks import events as webhook_events
 
 PAGE_SIZE = 50
 MAX_QUERY_LENGTH = 200
@@ -58,11 +59,13 @@ def page(
     newsletter: Newsletter,
     *,
     status: SubscriptionStatus | None = None,
+    complained: bool = False,
     query: str = "",
     before: int | None = None,
     size: int = PAGE_SIZE,
 ) -> Page:
-    """Keyset paging (``id < before``): as fast on page 1000 as on page 1."""
+    """Keyset paging (``id < before``): as fast on page 1000 as on page 1. ``complained``
+    keeps the readers who marked our mail as spam."""
     statement = (
         select(Subscription)
         .join(Subscription.reader)
@@ -71,6 +74,8 @@ def page(
     )
     if status is not None:
         statement = statement.where(Subscription.status == status)
+    if complained:
+        statement = statement.where(Subscription.complained_at.is_not(None))
     # Typed by an editor, but a URL may carry anything: PostgreSQL refuses NUL in text.
     query = "".join(char for char in query if char.isprintable()).strip()
     if query:
@@ -131,10 +136,11 @@ def erase(session: Session, reader: Reader) -> None:
     manage-link requests.
 
     A tombstone per subscription, with only its newsletter and status, keeps the counts
-    honest.
+    honest, and each newsletter's webhooks are told, without the address.
     """
     for subscription in reader_subscriptions(session, reader):
         session.add(Erasure(newsletter_id=subscription.newsletter_id, status=subscription.status))
+        webhook_events.queue_erasure(session, subscription)
     # A signup not yet applied would bring the address back.
     signup_requests.forget(session, reader.email_key)
     manage_link_requests.forget(session, reader.email_key)

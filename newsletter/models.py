@@ -70,6 +70,9 @@ class Newsletter(Base):
     language: Mapped[str] = mapped_column(
         String(LANGUAGE_LENGTH), default="en", server_default="en"
     )
+    # Its brand (newsletter.branding): "#rrggbb" and an https:// image; empty: none.
+    accent_color: Mapped[str] = mapped_column(String(7), default="", server_default="")
+    logo_url: Mapped[str] = mapped_column(String(URL_LENGTH), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -99,8 +102,9 @@ class UnknownStatus(Refusal, ValueError):
 class SubscriptionStatus(enum.StrEnum):
     """Where a subscription is in its lifecycle: pending → confirmed → unsubscribed.
 
-    ``bounced`` is the other way out: the address's mail came back for good (so far only
-    as another provider's export says, through an import). It is never mailed.
+    ``bounced`` is the other way out: the address's mail came back for good (a provider's
+    report, a bounce mailbox, or another provider's export says so). It is never mailed;
+    nor is an ``unsubscribed`` one whose reader complained (``Subscription.complained_at``).
     """
 
     PENDING = "pending"
@@ -133,6 +137,10 @@ class EventKind(enum.StrEnum):
     CONFIRMATION_RESENT = "confirmation_resent"  # an editor sent it again
     UNSUBSCRIBED = "unsubscribed"
     IMPORTED = "imported"  # from a file: its detail names the file, its SHA-256 and who
+    # Reports from the mail system (``newsletter.bounces``): the detail is their evidence.
+    BOUNCED = "bounced"  # the address's mail came back for good
+    SOFT_BOUNCE = "soft_bounce"  # came back for now (counted; enough of them is a bounce)
+    COMPLAINED = "complained"  # the reader marked our mail as spam
 
 
 class MessageKind(enum.StrEnum):
@@ -144,6 +152,7 @@ class MessageKind(enum.StrEnum):
     # After "Erase me": the email saying it was done. Its row and any copy the transport
     # kept are deleted once it is sent (or given up on): it must not keep the address.
     ERASURE_NOTICE = "erasure_notice"
+    SIGNUP_WAVE = "signup_wave"  # to editors: signups far above a newsletter's usual rate
 
 
 class Subscription(Base):
@@ -191,6 +200,10 @@ class Subscription(Base):
     confirmed_ip: Mapped[str | None] = mapped_column(String(45))
     confirmed_user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The reader marked our mail as spam: unsubscribed, and never mailed until they sign up
+    # again. Soft bounces are counted until they make a bounce (``newsletter.bounces``).
+    complained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    soft_bounces: Mapped[int] = mapped_column(default=0, server_default="0")
 
     newsletter: Mapped[Newsletter] = relationship()
     reader: Mapped[Reader] = relationship()
@@ -309,12 +322,14 @@ class ManageLinkRequest(Base):
 
 
 class OutboxStatus(enum.StrEnum):
-    """Where a queued message is: waiting, being sent by a worker, sent, or given up on."""
+    """Where a queued message is: waiting, being sent by a worker, sent, given up on, or
+    held back because its address may not be mailed any more."""
 
     QUEUED = "queued"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    SUPPRESSED = "suppressed"  # not sent: the address bounced or complained meanwhile
 
 
 class OutboxMessage(Base):
@@ -344,6 +359,20 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BounceReport(Base):
+    """A report from the mail system already applied, by its source's own identifier: the
+    same report again (a provider's retry, a replay, a file ingested twice) changes nothing.
+    """
+
+    __tablename__ = "bounce_report"
+    __table_args__ = (UniqueConstraint("source", "report_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # ses, postmark, mailgun, sendgrid, file
+    report_id: Mapped[str] = mapped_column(String(255))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class Editor(Base):

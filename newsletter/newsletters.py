@@ -1,6 +1,7 @@
 """Newsletters: creating and changing them, with the checks an editor's input needs."""
 
 import re
+from collections.abc import Callable
 from email.headerregistry import Address
 from email.utils import parseaddr
 from urllib.parse import urlsplit
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter import addresses
+from newsletter import branding
 from newsletter import languages
 from newsletter.models import Newsletter
 
@@ -77,6 +79,8 @@ def create(
     public: bool = True,
     position: int = 0,
     language: str = languages.ENGLISH,
+    accent_color: str = "",
+    logo_url: str = "",
 ) -> Newsletter:
     """Add a newsletter after checking every field; the slug must be free."""
     newsletter = Newsletter(
@@ -88,6 +92,8 @@ def create(
         public=public,
         position=_checked_position(position),
         language=_checked_language(language),
+        accent_color=checked_accent(accent_color),
+        logo_url=checked_logo(logo_url),
     )
     if get_by_slug(session, newsletter.slug) is not None:
         raise InvalidNewsletter(f"a newsletter with the slug {slug!r} exists already")
@@ -107,6 +113,8 @@ def update(
     public: bool | None = None,
     position: int | None = None,
     language: str | None = None,
+    accent_color: str | None = None,
+    logo_url: str | None = None,
 ) -> Newsletter:
     """Change the given fields of a newsletter (None leaves a field as it is).
 
@@ -127,6 +135,10 @@ def update(
         checked["position"] = _checked_position(position)
     if language is not None:
         checked["language"] = _checked_language(language)
+    if accent_color is not None:
+        checked["accent_color"] = checked_accent(accent_color)
+    if logo_url is not None:
+        checked["logo_url"] = checked_logo(logo_url)
     for field, value in checked.items():
         setattr(newsletter, field, value)
     session.flush()
@@ -190,6 +202,24 @@ def _checked_language(language: str) -> str:
     if languages.supported(language) is None:
         raise InvalidNewsletter(f"the language must be one of {', '.join(languages.LANGUAGES)}")
     return language
+
+
+def checked_accent(value: str) -> str:
+    """``#rrggbb`` that white text can be read on (newsletter.branding), or empty."""
+    return _unless_problem(branding.accent_problem, value.strip().lower())
+
+
+def checked_logo(value: str) -> str:
+    """An ``https://`` image URL (newsletter.branding), or empty."""
+    return _unless_problem(branding.logo_problem, value.strip())
+
+
+def _unless_problem(problem_of: Callable[[str], str | None], value: str) -> str:
+    """``value`` (empty is fine), unless ``problem_of`` finds one: then refused, saying it."""
+    problem = problem_of(value) if value else None
+    if problem:
+        raise InvalidNewsletter(problem)
+    return value
 
 
 def normalize_sender(value: str) -> str:

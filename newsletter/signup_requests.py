@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter import addresses
+from newsletter import signup_waves
 from newsletter import subscriptions
 from newsletter.db.types import utcnow
 from newsletter.models import Newsletter
@@ -94,6 +95,8 @@ def apply_pending(session: Session, limit: int) -> int:
         session.execute(
             delete(SignupRequest).where(SignupRequest.id.in_([request.id for request in batch]))
         )
+        touched = {newsletter.id: newsletter for each in chosen.values() for newsletter in each}
+        signup_waves.check(session, list(touched.values()))
     return len(batch)
 
 

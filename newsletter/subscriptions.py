@@ -23,7 +23,7 @@ bounced        pending again, in a new round; confirmation queued
 
 A bounced address gets no mail until the reader signs up again (SPEC, "Deliverability"):
 the mailbox may work again, and the double opt-in decides, as for a reader who left.
-Until then nothing is sent to it.
+Until then nothing is sent to it; nor to a reader who complained (``newsletter.bounces``).
 
 A signup to several newsletters (:func:`subscribe_to_all`) does this per newsletter, and
 the confirmations it queues go out as one email.
@@ -59,6 +59,7 @@ from newsletter.models import SubscriptionEvent
 from newsletter.models import SubscriptionStatus
 from newsletter.models import new_public_id
 from newsletter.refusals import Refusal
+from newsletter.webhooks import events as webhook_events
 
 # Built once. Events are only ever appended and read by other requests, so they go in
 # with a plain INSERT instead of through the session's unit of work.
@@ -250,6 +251,9 @@ def start_new_round(subscription: Subscription, evidence: Evidence, at: datetime
     subscription.confirmed_ip = None
     subscription.confirmed_user_agent = None
     subscription.unsubscribed_at = None
+    # Signing up again lifts a bounce's or a complaint's suppression (SPEC, "Deliverability").
+    subscription.complained_at = None
+    subscription.soft_bounces = 0
     subscription.signup_at = at
     subscription.signup_ip = evidence.ip
     subscription.signup_user_agent = evidence.user_agent
@@ -327,13 +331,18 @@ def record_event(
     *,
     at: datetime | None = None,
 ) -> None:
-    """Append an event to the subscription's history (a Core insert: nothing reads it back)."""
+    """Append an event to the subscription's history (a Core insert: nothing reads it back),
+    and queue its webhook event, if it has one, in the same transaction: every status
+    change is recorded here, so every one reaches the newsletter's webhooks
+    (``newsletter.webhooks.events``)."""
+    occurred_at = at or utcnow()
+    webhook_events.queue_for(session, subscription, kind, occurred_at)
     session.execute(
         INSERT_EVENT,
         {
             "subscription_id": subscription.id,
             "kind": kind,
-            "occurred_at": at or utcnow(),
+            "occurred_at": occurred_at,
             "ip": evidence.ip,
             "user_agent": evidence.user_agent,
             "detail": detail,

@@ -59,8 +59,7 @@ def begin(editor: Editor) -> str:
 
 def provisioning_uri(editor: Editor) -> str:
     """The ``otpauth://`` URI an authenticator app reads from the QR code."""
-    assert editor.totp_secret is not None
-    return pyotp.TOTP(editor.totp_secret).provisioning_uri(name=editor.email, issuer_name=ISSUER)
+    return pyotp.TOTP(_secret(editor)).provisioning_uri(name=editor.email, issuer_name=ISSUER)
 
 
 def qr_svg(uri: str) -> str:
@@ -131,8 +130,7 @@ def _accept_app_code(editor: Editor, code: str) -> bool:
     digits = "".join(code.split())
     if len(digits) != CODE_DIGITS or not digits.isascii() or not digits.isdigit():
         return False
-    assert editor.totp_secret is not None
-    totp = pyotp.TOTP(editor.totp_secret)
+    totp = pyotp.TOTP(_secret(editor))
     now = utcnow()
     current = totp.timecode(now)
     for offset in range(-VALID_WINDOW, VALID_WINDOW + 1):
@@ -177,3 +175,10 @@ def _digest(code: str) -> str:
     """The stored form of a recovery code, as typed in any case, with or without dashes."""
     canonical = "".join(character for character in code.lower() if character.isalnum())
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _secret(editor: Editor) -> str:
+    """The editor's TOTP secret; callers reach here only once enrolment has begun."""
+    if editor.totp_secret is None:
+        raise ValueError("two-factor enrolment has not begun for this editor")
+    return editor.totp_secret

@@ -1,7 +1,12 @@
-// Inside the iframe form: tell the embedding page our height so it can size the frame.
+// Inside the iframe form: focus the field after an error; tell the embedding page our
+// height so it can size the frame.
 // Messages go only to the newsletter's allowed origins, never to "*".
 (function () {
   "use strict";
+  // After an error, the field it describes has the focus: browsers ignore autofocus in a
+  // frame from another site, so it is given here.
+  var field = document.querySelector("[autofocus]");
+  if (field) field.focus();
   if (window.parent === window) return;
   var root = document.documentElement;
   var origins = JSON.parse(root.getAttribute("data-parent-origins") || "[]");

@@ -55,7 +55,7 @@
     return el("span", { "class": "signup__star", "aria-hidden": "true" }, "*");
   }
 
-  // templates/_subscribed.html: the masked address, its webmail.
+  // templates/_subscribed.html, and what to do next.
   function thanks(words, accepted, chosen) {
     var done = el("section", { "class": "done", role: "status", tabindex: "-1" });
     done.appendChild(el("h2", { "class": "signup__name" }, words.thanks_title));
@@ -64,8 +64,7 @@
       : [chosen ? words.thanks_several : words.thanks];
     var sentence = el("p", {}, parts[0]);
     if (accepted.sent_to) {
-      sentence.appendChild(el("strong", { "class": "sent-to" }, accepted.sent_to));
-      sentence.appendChild(document.createTextNode(parts.slice(1).join("{address}")));
+      sentence.append(el("strong", { "class": "sent-to" }, accepted.sent_to), parts.slice(1).join("{address}"));
     }
     done.appendChild(sentence);
     if (chosen) {
@@ -81,12 +80,14 @@
       row.appendChild(link);
       done.appendChild(row);
     }
+    done.appendChild(el("p", { "class": "done__next" }, words.next_steps));
     return done;
   }
 
   // templates/_form.html's signup_form heading.
   function heading(form, newsletter, id) {
     form.setAttribute("aria-labelledby", id + "-name");
+    if (newsletter.logo_url) form.appendChild(el("img", { "class": "signup__logo", src: newsletter.logo_url, alt: "" }));
     form.appendChild(el("h2", { "class": "signup__name", id: id + "-name" }, newsletter.name));
     if (newsletter.description) form.appendChild(el("p", { "class": "signup__description" }, newsletter.description));
   }
@@ -121,12 +122,11 @@
     var several = shown.newsletters;  // none for one newsletter
     var id = several ? "several" : shown.slug;  // the shadow root's ids, as on our pages
     var root = host.attachShadow({ mode: "open" });
-    addStyles(root, text);
+    addStyles(root, text + (shown.style || ""));
     var form = el("form", { "class": "signup", novalidate: "" });
     var picked = several ? choices(form, several, words) : heading(form, shown, id);
     var legend = el("p", { "class": "signup__legend" });
-    legend.appendChild(star());
-    legend.appendChild(document.createTextNode(" " + words.legend));
+    legend.append(star(), " " + words.legend);
     form.appendChild(legend);
     var label = el("label", { "class": "signup__label", "for": id + "-email" }, words.label + " ");
     label.appendChild(star());
@@ -136,14 +136,13 @@
     });
     var button = el("button", { "class": "signup__button", type: "submit" }, words.button);
     var row = el("div", { "class": "signup__row" });
-    row.appendChild(input);
-    row.appendChild(button);
     var error = el("p", { "class": "signup__error", id: id + "-email-error", "aria-live": "assertive" });
+    row.append(input, error, button);
     var trap = el("div", { "class": "signup__trap", "aria-hidden": "true" });
     trap.appendChild(el("label", { "for": id + "-website" }, words.honeypot));
     var honeypot = el("input", { id: id + "-website", name: "website", type: "text", tabindex: "-1", autocomplete: "off" });
     trap.appendChild(honeypot);
-    [label, row, error, trap].forEach(function (node) { form.appendChild(node); });
+    form.append(label, row, trap);
     root.appendChild(form);
 
     // Words tied to a field for screen readers ("" removes them).
@@ -153,9 +152,9 @@
       else field.removeAttribute("aria-describedby");
     }
 
-    function showError(message) {
+    function showError(message, invalid) {
       say(error, input, message);
-      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-invalid", !!invalid);
       input.focus();
     }
 
@@ -185,7 +184,7 @@
           done.focus();
         } else if (answer.status === 422) {
           if (errors.newsletters) showChoiceError(errors.newsletters[0]);
-          if (errors.email || !errors.newsletters) showError((errors.email || [words.invalid_email])[0]);
+          if (errors.email || !errors.newsletters) showError((errors.email || [words.invalid_email])[0], 1);
         } else {
           showError(answer.body.message || words.failed);
         }
@@ -215,11 +214,11 @@
     );
     Array.prototype.forEach.call(hosts, function (host) {
       host.setAttribute("data-newsletter-ready", "");
-      // No server, no words (not even an error's): render nothing.
+      // No server, no words: render nothing.
       Promise.all([face(host), css()]).then(function (loaded) {
         render(host, loaded[0], loaded[1]);
       }).catch(function (problem) {
-        if (window.console) console.warn("Newsletter embed:", problem.message);
+        console.warn("Newsletter embed:", problem.message);
       });
     });
   }

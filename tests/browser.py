@@ -83,10 +83,12 @@ class Service:
     def database(self) -> Path:
         return self.instance / "newsletter.db"
 
-    def cli(self, *args: str) -> str:
-        """Run a ``newsletter`` command against this instance; returns its output."""
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        """Run a ``newsletter`` command against this instance (``stdin`` typed into it);
+        returns its output."""
         result = subprocess.run(
             [str(NEWSLETTER), *args],
+            input=stdin,
             env=self.environment,
             capture_output=True,
             text=True,
@@ -94,6 +96,10 @@ class Service:
         )
         assert result.returncode == 0, f"newsletter {' '.join(args)}:\n{result.stderr}"
         return result.stdout
+
+    def create_editor(self, email: str, password: str) -> None:
+        """An editor's account on this instance (the first one is an owner)."""
+        self.cli("admins", "create", email, "--password-stdin", stdin=f"{password}\n")
 
     def start(self) -> None:
         """Start the server and wait until it answers ``/healthz``."""

@@ -112,8 +112,10 @@ MUTANTS = [
         "csrf-skipped",
         "our own signup page needs its session CSRF token (CSRF)",
         "newsletter/web/__init__.py",
-        "    for cookieless in (embed.bp, api.bp, links.bp, manage.bp, health.bp):",
-        "    for cookieless in (embed.bp, api.bp, links.bp, manage.bp, health.bp, pages.bp):",
+        "    for cookieless in (embed.bp, api.bp, links.bp, manage.bp, health.bp, "
+        "bounce_webhooks.bp):",
+        "    for cookieless in (embed.bp, api.bp, links.bp, manage.bp, health.bp, "
+        "bounce_webhooks.bp, pages.bp):",
         ("tests/test_signup.py::test_form_without_a_valid_csrf_token_is_refused",),
     ),
     Mutant(
@@ -294,9 +296,8 @@ MUTANTS = [
     Mutant(
         "lease-reclaim-removed",
         "a message whose worker died goes out again after its lease (nothing lost)",
-        "newsletter/mail/outbox.py",
-        "        and_(OutboxMessage.status == OutboxStatus.SENDING, "
-        "OutboxMessage.claimed_until < now),\n",
+        "newsletter/db/leases.py",
+        "        and_(model.status == OutboxStatus.SENDING, model.claimed_until < now),\n",
         "",
         ("tests/test_mail.py::test_a_message_whose_worker_died_goes_out_after_its_lease",),
     ),
@@ -663,7 +664,7 @@ MUTANTS = [
     Mutant(
         "claim-takes-the-queue",
         "each claim takes one batch, not the queue (nothing late)",
-        "newsletter/mail/outbox.py",
+        "newsletter/db/leases.py",
         "        .limit(limit)\n        .with_for_update(skip_locked=True)\n        .cte(",
         "        .with_for_update(skip_locked=True)\n        .cte(",
         ("tests/test_mail.py::test_a_claim_takes_no_more_than_its_batch",),
@@ -784,6 +785,17 @@ MUTANTS = [
         "        if all(origin in newsletter.allowed_origins for newsletter in others)",
         "        if any(origin in newsletter.allowed_origins for newsletter in others) or True",
         ("tests/test_several.py::test_only_origins_every_newsletter_allows_may_frame_the_form",),
+    ),
+    Mutant(
+        "newsletter-snapshot-kept-after-a-change",
+        "a newsletter changed in a process is seen by that process's next request",
+        "newsletter/newsletter_snapshot.py",
+        "        snapshots.changed()",
+        "        pass",
+        (
+            "tests/test_newsletter_snapshot.py::"
+            "test_a_change_is_seen_by_the_next_request_of_the_process_that_made_it",
+        ),
     ),
     Mutant(
         "several-one-email-each",
@@ -928,6 +940,109 @@ MUTANTS = [
         "            .where(column.is_not(None))",
         (
             "tests/test_retention.py::test_daily_removes_old_ip_addresses_and_keeps_the_consent_record",
+        ),
+    ),
+    Mutant(
+        "webhook-private-address-resolved",
+        "a webhook goes to no private address, even by a name resolved at delivery (SSRF)",
+        "newsletter/webhooks/endpoints.py",
+        "    if ip.is_loopback:\n        return allow_loopback\n",
+        "    if ip.is_loopback:\n        return True\n",
+        (
+            "tests/test_webhooks.py::"
+            "test_an_address_we_do_not_send_to_is_refused_when_the_name_resolves",
+        ),
+    ),
+    Mutant(
+        "webhook-private-address-registered",
+        "a webhook URL naming a private address is refused when registered (SSRF)",
+        "newsletter/webhooks/endpoints.py",
+        "        return True\n    return ip.is_global and not ip.is_multicast\n",
+        "        return True\n    return True\n",
+        ("tests/test_webhooks.py::test_a_url_we_would_not_send_to_is_refused_and_nothing_stored",),
+    ),
+    Mutant(
+        "webhook-unsigned",
+        "webhook events are signed with their endpoint's secret (forged events)",
+        "newsletter/webhooks/sender.py",
+        "Webhook(claimed.secret).sign(",
+        'Webhook("whsec_" + "A" * 44).sign(',
+        ("tests/test_webhooks.py::test_each_status_change_is_delivered_signed",),
+    ),
+    Mutant(
+        "webhook-new-id-per-attempt",
+        "a retried webhook event keeps its webhook-id (at least once, duplicates detectable)",
+        "newsletter/webhooks/sender.py",
+        '        "webhook-id": claimed.webhook_id,',
+        '        "webhook-id": __import__("secrets").token_hex(8),',
+        (
+            "tests/test_webhooks.py::test_retries_after_a_500_and_a_dropped_connection",
+            "tests/test_webhooks.py::"
+            "test_a_worker_killed_mid_request_leaves_the_event_to_another_with_the_same_id",
+        ),
+    ),
+    Mutant(
+        "webhook-erasure-with-address",
+        "an erasure's webhook event carries no address (keeping more than we need)",
+        "newsletter/webhooks/events.py",
+        "        _queue(session, endpoints, ERASED, _names(subscription), utcnow(), None)",
+        '        _queue(session, endpoints, ERASED, {**_names(subscription), "email": '
+        "subscription.email}, utcnow(), None)",
+        (
+            "tests/test_webhooks.py::"
+            "test_an_erasure_event_names_no_address_and_the_address_leaves_the_queue",
+        ),
+    ),
+    Mutant(
+        "dkim-unsigned",
+        "every email is DKIM-signed when a key is configured (deliverability)",
+        "newsletter/mail/worker.py",
+        "                        send(self._signed(envelope))",
+        "                        send(envelope)",
+        ("tests/test_dkim.py::test_every_email_is_signed_and_verifies",),
+    ),
+    Mutant(
+        "webhook-signature-unchecked",
+        "a Mailgun webhook call whose signature does not match changes nothing (forgery)",
+        "newsletter/bounce_providers/mailgun.py",
+        "    if not token or not hmac.compare_digest(expected, given.lower()):",
+        "    if not token:",
+        ("tests/test_bounce_webhooks.py::test_mailgun_bad_signature_is_refused",),
+    ),
+    Mutant(
+        "webhook-token-replayed",
+        "a Mailgun webhook call's token is good once (replay)",
+        "newsletter/web/bounce_webhooks.py",
+        "    if verified.nonce and not insert_unless_exists(",
+        "    if False and not insert_unless_exists(",
+        ("tests/test_bounce_webhooks.py::test_mailgun_reused_token_is_refused",),
+    ),
+    Mutant(
+        "sns-any-certificate-host",
+        "an SNS signing certificate is only fetched over https from an SNS host (forgery)",
+        "newsletter/bounce_providers/ses.py",
+        '    if parts.scheme != "https" or not re.fullmatch(host_pattern, parts.hostname or ""):',
+        "    if False:",
+        ("tests/test_bounce_webhooks.py::test_ses_certificate_from_elsewhere_is_never_fetched",),
+    ),
+    Mutant(
+        "sns-any-topic",
+        "only our SNS topics' notifications count (anyone's topic is signed by SNS too)",
+        "newsletter/bounce_providers/ses.py",
+        '    if fields.get("TopicArn") not in topics:',
+        "    if False:",
+        ("tests/test_bounce_webhooks.py::test_ses_notification_of_another_topic_is_refused",),
+    ),
+    Mutant(
+        "suppression-skipped",
+        "mail queued before a bounce or complaint is not sent to that address",
+        "newsletter/mail/outbox.py",
+        "        held_back=SUPPRESSED_ADDRESS,\n",
+        "",
+        (
+            "tests/test_bounce_ingest.py::"
+            "test_mail_queued_before_a_bounce_is_not_sent_and_a_new_signup_lifts_it",
+            "tests/test_bounce_ingest.py::test_mail_queued_before_a_complaint_is_not_sent",
         ),
     ),
 ]

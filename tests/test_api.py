@@ -348,6 +348,8 @@ def test_newsletter_details_for_an_allowed_origin(app, client, allowed):
             "A weekly letter on the war, the politics and the people of Ukraine, "
             "explained for readers everywhere."
         ),
+        "style": "",  # no brand: form.css's colours
+        "logo_url": "",
         "form": form_words.as_json(),  # the words embed.js renders (test_form_words.py)
     }
     assert response.headers["Access-Control-Allow-Origin"] == allowed
@@ -386,7 +388,7 @@ def test_consent_evidence_takes_the_page_from_the_body(app, client, runner, allo
     assert response.status_code == 202
     deliver(runner)
     [subscription] = subscriptions(app)
-    assert subscription.source == "api"
+    assert subscription.source == "script"
     assert subscription.source_url == page
     assert subscription.signup_ip == "127.0.0.1"
     assert subscription.signup_user_agent == "Reader's browser/2.0"
@@ -403,8 +405,19 @@ def test_consent_evidence_falls_back_to_the_referer(app, client, runner, allowed
     assert response.status_code == 202
     deliver(runner)
     [subscription] = subscriptions(app)
-    assert subscription.source == "api"
+    assert subscription.source == "script"
     assert subscription.source_url == referer
+
+
+def test_a_program_signup_is_recorded_as_api_and_a_browser_one_as_script(
+    app, client, runner, allowed
+):
+    """A program sends no Origin; a browser on an allowed site (embed.js) does."""
+    client.post(SUBSCRIPTIONS, json={"email": "program@example.com"})
+    client.post(SUBSCRIPTIONS, json={"email": "browser@example.com"}, headers={"Origin": allowed})
+    deliver(runner)
+    sources = {row.reader.email: row.source for row in subscriptions(app)}
+    assert sources == {"program@example.com": "api", "browser@example.com": "script"}
 
 
 def test_honeypot_gets_the_success_answer_and_nothing_happens(app, client, runner, mailbox):

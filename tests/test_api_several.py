@@ -43,6 +43,8 @@ def test_the_newsletters_and_the_form_words_in_one_answer(client):
         "slug": BRIEFING,
         "name": "The Daily Briefing",
         "description": "The morning's news in five minutes.",
+        "style": "",
+        "logo_url": "",
     }
     assert body["form"] == form_words.as_json()
     named = client.get(f"{NEWSLETTERS}?newsletters={DIGEST},{SLUG}").get_json()

@@ -190,18 +190,34 @@ def test_an_import_is_recorded_once_with_its_counts_and_a_dry_run_not_at_all(app
     assert len(entry.detail["sha256"]) == 64
 
 
-def test_record_is_there_for_webhook_changes(app):
-    """For the webhooks' pages: one call, in the caller's transaction."""
-    with app.app_context(), database(app).transaction() as session:
-        audit.record(
-            session,
-            "owner@example.com",
-            AuditAction.WEBHOOK_CREATED,
-            newsletter=SLUG,
-            url="https://hooks.example/1",
-        )
-    [entry] = entries(app)
-    assert (entry.action, entry.detail) == ("webhook_created", {"url": "https://hooks.example/1"})
+def test_webhook_changes_are_recorded_without_the_secret(app, runner):
+    """Added on the newsletter's page (who, from where), disabled, enabled and removed at
+    the command line (CLI)."""
+    app.config["WEBHOOK_ALLOW_LOOPBACK"] = True
+    client = browser_at(signed_in_client(app, runner, "owner@example.com"))
+    page = f"/admin/newsletters/{SLUG}/webhooks"
+    url = "http://127.0.0.1:9/hook"
+    csrf = page_csrf_token(client.get(page).text)
+    assert client.post(page, data={"csrf_token": csrf, "url": url}).status_code == 201
+    [added] = entries(app, AuditAction.WEBHOOK_CREATED)
+    endpoint = added.detail["endpoint"]
+    assert (added.actor, added.ip, added.newsletter, added.detail["url"]) == (
+        "owner@example.com",
+        IP,
+        SLUG,
+        url,
+    )
+    for command in ("disable", "enable", "remove"):
+        done = runner.invoke(args=["webhooks", command, str(endpoint)])
+        assert done.exit_code == 0, done.output
+    changes = entries(app, AuditAction.WEBHOOK_CHANGED)
+    assert [(e.actor, e.detail["change"]) for e in changes] == [
+        ("CLI", "disabled"),
+        ("CLI", "enabled"),
+    ]
+    [removed] = entries(app, AuditAction.WEBHOOK_DELETED)
+    assert (removed.actor, removed.detail) == ("CLI", {"endpoint": endpoint, "url": url})
+    assert not any("whsec_" in f"{e.detail}" for e in entries(app))
 
 
 # --- Append-only ---------------------------------------------------------------------------

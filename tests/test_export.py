@@ -41,7 +41,7 @@ from tests.reader import subscriptions
 EXPORT = f"/admin/newsletters/{SLUG}/subscribers.csv"
 HEADER = (
     "email,status,newsletter,created_at,confirmed_at,unsubscribed_at,source,source_url,consent_ip,"
-    "reader_id"
+    "reader_id,complained_at"
 )
 BOM = b"\xef\xbb\xbf"
 ARTICLE = "https://news.example.org/2026/explaining-ukraine?utm_source=a,b"
@@ -536,8 +536,10 @@ def test_export_memory_does_not_grow_with_the_row_count(app, database_url):
 
 
 @postgresql_only  # SQLite steps through its rows in place; there is no server to ask
-def test_postgresql_export_reads_through_a_server_side_cursor(app, database_url):
-    """On PostgreSQL the rows wait on the server, not in libpq (where tracemalloc is blind)."""
+def test_postgresql_export_streams_the_servers_own_csv(app, database_url):
+    """On PostgreSQL the server writes the CSV (``COPY … TO STDOUT``) while the export
+    reads it piece by piece; a download abandoned half-way cancels it and frees the
+    connection."""
     newsletter = seeded_newsletter(app)
     add_subscriptions(app, newsletter.id, 0, 10_000)
     chunks = stream_csv(database(app).engine, newsletter)
@@ -552,9 +554,15 @@ def test_postgresql_export_reads_through_a_server_side_cursor(app, database_url)
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
             ).all()
-        assert any(query.startswith("FETCH FORWARD") for query in queries), queries
+        assert any(query.startswith("COPY (SELECT") for query in queries), queries
         rest = sum(chunk.count("\r\n") for chunk in chunks)
         assert first_batch.count("\r\n") + rest == 10_000
+        abandoned = stream_csv(database(app).engine, newsletter)
+        next(abandoned)
+        next(abandoned)
+        abandoned.close()
+        again = stream_csv(database(app).engine, newsletter)
+        assert sum(chunk.count("\r\n") for chunk in again) == 10_001  # the header too
     finally:
         chunks.close()
         observer.dispose()

@@ -152,7 +152,8 @@ def check(response, path: str, method: str, accept: str) -> list[str]:
         return ["a traceback in the answer"]
     if status < 400 or method == "HEAD":
         return []
-    api = path.startswith("/api/")
+    # The API and the providers' webhooks answer machines: JSON whatever they accept.
+    api = path.startswith(("/api/", "/webhooks/"))
     if not api and status in (400, 422) and shows_a_form(response):
         return []  # a form shown again with its field errors: the page itself, for people
     wants_json = api or accept == "application/json"

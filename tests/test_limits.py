@@ -8,6 +8,7 @@ from newsletter import create_app
 from newsletter import newsletters
 from newsletter.db import database
 from newsletter.models import Subscription
+from newsletter.web.limits import wait_in_words
 from tests.admin_steps import create_editor
 from tests.admin_steps import sign_in
 from tests.conftest import free_port
@@ -22,7 +23,10 @@ ALLOWED = "https://news.example.com"
 LIMIT = 3
 SIGNUP_LIMIT = f"{LIMIT} per minute"
 TITLE = re.compile(r"<title>(.*?)</title>", re.DOTALL)
-FRIENDLY = "You have tried this too often. Please wait a little."
+# The wait in words, as Retry-After says it (the page, the frame and the JSON say the same).
+FRIENDLY = "You have tried this too often. Please try again in {wait}."
+# The form's field, with the address as it was typed.
+TYPED = re.compile(r'name="email"[^>]*value="[^"@]+@[^"]+"')
 
 
 @pytest.fixture
@@ -106,23 +110,30 @@ def assert_retry_after(response) -> None:
     assert int(response.headers["Retry-After"]) > 0
 
 
+def friendly(response) -> str:
+    """What a refused reader is told: how long to wait, from the answer's Retry-After."""
+    return FRIENDLY.format(wait=wait_in_words(int(response.headers["Retry-After"])))
+
+
 def assert_friendly_page(response) -> None:
-    """429 as an HTML page with our words, for people."""
+    """429 as the form again, for people: the address kept, the wait in words under it,
+    the title saying there is an error."""
     assert response.status_code == 429
     assert response.mimetype == "text/html"
     match = TITLE.search(response.text)
     assert match
-    assert match.group(1).strip() == "Too many requests"
-    assert FRIENDLY in response.text
+    assert match.group(1).strip().startswith("Error: ")
     assert_retry_after(response)
+    assert friendly(response) in response.text
+    assert TYPED.search(response.text)
 
 
 def assert_json_429(response) -> None:
     """429 as JSON, for scripts and embed.js."""
     assert response.status_code == 429
     assert response.mimetype == "application/json"
-    assert response.get_json() == {"error": "too_many_requests", "message": FRIENDLY}
     assert_retry_after(response)
+    assert response.get_json() == {"error": "too_many_requests", "message": friendly(response)}
 
 
 def test_page_form_past_the_limit_gets_a_friendly_page(make_app):

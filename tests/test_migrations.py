@@ -144,11 +144,14 @@ def reader_ids_by_address(url: str) -> dict[bytes, bytes]:
 
 
 def check_export(url: str, tmp_path: Path) -> None:
-    """Every newsletter's export is the golden one, plus the reader's id at the end."""
+    """Every newsletter's export is the golden one, plus the reader's id and an empty
+    complaint time at the end."""
     readers = reader_ids_by_address(url)
     for newsletter in GOLDEN["newsletter"]:
         exported = export(url, newsletter["slug"], tmp_path)
-        unchanged, reader_ids = split_last_column(exported)
+        without_complaints, complaints = split_last_column(exported)
+        assert complaints == [b"complained_at"] + [b""] * (len(complaints) - 1)
+        unchanged, reader_ids = split_last_column(without_complaints)
         assert unchanged == golden_export(newsletter["slug"])
         assert reader_ids[0] == b"reader_id"
         addresses = [line.split(b",", 1)[0] for line in unchanged.split(b"\r\n")[1:-1]]
@@ -159,6 +162,15 @@ def without_language(rows: list[dict]) -> list[dict]:
     """The rows without their ``language`` (0010), which must be English for rows from
     before languages."""
     assert [row.pop("language") for row in rows] == ["en"] * len(rows)
+    return rows
+
+
+def without_bounces(rows: list[dict]) -> list[dict]:
+    """The subscriptions without their complaint flag and soft-bounce count (0013), which
+    rows from before bounces were recorded have unset."""
+    assert [(row.pop("complained_at"), row.pop("soft_bounces")) for row in rows] == [
+        (None, 0)
+    ] * len(rows)
     return rows
 
 
@@ -189,7 +201,7 @@ def test_upgrade_keeps_every_subscription_and_its_export(empty_database, tmp_pat
     assert (olena["email"], olena["created_at"]) == (latest["email"], first["created_at"])
 
     key_of_reader = {reader["id"]: reader["email_key"] for reader in readers}
-    subscriptions = without_language(table_rows(empty_database, "subscription"))
+    subscriptions = without_bounces(without_language(table_rows(empty_database, "subscription")))
     assert [key_of_reader[row.pop("reader_id")] for row in subscriptions] == [
         row["email_key"] for row in GOLDEN["subscription"]
     ]
@@ -202,6 +214,9 @@ def test_upgrade_keeps_every_subscription_and_its_export(empty_database, tmp_pat
     check_signup_requests_name_their_newsletter(empty_database)
     newsletters = without_language(table_rows(empty_database, "newsletter"))
     assert [(row.pop("public"), row.pop("position")) for row in newsletters] == [(True, 0)] * 2
+    # 0011: no brand (the service's colour, no logo) for every newsletter from before.
+    brands = [(row.pop("accent_color"), row.pop("logo_url")) for row in newsletters]
+    assert brands == [("", "")] * 2
     assert newsletters == GOLDEN["newsletter"]
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import missing_service
 from tests.cyrillic_names import rename_to_cyrillic
+from tests.every_email import every_email
 from tests.reader import confirmation_and_welcome
 
 # Rules that judge the delivery, not the message. DKIM_*, SPF_*, DMARC_*: signatures and
@@ -61,25 +62,34 @@ def rule_scores(spamassassin: str, raw: bytes) -> dict[str, float]:
     return {rule: float(points) for rule, points in pairs}
 
 
-# English words around a Cyrillic name: SpamAssassin's MIXED_ES (1.0 point, "too many es
-# are not es", against look-alike letters) counts the name's Cyrillic "е" against the
-# template's Latin "e". It waits for the emails in Ukrainian (issue 13's languages part): a
-# Ukrainian newsletter's emails should then be rendered in Ukrainian here.
-MIXED_LANGUAGES = pytest.mark.xfail(
-    strict=True, reason="MIXED_ES: English emails for a Cyrillic-named newsletter"
+# Ukrainian words around Latin links and addresses: SpamAssassin's MIXED_ES (1.0 point,
+# "too many es are not es", against look-alike letters) fires when a message has more than
+# 20 Latin "e" and between 1.4 and 10 times as many e-like letters, Cyrillic "е" among them
+# (72_active.cf lowers it for Polish, Czech, Slovak, Croatian and Greek, not Ukrainian).
+# Both parts count, and every link, the masked address, the signup page, the publisher's
+# site and contact address are Latin: with this suite's example.org names that is about 30.
+# Below 21 Latin "e" in both parts together (a newsroom on a .ua domain) it does not fire.
+LATIN_IN_UKRAINIAN = pytest.mark.xfail(
+    strict=True, reason="MIXED_ES: example.org's Latin e's in emails written in Ukrainian"
 )
 
 
-@pytest.mark.parametrize("naming", ["seed", pytest.param("cyrillic", marks=MIXED_LANGUAGES)])
+@pytest.mark.parametrize(
+    "naming", ["seed", "cyrillic", pytest.param("ukrainian", marks=LATIN_IN_UKRAINIAN)]
+)
 def test_every_email_scores_at_most_zero_before_infrastructure_rules(
     spamassassin, client, runner, mailbox, naming
 ):
-    """The seed's English newsletter, and a 120-character Cyrillic one with a Cyrillic
-    sender. Summed as SpamAssassin reports a score, to a tenth: its informational rules
-    (HTML_MESSAGE for any HTML part) weigh 0.001."""
-    if naming == "cyrillic":
-        rename_to_cyrillic(runner)
-    for message in confirmation_and_welcome(client, runner, mailbox):
+    """The seed's English newsletter; a 120-character Cyrillic one with a Cyrillic sender,
+    in English; and every email in Ukrainian. Summed as SpamAssassin reports a score, to a
+    tenth: its informational rules (HTML_MESSAGE for any HTML part) weigh 0.001."""
+    if naming == "ukrainian":
+        messages = list(every_email(client, runner, mailbox, "uk").values())
+    else:
+        if naming == "cyrillic":
+            rename_to_cyrillic(runner)
+        messages = confirmation_and_welcome(client, runner, mailbox)
+    for message in messages:
         scores = rule_scores(spamassassin, mailbox.raw(message))
         content = {
             rule: points

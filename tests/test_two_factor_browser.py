@@ -4,13 +4,11 @@ code, then with a recovery code, which then stops working; wrong codes are throt
 Every page of it fits the screen and passes axe-core.
 """
 
-import subprocess
 import time
 
 import pyotp
 import pytest
 
-from tests.browser import NEWSLETTER
 from tests.browser import Service
 from tests.conftest import free_port
 from tests.test_admin_browser import _assert_fits_and_passes_axe as fits_and_passes_axe
@@ -34,14 +32,7 @@ def service(tmp_path_factory, smtp_server):
         NEWSLETTER_LOGIN_NETWORK_RATE_LIMIT="100 per 15 minutes",
     )
     service.cli("db", "upgrade")
-    subprocess.run(
-        [str(NEWSLETTER), "admins", "create", EDITOR, "--password-stdin"],
-        input=f"{PASSWORD}\n",
-        env=service.environment,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    service.create_editor(EDITOR, PASSWORD)
     service.start()
     yield service
     service.stop()

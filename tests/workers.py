@@ -9,9 +9,9 @@ NEWSLETTER = Path(sys.executable).with_name("newsletter")
 WORKER_TIMEOUT_SECONDS = 120
 
 
-def run_workers(app, instance: Path, count: int = 2, **settings: str) -> list[str]:
-    """Start ``count`` workers together, configured as ``app`` (plus ``NEWSLETTER_*``
-    ``settings``); wait for them all to succeed and return their standard outputs."""
+def worker_environment(app, instance: Path, **settings: str) -> dict[str, str]:
+    """The environment of a worker process configured as ``app`` (plus ``NEWSLETTER_*``
+    ``settings``), with its own instance folder."""
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith("NEWSLETTER_")
     }
@@ -23,6 +23,13 @@ def run_workers(app, instance: Path, count: int = 2, **settings: str) -> list[st
         NEWSLETTER_PUBLIC_URL=app.config["PUBLIC_URL"],
     )
     environment.update({f"NEWSLETTER_{name}": value for name, value in settings.items()})
+    return environment
+
+
+def run_workers(app, instance: Path, count: int = 2, **settings: str) -> list[str]:
+    """Start ``count`` workers together, configured as ``app`` (plus ``NEWSLETTER_*``
+    ``settings``); wait for them all to succeed and return their standard outputs."""
+    environment = worker_environment(app, instance, **settings)
     workers = [
         subprocess.Popen(
             [str(NEWSLETTER), "worker", "--once"],

@@ -5,11 +5,14 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from newsletter.cli import audit_commands
+from newsletter.cli import bounce_commands
 from newsletter.cli import data
+from newsletter.cli import dkim_command
 from newsletter.cli import editor_commands
 from newsletter.cli import import_command
 from newsletter.cli import newsletter_commands
 from newsletter.cli import service
+from newsletter.cli import webhook_commands
 from newsletter.config import ConfigurationError
 
 COMMANDS: list[click.Command] = [
@@ -24,6 +27,9 @@ COMMANDS: list[click.Command] = [
     data.purge_pending,
     data.daily,
     import_command.import_list,
+    dkim_command.dkim_group,
+    webhook_commands.webhooks_group,
+    bounce_commands.bounces_group,
 ]
 
 

@@ -30,6 +30,8 @@ def newsletters_group() -> None:
     default=languages.ENGLISH,
     help="For readers who ask for no language we have (default: en).",
 )
+@click.option("--accent-color", default="", help="Its forms' and emails' colour, e.g. #0057b8.")
+@click.option("--logo-url", default="", help="An https:// image shown above its name.")
 @with_appcontext
 def newsletters_create(
     slug: str,
@@ -40,6 +42,8 @@ def newsletters_create(
     public: bool,
     position: int,
     language: str,
+    accent_color: str,
+    logo_url: str,
 ) -> None:
     """Create a newsletter."""
     with editing(InvalidNewsletter) as session:
@@ -53,6 +57,8 @@ def newsletters_create(
             public=public,
             position=position,
             language=language,
+            accent_color=accent_color,
+            logo_url=logo_url,
         )
         click.echo(f"Created {created.slug}: {created.name}")
 
@@ -82,6 +88,8 @@ def newsletters_list() -> None:
     type=click.Choice(languages.LANGUAGES),
     help="New default language for readers who ask for none we have.",
 )
+@click.option("--accent-color", help="New colour, e.g. #0057b8 ('' for the service's).")
+@click.option("--logo-url", help="New https:// logo image ('' for none).")
 @with_appcontext
 def newsletters_update(
     slug: str,
@@ -93,9 +101,11 @@ def newsletters_update(
     public: bool | None,
     position: int | None,
     language: str | None,
+    accent_color: str | None,
+    logo_url: str | None,
 ) -> None:
     """Change a newsletter's name, description, allowed origins, sender, listing,
-    position or default language."""
+    position, default language, accent colour or logo."""
     if origins and no_origins:
         raise click.UsageError("--allow-origin and --no-origins contradict each other")
     with editing(InvalidNewsletter) as session:
@@ -111,5 +121,7 @@ def newsletters_update(
             public=public,
             position=position,
             language=language,
+            accent_color=accent_color,
+            logo_url=logo_url,
         )
         click.echo(f"Updated {newsletter.slug}")

@@ -6,14 +6,19 @@ holds ``IsoUtc(column)`` and each backend renders its own SQL for it. Times on S
 naive UTC text (``2026-11-29 07:09:59.871588``, see ``UTCDateTime``); on PostgreSQL
 ``timestamptz``, converted to UTC whatever the session's time zone.
 
-Two things are chosen by the dialect's name instead: ``INSERT … ON CONFLICT``, whose SQL is
-the same on both backends but whose construct is each dialect's own ``insert``, and a
-statement only PostgreSQL has (``SET LOCAL synchronous_commit``).
+Three things are chosen by the dialect's name instead: ``INSERT … ON CONFLICT``, whose SQL
+is the same on both backends but whose construct is each dialect's own ``insert``, a
+statement only PostgreSQL has (``SET LOCAL synchronous_commit``), and a CSV the server
+makes (PostgreSQL's ``COPY … TO STDOUT``).
 """
 
+from collections.abc import Generator
+from collections.abc import Sequence
 from functools import cache
 
+from sqlalchemy import Connection
 from sqlalchemy import Insert
+from sqlalchemy import Select
 from sqlalchemy import String
 from sqlalchemy import Table
 from sqlalchemy import text
@@ -120,3 +125,45 @@ def insert_ignoring_conflicts(
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     statement: postgresql.Insert | sqlite.Insert = insert(table)  # type: ignore[assignment]
     return statement.on_conflict_do_nothing(index_elements=unique_columns)
+
+
+def copied_as_csv(connection: Connection, statement: Select) -> Generator[bytes, None, None] | None:
+    """The statement's rows as CSV made by the database server, in pieces as they come, on
+    PostgreSQL (``COPY (…) TO STDOUT``, one line per row ended by LF, an empty string
+    quoted as ``""`` and NULL left empty); None elsewhere.
+
+    COPY takes no bound parameters: the statement's values are written into its SQL by the
+    dialect, which quotes them (the export's are slugs, statuses and single characters).
+    """
+    if connection.dialect.name != "postgresql":
+        return None
+    query = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    return _copied(connection, f"COPY ({query}) TO STDOUT WITH (FORMAT csv)")
+
+
+def _copied(connection: Connection, copy: str) -> Generator[bytes, None, None]:
+    # The DBAPI connection of this (SQLAlchemy) connection, within its transaction.
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(copy) as copying:
+            for piece in copying:
+                yield bytes(piece)
+    finally:
+        cursor.close()
+
+
+def raw_batches(
+    connection: Connection, statement: Select, size: int
+) -> Generator[Sequence, None, None]:
+    """The statement's rows as the DBAPI cursor gives them (tuples, no SQLAlchemy row
+    objects or type processing: for columns that are text already), ``size`` at a time.
+
+    For SQLite, which steps through its rows in place; on PostgreSQL this cursor would
+    hold the whole result in memory (use :func:`copied_as_csv` there).
+    """
+    cursor = connection.execute(statement).cursor
+    try:
+        while batch := cursor.fetchmany(size):
+            yield batch
+    finally:
+        cursor.close()

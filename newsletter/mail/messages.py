@@ -28,8 +28,10 @@ from flask import render_template
 from flask_babel import gettext as _
 
 from newsletter import addresses
+from newsletter import branding
 from newsletter import languages
 from newsletter import link_tokens
+from newsletter.mail import about
 from newsletter.models import MessageKind
 from newsletter.models import Newsletter
 from newsletter.models import Reader
@@ -42,6 +44,9 @@ ASCII_POLICY = policy.SMTP.clone(max_line_length=998)
 UTF8_POLICY = policy.SMTPUTF8.clone(max_line_length=998)
 # Stored as it goes over the wire: lines end in CRLF.
 CRLF = "\r\n"
+# RFC 3834: mail a program sent on its own, not a person; auto-responders must not answer
+# it (an out-of-office reply to a confirmation would go to our sender).
+AUTO_SUBMITTED = "Auto-Submitted: auto-generated"
 # Where headers with RFC 2047 encoded words are folded: a continuation line is a space and
 # one encoded word, so the word stays within RFC 2047's cap of 75 characters.
 ENCODED_LINE_LENGTH = 76
@@ -97,9 +102,13 @@ def confirmation(covered: list[Subscription], confirmation_public_id: str) -> Re
             covered[0],
             subject=_("Confirm your subscription to %(names)s", names=_names(chosen)),
             sender=_common_sender(chosen),
+            extra_headers=(AUTO_SUBMITTED,),
             newsletters=chosen,
+            # One newsletter's brand; several newsletters' email is the service's.
+            brand=chosen[0] if len(chosen) == 1 else None,
             confirm_url=confirm_url(confirmation_public_id),
             valid_days=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 86400,
+            signed_up=about.signed_up(covered[0]),
         )
 
 
@@ -121,6 +130,8 @@ def welcome(subscription: Subscription) -> Rendered:
             extra_headers=list_headers,
             unsubscribe_url=link,
             manage_url=manage_url(subscription.reader),
+            signed_up=about.signed_up(subscription),
+            postal=True,
         )
 
 
@@ -137,7 +148,8 @@ def manage_link(subscription: Subscription) -> Rendered:
             subscription.reader.email,
             current_app.config["MAIL_FROM"],
             subject=_("Your subscriptions"),
-            context={"manage_url": manage_url(subscription.reader)},
+            extra_headers=(AUTO_SUBMITTED,),
+            context={"manage_url": manage_url(subscription.reader), "postal": True},
         )
 
 
@@ -151,6 +163,26 @@ def erasure_notice(email: str) -> Rendered:
         subject=_("Your data has been erased"),
         context={},
     )
+
+
+def signup_wave(editor_email: str, newsletter: Newsletter, signups: int, usual: float) -> Rendered:
+    """Tell an editor that signups to ``newsletter`` came far above their usual rate (in
+    English, as the admin is), with the link to its newest subscribers."""
+    admin_url = f"{current_app.config['PUBLIC_URL']}/admin/newsletters/{newsletter.slug}"
+    with languages.rendered_in("en"):
+        return _compose(
+            MessageKind.SIGNUP_WAVE,
+            editor_email,
+            current_app.config["MAIL_FROM"],
+            subject=f"A wave of signups to {newsletter.name}",
+            extra_headers=(AUTO_SUBMITTED,),
+            context={
+                "newsletter": newsletter,
+                "signups": signups,
+                "usual": f"{usual:.1f}".removesuffix(".0"),
+                "admin_url": admin_url,
+            },
+        )
 
 
 def _names(chosen: list[Newsletter]) -> str:
@@ -180,6 +212,7 @@ def _render(
     """Build a two-part (text and HTML) message to the subscriber, from ``sender`` (by
     default the subscription's newsletter's; empty: the service's ``MAIL_FROM``)."""
     newsletter = subscription.newsletter
+    context.setdefault("brand", newsletter)
     context.update(newsletter=newsletter)
     chosen_sender = newsletter.sender if sender is None else sender
     return _compose(
@@ -205,7 +238,17 @@ def _compose(
     recipient = addresses.for_transport(email)
     from_header, sender = _sender(sender_value)
     message_id = _message_id(kind)
-    context.update(public_url=current_app.config["PUBLIC_URL"], language=languages.current())
+    context.setdefault("signed_up", None)
+    context.setdefault("postal", False)
+    context.setdefault("brand", None)
+    brand = context["brand"]
+    context["accent"] = branding.accent(brand) if brand else branding.DEFAULT_ACCENT
+    context.update(
+        public_url=current_app.config["PUBLIC_URL"],
+        language=languages.current(),
+        subject=subject,
+        publisher=about.publisher(),
+    )
     text = render_template(f"email/{kind}.txt", **context)
     html = render_template(f"email/{kind}.html", **context)
     # Quoted-printable never writes a bare "=", so no encoded line can be the boundary.

@@ -1,32 +1,35 @@
-"""The outbox: messages written with the change that caused them, claimed by workers.
+"""The outbox: messages written with the change that caused them, claimed by workers
+under a lease (``newsletter.db.leases``): if a worker dies, its messages become claimable
+again when the lease runs out.
 
-Claiming is one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``
-statement: on PostgreSQL concurrent workers skip each other's rows; on SQLite the single
-statement is atomic under the database's write lock. A claim is a lease: if its worker
-dies, the message becomes claimable again when the lease runs out.
+The same claim holds back the mail of a subscription that bounced or complained since
+the message was queued: such a message is claimed as ``suppressed``, never as ``sending``,
+and the worker skips it (SPEC, "Deliverability": no more mail to such an address).
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 
-from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import delete
+from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import insert
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from newsletter.db import leases
 from newsletter.db.sql import commit_without_waiting_for_disk
 from newsletter.db.types import utcnow
+from newsletter.mail import verp
 from newsletter.mail.messages import Rendered
 from newsletter.models import MessageKind
 from newsletter.models import OutboxMessage
 from newsletter.models import OutboxStatus
 from newsletter.models import Subscription
+from newsletter.models import SubscriptionStatus
 
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(days=1)
@@ -45,6 +48,8 @@ class Envelope:
     message_id: str
     raw: str
     kind: str  # confirmation, welcome…: for the operator's log
+    # Held back at the claim: its address bounced or complained since it was queued.
+    suppressed: bool = False
 
 
 # Messages whose row is deleted once sent or given up on, instead of kept: they go to an
@@ -54,16 +59,18 @@ FORGOTTEN_KINDS = frozenset({MessageKind.ERASURE_NOTICE.value})
 
 def enqueue(session: Session, message: Rendered, subscription: Subscription | None) -> None:
     """Queue a rendered message; it is sent only if the caller's transaction commits.
+    ``subscription`` is the reader's it is about: None for mail to editors, or to an
+    address with no subscription left.
 
-    A plain INSERT in the caller's transaction: the row is only ever read by workers.
-    ``subscription`` is None for a message to an address with no subscription left.
+    A plain INSERT in the caller's transaction: the row is only ever read by workers. Its
+    envelope sender is the VERP return path naming it when ``BOUNCE_ADDRESS`` is set.
     """
     session.execute(
         INSERT_MESSAGE,
         {
             "subscription_id": subscription.id if subscription is not None else None,
             "kind": message.kind,
-            "sender": message.sender,
+            "sender": verp.envelope_sender(message.sender, message.message_id),
             "recipient": message.recipient,
             "message_id": message.message_id,
             "raw": message.raw,
@@ -80,40 +87,37 @@ def claim(
     """
     now = utcnow()
     due_by = now if due_by is None else min(due_by, now)
-    claimable = or_(
-        and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= due_by),
-        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now),
-    )
-    # Materialised: PostgreSQL may otherwise run the locking subquery again for each row
-    # it updates, each run skipping the rows just claimed, and the limit claims them all.
-    due = (
-        select(OutboxMessage.id)
-        .where(claimable)
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("due")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
-    )
-    claimed = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(select(due.c.id)), claimable)
-        .values(
-            status=OutboxStatus.SENDING,
-            claimed_until=now + lease,
-            attempts=OutboxMessage.attempts + 1,
-        )
-        .returning(
+    claimed = leases.claim(
+        session,
+        OutboxMessage,
+        (
             OutboxMessage.id,
             OutboxMessage.sender,
             OutboxMessage.recipient,
             OutboxMessage.message_id,
             OutboxMessage.raw,
             OutboxMessage.kind,
-        )
-        .execution_options(synchronize_session=False)
+            OutboxMessage.status == OutboxStatus.SUPPRESSED,
+        ),
+        limit=limit,
+        now=now,
+        due_by=due_by,
+        lease=lease,
+        held_back=SUPPRESSED_ADDRESS,
     )
-    return sorted((Envelope(*row) for row in claimed), key=lambda envelope: envelope.id)
+    envelopes = (
+        Envelope(row[0], row[1], row[2], row[3], row[4], row[5], suppressed=bool(row[6]))
+        for row in claimed
+    )
+    return sorted(envelopes, key=lambda envelope: envelope.id)
+
+
+# A message's subscription may not be mailed: it bounced, or its reader complained (both
+# lifted by a new signup). A correlated subquery on the primary key, run per claimed row.
+SUPPRESSED_ADDRESS = exists().where(
+    Subscription.id == OutboxMessage.subscription_id,
+    (Subscription.status == SubscriptionStatus.BOUNCED) | Subscription.complained_at.is_not(None),
+)
 
 
 # Built once: a worker runs it for every message it sends. A Core statement on the table

@@ -1,5 +1,5 @@
-"""The worker: apply recorded signups (and manage-link requests), then deliver the outbox;
-one connection while busy.
+"""The worker: apply recorded signups (and manage-link requests), then deliver the outbox,
+then the webhook events; one connection while busy.
 
 Applying a signup queues its confirmation in the outbox (``newsletter.signup_requests``),
 so each round first applies a batch of signups, then claims a batch of mail, sends it and
@@ -9,6 +9,7 @@ records each result.
 import logging
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime
 from datetime import timedelta
 
@@ -23,10 +24,12 @@ from newsletter import signup_requests
 from newsletter.db import database
 from newsletter.db.engine import Database
 from newsletter.db.types import utcnow
+from newsletter.mail import dkim
 from newsletter.mail import outbox
 from newsletter.mail import transports
 from newsletter.mail.transports import DeliveryError
 from newsletter.mail.transports import Transport
+from newsletter.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,8 @@ class Worker:
         retry_base_seconds: float,
         batch_size: int = BATCH_SIZE,
         lease: timedelta = outbox.LEASE,
+        signer: dkim.Signer | None = None,
+        webhooks: WebhookSender | None = None,
     ) -> None:
         self.app = app
         self.db = db
@@ -60,6 +65,8 @@ class Worker:
         self.retry_base_seconds = retry_base_seconds
         self.batch_size = batch_size
         self.lease = lease
+        self.signer = signer
+        self.webhooks = webhooks
 
     @classmethod
     def for_app(cls, app: Flask) -> "Worker":
@@ -71,6 +78,8 @@ class Worker:
             max_attempts=app.config["MAIL_MAX_ATTEMPTS"],
             retry_base_seconds=app.config["MAIL_RETRY_BASE_SECONDS"],
             lease=timedelta(seconds=app.config["MAIL_LEASE_SECONDS"]),
+            signer=app.extensions["dkim_signer"],
+            webhooks=WebhookSender.for_app(app),
         )
 
     def apply_signups(self) -> int:
@@ -88,20 +97,33 @@ class Worker:
             batch = outbox.claim(session, self.batch_size, due_by, self.lease)
         if not batch:
             return 0
+        for envelope in batch:
+            if envelope.suppressed:
+                log.info(
+                    "Queued message %s not sent: its address bounced or complained", envelope.id
+                )
+        to_send = [envelope for envelope in batch if not envelope.suppressed]
+        if not to_send:
+            return len(batch)
         try:
             with self.transport.connection() as send:
-                for envelope in batch:
+                for envelope in to_send:
                     try:
-                        send(envelope)
+                        send(self._signed(envelope))
                     except DeliveryError as error:
                         self._record_failure(envelope, error)
                     else:
                         self._record_sent(envelope, leased_until)
         except DeliveryError as error:
             # No connection could be opened: every message of the batch waits for a retry.
-            for envelope in batch:
+            for envelope in to_send:
                 self._record_failure(envelope, error)
         return len(batch)
+
+    def deliver_webhooks(self, due_by: datetime | None = None) -> int:
+        """Send one batch of webhook events due by ``due_by`` (default: now); how many were
+        claimed."""
+        return self.webhooks.deliver_batch(due_by=due_by) if self.webhooks else 0
 
     def drain(self) -> int:
         """Apply every recorded signup, then deliver what was due by then; returns how many
@@ -123,6 +145,9 @@ class Worker:
                 total += count
         finally:
             self.transport.close()
+        # Events that fail now wait for their retry: each is claimed once per drain.
+        while self.deliver_webhooks(started):
+            pass
         return total
 
     def run(self, stop: threading.Event, poll_seconds: float = POLL_SECONDS) -> None:
@@ -130,7 +155,7 @@ class Worker:
         while not stop.is_set():
             busy = 0
             # Each step on its own: signups that cannot be applied must not stop the mail.
-            for step in (self.apply_signups, self.deliver_batch):
+            for step in (self.apply_signups, self.deliver_batch, self.deliver_webhooks):
                 try:
                     busy += step()
                 except Exception:
@@ -140,6 +165,12 @@ class Worker:
                 self.transport.close()
                 stop.wait(poll_seconds)
         self.transport.close()
+
+    def _signed(self, envelope: outbox.Envelope) -> outbox.Envelope:
+        """The envelope with its message DKIM-signed, when a key is configured."""
+        if self.signer is None:
+            return envelope
+        return replace(envelope, raw=self.signer.sign(envelope.raw))
 
     def _record_sent(self, envelope: outbox.Envelope, leased_until: float) -> None:
         """Mark the message sent (or delete it, and the transport's copy, for a kind the

@@ -8,8 +8,10 @@ by copying it and dropping the original, and with foreign keys on, dropping
 from alembic import context
 
 from newsletter import models  # noqa: F401  (registers the tables on the metadata)
+from newsletter import signup_waves  # noqa: F401
 from newsletter.db.base import Base
 from newsletter.db.engine import make_engine
+from newsletter.webhooks import models as webhook_models  # noqa: F401
 
 
 def _set_sqlite_foreign_keys(connection, on: bool) -> None:

@@ -25,8 +25,8 @@ from flask import g
 from flask import request
 from werkzeug.datastructures import MultiDict
 
-from newsletter import db
 from newsletter.models import Newsletter
+from newsletter.web import brand
 from newsletter.web import evidence
 from newsletter.web import form_words
 from newsletter.web import newsletter_choice
@@ -65,7 +65,7 @@ def newsletters_faces():
     without it), in the listing order, and the form's words: what ``embed.js`` renders
     for ``<div data-newsletters="a,b">``, in one request."""
     try:
-        offered = newsletter_choice.from_parameter(db.session(), request.args.get("newsletters"))
+        offered = newsletter_choice.from_parameter(request.args.get("newsletters"))
     except newsletter_choice.UnknownNewsletter:
         raise Refused(404, "unknown_newsletter") from None
     _check_origin_for(offered)
@@ -81,7 +81,7 @@ def preflight_for_several():
     public newsletter allows (the request itself is checked against every one it names)."""
     origin = request.headers.get("Origin")
     if origin is not None:
-        if not newsletter_choice.allowed_by_any(db.session(), origin):
+        if not newsletter_choice.allowed_by_any(origin):
             raise Refused(403, "origin_not_allowed")
         g.cors_origin = origin
     return _preflight_answer()
@@ -92,24 +92,27 @@ def subscribe_to_several():
     """Sign an address up to several newsletters with one confirmation email: 202
     whatever the address's state; 422 with field errors (none chosen, an unknown one)."""
     chosen_slugs = _chosen_slugs()
-    offered, not_offered = newsletter_choice.partition(db.session(), chosen_slugs)
+    offered, not_offered = newsletter_choice.partition(chosen_slugs)
     _check_origin_for(offered)
     body = _json_object()
     formdata = MultiDict([*body.items(), *(("newsletters", slug) for slug in chosen_slugs)])
     form = SeveralSignupFields(formdata=formdata).offering(offered, not_offered)
     source_url = body.get("source_url") or request.referrer
-    if not signups.accept_several(form, evidence.from_request("api", source_url)):
+    if not signups.accept_several(form, evidence.from_request(_source(), source_url)):
         return {"errors": form.errors}, 422
     accepted = {"status": "pending", "message": form_words.current().thanks_several}
     return accepted | sent_to.as_json(sent_to.of(form)), 202
 
 
 def _face(newsletter: Newsletter) -> dict[str, str]:
-    """What a form shows of a newsletter."""
+    """What a form shows of a newsletter: its words, and its brand (``style``, the
+    colours as CSS for the form's shadow root; ``logo_url``, empty for none)."""
     return {
         "slug": newsletter.slug,
         "name": newsletter.name,
         "description": newsletter.description,
+        "style": brand.css(newsletter),
+        "logo_url": newsletter.logo_url,
     }
 
 
@@ -136,7 +139,7 @@ def subscribe(newsletter: Newsletter):
     body = _json_object()
     form = SignupFields(formdata=MultiDict(body))
     source_url = body.get("source_url") or request.referrer
-    if not signups.accept(form, newsletter, evidence.from_request("api", source_url)):
+    if not signups.accept(form, newsletter, evidence.from_request(_source(), source_url)):
         return {"errors": form.errors}, 422
     accepted = {"status": "pending", "message": form_words.current().thanks}
     return accepted | sent_to.as_json(sent_to.of(form)), 202
@@ -172,6 +175,12 @@ def _check_origin_for(offered: list[Newsletter]) -> None:
     if not newsletter_choice.allow(offered, origin):
         raise Refused(403, "origin_not_allowed")
     g.cors_origin = origin
+
+
+def _source() -> str:
+    """``script`` for a browser on an allowed site (embed.js, which sends an ``Origin``),
+    ``api`` for a program (which sends none): the subscription's recorded source."""
+    return "script" if "cors_origin" in g else "api"
 
 
 def _chosen_slugs() -> list[str]:

@@ -24,6 +24,9 @@ from newsletter.web.errors import Refused
 
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 JSON_BLUEPRINTS = {"api"}
+# Providers' webhooks read their raw bytes themselves: a signature covers them as sent, and
+# SNS posts JSON as text/plain (``newsletter.web.bounce_webhooks``).
+RAW_BLUEPRINTS = {"bounce_webhooks"}
 # The methods whose bodies Flask-WTF reads; our views read no others.
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -52,6 +55,8 @@ def check_body() -> None:
     """Refuse a body the route would not read, or could not; see the module's list."""
     if request.method not in BODY_METHODS or request.routing_exception is not None:
         return  # nothing reads the body, or routing answers 404/405 anyway
+    if request.blueprint in RAW_BLUEPRINTS:
+        return
     if request.blueprint in JSON_BLUEPRINTS:
         _check_json_object()
     elif request.mimetype not in FORM_TYPES and (request.mimetype or _has_body()):

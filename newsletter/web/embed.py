@@ -20,6 +20,7 @@ from flask import send_from_directory
 from flask import url_for
 
 from newsletter.models import Newsletter
+from newsletter.web import errors
 from newsletter.web import evidence
 from newsletter.web import newsletter_choice
 from newsletter.web import origins
@@ -122,6 +123,28 @@ def stylesheet():
     # (connect-src), where a <link> would need the site's style-src: so CORS, for any site.
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+@errors.answered_by_form("embed.subscribe")
+def _form_with_error(message: str) -> str | None:
+    """A refused submission (a 429, a 403) as the frame's form again: the
+    address as typed, the error under it (see newsletter/web/errors.py)."""
+    newsletter = (request.view_args or {}).get("newsletter")
+    if newsletter is None:
+        return None
+    signup = EmbedSignupForm(request.form, meta={"csrf_context": newsletter.slug})
+    signup.form_errors.append(message)
+    return _render(newsletter, signup)
+
+
+@errors.answered_by_form("embed.subscribe_to_several")
+def _several_form_with_error(message: str) -> str | None:
+    """The same for the form for several newsletters (its framing set by its context)."""
+    offered, not_offered = signups.offered()
+    meta = {"csrf_context": newsletter_choice.key(offered)}
+    signup = EmbedSeveralSignupForm(request.form, meta=meta).offering(offered, not_offered)
+    signup.form_errors.append(message)
+    return _render_several(signup)
 
 
 @bp.after_request

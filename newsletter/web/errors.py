@@ -5,10 +5,12 @@ and the request's transaction is rolled back.
 """
 
 import logging
+from collections.abc import Callable
 
 from flask import Flask
 from flask import render_template
 from flask import request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import InterfaceError
@@ -23,6 +25,7 @@ from newsletter.manage import UnknownChoice
 from newsletter.models import UnknownStatus
 from newsletter.refusals import Refusal
 from newsletter.subscriptions import InvalidLink
+from newsletter.web import limits
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,12 @@ MESSAGES = {
         _l("Temporarily unavailable"),
         _l("The service is busy or down. Please try again shortly."),
     ),
+}
+
+# How long to wait, in words, where the answer says it in Retry-After.
+WAIT_MESSAGES: dict[int, Callable[[str], str]] = {
+    429: lambda wait: _("You have tried this too often. Please try again in %(wait)s.", wait=wait),
+    503: lambda wait: _("The service is busy or down. Please try again in %(wait)s.", wait=wait),
 }
 
 # Finer reasons than a status: ``raise Refused(status, reason)``, or a domain refusal.
@@ -82,6 +91,14 @@ REFUSAL_STATUS: dict[type[Refusal], int] = {
 }
 
 
+# A form's errors that the form itself answers, the address kept and the error under it:
+# a refusal of the request as a whole, where the form can still be read (not 413's body)
+# and the database is not needed to show it again (not a 503's outage).
+FORM_ANSWERED = (403, 429)
+# The views whose form answers them (endpoint: renders the page or frame of the form sent,
+# with the message as the form's error; None when it cannot, as for an unknown newsletter).
+FORM_ANSWERS: dict[str, Callable[[str], str | None]] = {}
+
 # Retry-After for a database outage: long enough to restart, short enough for a reader.
 OUTAGE_RETRY_SECONDS = 10
 
@@ -93,6 +110,17 @@ class Refused(HTTPException):
         super().__init__()
         self.code = status
         self.reason = reason
+
+
+def answered_by_form(*endpoints: str) -> Callable:
+    """Register a view module's renderer of its form with an error (see FORM_ANSWERS)."""
+
+    def register(render: Callable[[str], str | None]) -> Callable[[str], str | None]:
+        for endpoint in endpoints:
+            FORM_ANSWERS[endpoint] = render
+        return render
+
+    return register
 
 
 def init_app(app: Flask) -> None:
@@ -107,7 +135,7 @@ def init_app(app: Flask) -> None:
 
 def wants_json() -> bool:
     """Scripts get JSON: the API's paths, and clients that prefer JSON to HTML."""
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/webhooks/")):
         return True
     # A Bearer token comes from a script (browsers never send one on their own), and
     # curl's "Accept: */*" would otherwise get an HTML page.
@@ -123,13 +151,17 @@ def _http_error(error: HTTPException):
     reason = error.reason if isinstance(error, Refused) else _slug(error.name)
     default = MESSAGES.get(status, (error.name, _l("The request could not be completed.")))
     title, message = (str(words) for words in REASONS.get(reason, default))
+    headers = _headers(error)
+    if "Retry-After" in headers and status in WAIT_MESSAGES:
+        message = WAIT_MESSAGES[status](limits.wait_in_words(int(headers["Retry-After"])))
     if wants_json():
-        return {"error": reason, "message": message}, status, _headers(error)
-    return (
-        render_template("errors/error.html", title=title, message=message),
-        status,
-        _headers(error),
-    )
+        return {"error": reason, "message": message}, status, headers
+    form = FORM_ANSWERS.get(request.endpoint or "") if status in FORM_ANSWERED else None
+    page = form(message) if form is not None else None
+    if page is None:
+        template = "embed/error.html" if request.blueprint == "embed" else "errors/error.html"
+        page = render_template(template, title=title, message=message)
+    return page, status, headers
 
 
 def _refusal(refusal: Refusal):

@@ -3,8 +3,10 @@
 Our pages and the iframe call ``form_words()`` in their templates; form validation raises
 them; the JSON API answers with them, and hands them all to ``embed.js`` in
 ``GET /api/v1/newsletters/<slug>`` (the script keeps no word of its own). So a changed
-word, or a translation, reaches every surface at once. :func:`current` builds them per
-call, in the request's language (see ``newsletter.languages``).
+word, or a translation, reaches every surface at once. :func:`current` gives them in the
+request's language (see ``newsletter.languages``), built once per language and app: the
+catalogue does not change while the app runs, and the words are asked for several times
+on every signup.
 """
 
 from dataclasses import asdict
@@ -13,7 +15,11 @@ from dataclasses import field
 from typing import Any
 
 from flask import Flask
+from flask import current_app
+from flask import has_app_context
 from flask_babel import gettext as _
+
+from newsletter import languages
 
 
 def _word(description: str) -> Any:
@@ -45,6 +51,7 @@ class FormWords:
         "The success message of a signup to several newsletters naming the address: "
         "{address} is the 202 answer's sent_to"
     )
+    next_steps: str = _word("After the success message in a frame: what to do now")
     invalid_email: str = _word("Next to the field when the address is not valid")
     choose_one: str = _word("When a form with several newsletters is sent with none chosen")
     unknown_newsletter: str = _word(
@@ -55,7 +62,19 @@ class FormWords:
 
 
 def current() -> FormWords:
-    """The words in the reader's language."""
+    """The words in the reader's language (in English outside an app)."""
+    if not has_app_context():
+        return _translated()
+    built = current_app.extensions.setdefault("form_words", {})
+    language = languages.current()
+    words = built.get(language)
+    if words is None:
+        words = built[language] = _translated()
+    return words
+
+
+def _translated() -> FormWords:
+    """The words, translated into the language being rendered now."""
     return FormWords(
         legend=_("indicates required"),
         label=_("Enter your email to subscribe"),
@@ -78,6 +97,10 @@ def current() -> FormWords:
         sent_to_several=_(
             "Thank you for signing up for these newsletters. "
             "We've sent one confirmation email for all of them to {address}."
+        ),
+        next_steps=_(
+            "Open the email and press its button to confirm. "
+            "Nothing there in a few minutes? Look in your spam folder."
         ),
         invalid_email=_("Please, enter correct email address"),
         choose_one=_("Choose at least one newsletter"),

@@ -3,6 +3,9 @@
 A form for several newsletters adds their checkboxes (:class:`ChoosesNewsletters`).
 """
 
+import functools
+
+from babel import support
 from flask import current_app
 from flask_wtf import FlaskForm
 from itsdangerous import BadData
@@ -14,9 +17,11 @@ from wtforms import HiddenField
 from wtforms import SelectMultipleField
 from wtforms import StringField
 from wtforms.csrf.core import CSRF
+from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError
 
 from newsletter import addresses
+from newsletter import languages
 from newsletter.models import Newsletter
 from newsletter.newsletters import MAX_SLUG_LENGTH
 from newsletter.web import form_words
@@ -52,7 +57,24 @@ class SignupFields(Form):
         return bool(self.website.data)
 
 
-class SignupForm(SignupFields, FlaskForm):
+class CatalogueOnce(FlaskForm):
+    """Flask-WTF, with WTForms' own messages read from their catalogue once per language
+    (Flask-WTF reads the file again on every request)."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _wtforms_catalogue(languages.current())
+
+
+@functools.cache
+def _wtforms_catalogue(language: str) -> support.NullTranslations:
+    """WTForms' messages in ``language`` (Flask-WTF's own choice of catalogue, kept)."""
+    return support.Translations.load(messages_path(), [language], domain="wtforms")
+
+
+class SignupForm(SignupFields, CatalogueOnce):
     """The form on our own pages, protected by Flask-WTF's session CSRF token."""
 
 
@@ -104,7 +126,7 @@ class SeveralSignupFields(ChoosesNewsletters, SignupFields):
     """The JSON API's signup to several newsletters."""
 
 
-class SeveralSignupForm(SeveralSignupFields, FlaskForm):
+class SeveralSignupForm(SeveralSignupFields, CatalogueOnce):
     """Our own page's form for several newsletters."""
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flask import Flask
 from flask import current_app
 from flask import request
+from flask_babel import ngettext
 from flask_limiter import Limiter
 from limits import parse_many
 from limits.storage import MemoryStorage
@@ -32,8 +33,13 @@ SIGN_IN_SCOPE = "admin-login"
 SIGN_IN_NETWORK_SCOPE = "admin-login-network"
 # Codes at the second step for one account, from any network.
 SIGN_IN_CODE_SCOPE = "admin-login-code"
-# The units a wait is said in, largest first, with their length in seconds.
-WAIT_UNITS = (("hour", 3600), ("minute", 60), ("second", 1))
+# The units a wait is said in, largest first: their length in seconds, and how a count of
+# them reads in the language being rendered (Ukrainian has three plural forms).
+WAIT_UNITS: tuple[tuple[int, Callable[[int], str]], ...] = (
+    (3600, lambda count: ngettext("%(num)d hour", "%(num)d hours", count)),
+    (60, lambda count: ngettext("%(num)d minute", "%(num)d minutes", count)),
+    (1, lambda count: ngettext("%(num)d second", "%(num)d seconds", count)),
+)
 
 
 @dataclass
@@ -91,8 +97,10 @@ def client_network() -> str:
     return address
 
 
-def init_app(app: Flask, signup_blueprints: list[str]) -> None:
-    """Give the app its own limiter and counters; limit POSTs to the signup blueprints.
+def init_app(app: Flask, signup_blueprints: list[str], webhook_blueprints: list[str]) -> None:
+    """Give the app its own limiter and counters; limit POSTs to the signup blueprints,
+    and to the providers' webhooks (a budget of their own: a burst of bounces after a
+    send must not spend the readers' signups, nor the reverse).
 
     One of each per app, not per module: each app has its own storage (tests run many
     apps in one process; production shares counts through Redis, not through memory).
@@ -104,6 +112,11 @@ def init_app(app: Flask, signup_blueprints: list[str]) -> None:
     )
     for name in signup_blueprints:
         per_network(app.blueprints[name])  # type: ignore[call-overload]  # a sansio Blueprint
+    webhooks = limiter.shared_limit(
+        lambda: current_app.config["WEBHOOK_RATE_LIMIT"], scope="webhooks", methods=["POST"]
+    )
+    for name in webhook_blueprints:
+        webhooks(app.blueprints[name])  # type: ignore[call-overload]  # a sansio Blueprint
     config = app.config
     storage = storage_from_string(
         config["RATELIMIT_STORAGE_URI"], **config.get("RATELIMIT_STORAGE_OPTIONS", {})
@@ -163,12 +176,12 @@ def forget_sign_in_failures(account: str) -> None:
 
 
 def wait_in_words(seconds: int) -> str:
-    """A Retry-After as a person says it, rounded up: "30 seconds", "15 minutes", "2 hours"."""
-    unit, length = next(
-        (unit, length) for unit, length in WAIT_UNITS if seconds >= length or length == 1
+    """A Retry-After as a person says it, rounded up: "30 seconds", "15 minutes", "2 hours"
+    ("15 хвилин" for a Ukrainian reader; the admin's requests are English)."""
+    length, words = next(
+        (length, words) for length, words in WAIT_UNITS if seconds >= length or length == 1
     )
-    count = max(1, -(-seconds // length))
-    return f"{count} {unit}{'' if count == 1 else 's'}"
+    return words(max(1, -(-seconds // length)))
 
 
 def _count(setting: str, *key: str) -> None:

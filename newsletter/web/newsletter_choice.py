@@ -5,14 +5,13 @@ without it a form offers every public one. Whatever the order given, they are of
 recorded and confirmed in the listing order. A slug that names no public newsletter is
 refused with its name (:class:`UnknownNewsletter`): a 404 for a page that would show it,
 a 422 for a signup that chose it. Another site may use such a form only if every one of
-its newsletters allows that site (:func:`allowed_origins`).
+its newsletters allows that site (:func:`allowed_origins`). The newsletters come from the
+process's snapshot (:mod:`newsletter.newsletter_snapshot`): a form only reads them.
 """
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
+from newsletter import newsletter_snapshot
 from newsletter import newsletters
 from newsletter.models import Newsletter
 from newsletter.web import origins
@@ -30,43 +29,33 @@ class UnknownNewsletter(LookupError):
         self.slug = slug
 
 
-def from_parameter(session: Session, parameter: str | None) -> list[Newsletter]:
+def from_parameter(parameter: str | None) -> list[Newsletter]:
     """The newsletters ``?newsletters=a,b`` names; every public one without it (or with
     an empty one)."""
     slugs = [slug for slug in (parameter or "").split(SEPARATOR) if slug]
     if not slugs:
-        return newsletters.public_newsletters(session)
-    return named(session, slugs)
+        return newsletter_snapshot.public()
+    return named(slugs)
 
 
-def named(session: Session, slugs: Iterable[str]) -> list[Newsletter]:
+def named(slugs: Iterable[str]) -> list[Newsletter]:
     """The public newsletters these slugs name, in the listing order (repeats once).
 
     :class:`UnknownNewsletter` for the first slug that names none.
     """
-    found, unknown = partition(session, slugs)
+    found, unknown = partition(slugs)
     if unknown is not None:
         raise UnknownNewsletter(unknown)
     return found
 
 
-def partition(session: Session, slugs: Iterable[str]) -> tuple[list[Newsletter], str | None]:
+def partition(slugs: Iterable[str]) -> tuple[list[Newsletter], str | None]:
     """The public newsletters these slugs name, in the listing order, and the first slug
     that names none (None if all do)."""
     wanted = list(dict.fromkeys(slugs))
     # A slug that cannot be one is not looked up (a URL may carry anything, NUL included).
     possible = [slug for slug in wanted if newsletters.is_slug(slug)][:MAX_NAMED]
-    found = (
-        list(
-            session.scalars(
-                select(Newsletter)
-                .where(Newsletter.public, Newsletter.slug.in_(possible))
-                .order_by(*newsletters.LISTING_ORDER)
-            )
-        )
-        if possible
-        else []
-    )
+    found = newsletter_snapshot.public_named(possible)
     known = {newsletter.slug for newsletter in found}
     missing = [slug for slug in wanted if slug not in known]
     return found, (missing[0] if missing else None)
@@ -94,10 +83,9 @@ def allow(offered: list[Newsletter], origin: str) -> bool:
     return all(origins.is_allowed(newsletter, origin) for newsletter in offered)
 
 
-def allowed_by_any(session: Session, origin: str) -> bool:
+def allowed_by_any(origin: str) -> bool:
     """Whether some public newsletter allows ``origin`` (a preflight, which cannot know
     which newsletters the request will name, refuses any other)."""
     return any(
-        origins.is_allowed(newsletter, origin)
-        for newsletter in newsletters.public_newsletters(session)
+        origins.is_allowed(newsletter, origin) for newsletter in newsletter_snapshot.public()
     )

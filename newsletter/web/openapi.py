@@ -54,6 +54,16 @@ SIGNUP_FIELDS = {
 }
 
 
+# A newsletter's brand, as embed.js applies it (newsletter/web/brand.py).
+BRAND_FIELDS = {
+    "style": {
+        "type": "string",
+        "description": "CSS setting the form's colours (--accent), or empty for the default",
+    },
+    "logo_url": {"type": "string", "description": "An https:// image, or empty for none"},
+}
+
+
 def _json(schema: str, description: str) -> dict:
     """A documented response whose JSON body is one of the components' schemas."""
     return {
@@ -153,11 +163,12 @@ def document() -> dict:
                 },
                 "NewsletterFace": {
                     "type": "object",
-                    "required": ["slug", "name", "description"],
+                    "required": ["slug", "name", "description", "style", "logo_url"],
                     "properties": {
                         "slug": {"type": "string"},
                         "name": {"type": "string"},
                         "description": {"type": "string"},
+                        **BRAND_FIELDS,
                     },
                 },
                 "SeveralSignupRequest": {
@@ -175,11 +186,12 @@ def document() -> dict:
                 },
                 "Newsletter": {
                     "type": "object",
-                    "required": ["slug", "name", "description", "form"],
+                    "required": ["slug", "name", "description", "style", "logo_url", "form"],
                     "properties": {
                         "slug": {"type": "string"},
                         "name": {"type": "string"},
                         "description": {"type": "string"},
+                        **BRAND_FIELDS,
                         "form": {"$ref": "#/components/schemas/FormWords"},
                     },
                 },

@@ -8,9 +8,9 @@ from flask import request
 from flask import url_for
 from flask_wtf.csrf import CSRFError
 
-from newsletter import db
-from newsletter import newsletters
+from newsletter import newsletter_snapshot
 from newsletter.models import Newsletter
+from newsletter.web import errors
 from newsletter.web import evidence
 from newsletter.web import form_words
 from newsletter.web import sent_to
@@ -26,7 +26,7 @@ slugs.look_up_newsletters(bp)
 @bp.get("/")
 def index():
     """Every public newsletter with its signup form."""
-    listed = newsletters.public_newsletters(db.session())
+    listed = newsletter_snapshot.public()
     return render_template("pages/index.html", newsletters=listed, form=SignupForm())
 
 
@@ -89,15 +89,35 @@ def _several(form: SeveralSignupForm) -> str:
     return render_template("pages/several.html", offered=form.offered, form=form, action=action)
 
 
+@errors.answered_by_form("pages.subscribe")
+def _form_with_error(message: str) -> str | None:
+    """A refused submission (a 429, a 403) as the page's form again: the address
+    as typed, the error under it (see newsletter/web/errors.py)."""
+    newsletter = (request.view_args or {}).get("newsletter")
+    if newsletter is None:
+        return None
+    form = SignupForm()
+    form.form_errors.append(message)
+    return render_template("pages/newsletter.html", newsletter=newsletter, form=form)
+
+
+@errors.answered_by_form("pages.sign_up_to_several")
+def _several_form_with_error(message: str) -> str | None:
+    """The same for the form for several newsletters."""
+    form = SeveralSignupForm().offering(*signups.offered())
+    form.form_errors.append(message)
+    return _several(form)
+
+
 @bp.errorhandler(CSRFError)
 def form_expired(_error: CSRFError):
     """A stale or missing CSRF token: show the form again, with a fresh token."""
     if request.endpoint == "pages.sign_up_to_several":
         form = SeveralSignupForm().offering(signups.offered_or_404())
-        form.email.errors = [form_words.current().expired]
+        form.form_errors.append(form_words.current().expired)
         return _several(form), 400
     # The newsletter was looked up before the CSRF check ran (an unknown one is a 404).
     newsletter = (request.view_args or {})["newsletter"]
     form = SignupForm()
-    form.email.errors = [form_words.current().expired]
+    form.form_errors.append(form_words.current().expired)
     return render_template("pages/newsletter.html", newsletter=newsletter, form=form), 400

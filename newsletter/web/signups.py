@@ -12,7 +12,7 @@ from flask import abort
 from flask import request
 
 from newsletter import db
-from newsletter import newsletters
+from newsletter import newsletter_snapshot
 from newsletter import signup_requests
 from newsletter.models import Newsletter
 from newsletter.subscriptions import Evidence
@@ -60,7 +60,7 @@ def offered_or_404() -> list[Newsletter]:
     """The newsletters the request's ``?newsletters=`` names (every public one without
     it); a page cannot show a form with a newsletter that is not there: 404."""
     try:
-        return newsletter_choice.from_parameter(db.session(), request.args.get("newsletters"))
+        return newsletter_choice.from_parameter(request.args.get("newsletters"))
     except newsletter_choice.UnknownNewsletter:
         abort(404)
 
@@ -70,9 +70,9 @@ def offered() -> tuple[list[Newsletter], str | None]:
     or, when a name there is no public newsletter (gone since the form was shown, or made
     up), every public one and that name, for the form to refuse (a 422 naming it)."""
     try:
-        return newsletter_choice.from_parameter(db.session(), request.args.get("newsletters")), None
+        return newsletter_choice.from_parameter(request.args.get("newsletters")), None
     except newsletter_choice.UnknownNewsletter as unknown:
-        return newsletters.public_newsletters(db.session()), unknown.slug
+        return newsletter_snapshot.public(), unknown.slug
 
 
 def several_sent_to() -> tuple[SentTo | None, list[Newsletter]]:
@@ -82,5 +82,5 @@ def several_sent_to() -> tuple[SentTo | None, list[Newsletter]]:
     if signed is None:
         return None, []
     slugs, sent = signed
-    public = newsletters.public_newsletters(db.session())
+    public = newsletter_snapshot.public()
     return sent, [newsletter for newsletter in public if newsletter.slug in slugs]

@@ -18,7 +18,7 @@ from alembic import op
 import newsletter.db.types
 
 revision = "0015"
-down_revision = "0010"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

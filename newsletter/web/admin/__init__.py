@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
     from newsletter.web.admin import subscriber_pages  # noqa: F401
     from newsletter.web.admin import token_pages  # noqa: F401
     from newsletter.web.admin import two_factor_pages  # noqa: F401
+    from newsletter.web.admin import webhook_pages  # noqa: F401
 
     auth.init_app(app)
     app.register_blueprint(bp)

@@ -4,6 +4,8 @@ Field checks reuse the domain's rules (:mod:`newsletter.newsletters`) so that an
 can be shown next to its field; the domain still checks everything again when saving.
 """
 
+from collections.abc import Callable
+
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField
@@ -23,6 +25,7 @@ from newsletter import languages
 from newsletter import newsletters
 from newsletter.list_management import MAX_QUERY_LENGTH
 from newsletter.models import SENDER_LENGTH
+from newsletter.models import URL_LENGTH
 from newsletter.models import SubscriptionStatus
 from newsletter.web.errors import Refused
 
@@ -67,6 +70,8 @@ class NewsletterForm(FlaskForm):
     language = SelectField(
         "Default language", choices=list(languages.LANGUAGES), default=languages.ENGLISH
     )
+    accent_color = StringField("Accent colour", validators=[at_most(7)])
+    logo_url = StringField("Logo", validators=[at_most(URL_LENGTH)])
     position = IntegerField(
         "Position",
         default=0,
@@ -87,12 +92,28 @@ class NewsletterForm(FlaskForm):
         except newsletters.InvalidNewsletter as error:
             raise ValidationError(sentence(str(error))) from error
 
+    def validate_accent_color(self, field: Field) -> None:
+        """#rrggbb that white text can be read on (or empty)."""
+        _checked_by(newsletters.checked_accent, field)
+
+    def validate_logo_url(self, field: Field) -> None:
+        """An https:// image URL (or empty)."""
+        _checked_by(newsletters.checked_logo, field)
+
     def validate_allowed_origins(self, field: Field) -> None:
         """Each line must be a bare origin such as https://news.example.org."""
         try:
             newsletters.normalize_origins(origin_lines(field.data))
         except newsletters.InvalidNewsletter as error:
             raise ValidationError(sentence(str(error))) from error
+
+
+def _checked_by(check: Callable[[str], str], field: Field) -> None:
+    """The domain's check of a field, its refusal as the field's error."""
+    try:
+        check(field.data or "")
+    except newsletters.InvalidNewsletter as error:
+        raise ValidationError(sentence(str(error))) from error
 
 
 class NewNewsletterForm(NewsletterForm):
@@ -112,10 +133,21 @@ class NewNewsletterForm(NewsletterForm):
     )
 
 
-def subscriber_filters(args: MultiDict) -> tuple[str, SubscriptionStatus | None, int | None]:
-    """The list's query string (``q``, ``status``, ``before``); nonsense is a 400."""
+# The subscriber list's filter for complaints, beside the statuses.
+COMPLAINED = "complained"
+
+
+def subscriber_filters(
+    args: MultiDict,
+) -> tuple[str, SubscriptionStatus | None, bool, int | None]:
+    """The list's query string (``q``, ``status``, ``before``); nonsense is a 400.
+
+    Besides the statuses, ``status=complained`` lists the readers who marked our mail as
+    spam (unsubscribed, flagged): returned as the third value, with no status.
+    """
     query = args.get("q", "")[:MAX_QUERY_LENGTH]
-    status = SubscriptionStatus.parse_filter(args.get("status"))
+    complained = args.get("status") == COMPLAINED
+    status = None if complained else SubscriptionStatus.parse_filter(args.get("status"))
     before_text = args.get("before", "")
     cursor_digits = len(str(MAX_CURSOR))
     if before_text and not (
@@ -125,4 +157,4 @@ def subscriber_filters(args: MultiDict) -> tuple[str, SubscriptionStatus | None,
         and 0 < int(before_text) < MAX_CURSOR
     ):
         raise Refused(400, "bad_cursor")
-    return query, status, int(before_text) if before_text else None
+    return query, status, complained, int(before_text) if before_text else None

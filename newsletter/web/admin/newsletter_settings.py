@@ -46,6 +46,8 @@ def edit_newsletter(newsletter: Newsletter):
             "public": newsletter.public,
             "position": newsletter.position,
             "language": newsletter.language,
+            "accent_color": newsletter.accent_color,
+            "logo_url": newsletter.logo_url,
         }
     )
     if form.validate_on_submit():
@@ -68,6 +70,8 @@ def _settings(form: NewsletterForm) -> dict:
         "public": form.public.data,
         "position": form.position.data,
         "language": form.language.data,
+        "accent_color": form.accent_color.data or "",
+        "logo_url": form.logo_url.data or "",
     }
 
 

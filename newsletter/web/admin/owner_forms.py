@@ -114,7 +114,7 @@ def audit_filters(args: MultiDict) -> dict:
         )
     except ValueError:
         raise Refused(400, "bad_date") from None
-    _, _, before = subscriber_filters(MultiDict({"before": args.get("before", "")}))
+    *_, before = subscriber_filters(MultiDict({"before": args.get("before", "")}))
     return {
         "actor": args.get("actor", "")[:MAX_FILTER_LENGTH].strip() or None,
         "action": action or None,

@@ -47,9 +47,9 @@ log = logging.getLogger(__name__)
 @requires(Need.EDIT)
 def subscribers_list(newsletter: Newsletter):
     """Newest first, searchable by address, filtered by status, paged by keyset."""
-    query, status, before = subscriber_filters(request.args)
+    query, status, complained, before = subscriber_filters(request.args)
     listing = list_management.page(
-        db.session(), newsletter, status=status, query=query, before=before
+        db.session(), newsletter, status=status, complained=complained, query=query, before=before
     )
     return render_template(
         "admin/subscribers.html",
@@ -57,6 +57,7 @@ def subscribers_list(newsletter: Newsletter):
         page=listing,
         query=query,
         status=status,
+        complained=complained,
         before=before,
         statuses=list(SubscriptionStatus),
     )

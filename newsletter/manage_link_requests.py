@@ -75,7 +75,9 @@ def _mail_link(session: Session, email_key: str) -> None:
         .join(Subscription.reader)
         .join(Subscription.newsletter)
         .where(Reader.email_key == email_key, Subscription.status != SubscriptionStatus.BOUNCED)
-        .order_by(*newsletters.LISTING_ORDER)
+        # One the reader did not complain about first: the outbox holds back mail queued
+        # against a complaint, and the link is still theirs to have from another newsletter.
+        .order_by(Subscription.complained_at.is_not(None), *newsletters.LISTING_ORDER)
         .limit(1)
     ).first()
     if subscription is not None:

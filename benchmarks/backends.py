@@ -1,7 +1,9 @@
 """The databases a run uses: SQLite files, or fresh PostgreSQL databases dropped at the end.
 
 Each backend also knows its native CSV dump (``sqlite3 -csv``, ``psql \\copy``) of the
-same columns the product's export writes: the export's baseline.
+same columns the product's export writes: the export's baseline; and its native CSV load
+(``sqlite3 .import``, ``psql \\copy … FROM``) of a file into a bare table of text columns:
+the import's baseline.
 """
 
 import os
@@ -16,6 +18,12 @@ from sqlalchemy import text
 
 ISO_SQLITE = "strftime('%Y-%m-%dT%H:%M:%SZ', {})"
 ISO_POSTGRES = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+
+
+def bare_table(columns: list[str]) -> str:
+    """``CREATE TABLE bare``: one text column per CSV column, no key, no index."""
+    names = ", ".join(f'"{column}" text' for column in columns)
+    return f"CREATE TABLE bare ({names})"
 
 
 def export_query(iso: str, slug: str, newsletter_id: int) -> str:
@@ -37,6 +45,7 @@ class SqliteBackend:
 
     name = "SQLite"
     baseline_name = "sqlite3 -csv"
+    import_baseline_name = "sqlite3 .import"
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -49,6 +58,14 @@ class SqliteBackend:
         """The command that dumps the export's columns as CSV to standard output."""
         query = export_query(ISO_SQLITE, slug, newsletter_id)
         return [_tool("sqlite3"), "-csv", "-header", make_url(url).database, query]
+
+    def import_baseline(self, url: str, path: Path) -> list[str]:
+        """The command that loads the CSV at ``path`` (header skipped) into ``bare``."""
+        return [_tool("sqlite3"), make_url(url).database, f".import --csv --skip 1 {path} bare"]
+
+    def run_sql(self, url: str, sql: str) -> None:
+        """Run a statement with the backend's own client."""
+        subprocess.run([_tool("sqlite3"), make_url(url).database, sql], check=True)
 
     def version(self) -> str:
         output = subprocess.run([_tool("sqlite3"), "--version"], capture_output=True, text=True)
@@ -63,6 +80,7 @@ class PostgresBackend:
 
     name = "PostgreSQL"
     baseline_name = "psql \\copy … csv"
+    import_baseline_name = "psql \\copy … FROM"
 
     def __init__(self, url: str) -> None:
         self.url = make_url(url)
@@ -80,9 +98,18 @@ class PostgresBackend:
 
     def export_baseline(self, url: str, slug: str, newsletter_id: int) -> list[str]:
         query = export_query(ISO_POSTGRES, slug, newsletter_id)
-        libpq_url = make_url(url).set(drivername="postgresql").render_as_string(False)
         copy = f"\\copy ({query}) TO STDOUT WITH (FORMAT csv, HEADER)"
-        return [_tool("psql"), "-X", "-q", "-d", libpq_url, "-c", copy]
+        return [_tool("psql"), "-X", "-q", "-d", _libpq(url), "-c", copy]
+
+    def import_baseline(self, url: str, path: Path) -> list[str]:
+        """The command that loads the CSV at ``path`` (header skipped) into ``bare``."""
+        copy = f"\\copy bare FROM '{path}' WITH (FORMAT csv, HEADER)"
+        return [_tool("psql"), "-X", "-q", "-d", _libpq(url), "-c", copy]
+
+    def run_sql(self, url: str, sql: str) -> None:
+        """Run a statement with the backend's own client."""
+        command = [_tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", _libpq(url)]
+        subprocess.run([*command, "-c", sql], check=True)
 
     def version(self) -> str:
         with self.admin.connect() as connection:
@@ -107,6 +134,11 @@ def each(folder: Path, postgres_url: str | None) -> Iterator[SqliteBackend | Pos
             yield backend
         finally:
             backend.drop_all()
+
+
+def _libpq(url: str) -> str:
+    """The SQLAlchemy URL as psql takes it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(False)
 
 
 def _tool(name: str) -> str:

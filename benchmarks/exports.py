@@ -5,7 +5,6 @@ Seconds are wall-clock time until the last byte is in the file. Peak memory is t
 streamed the download (a fresh server for each download, so its peak belongs to it).
 """
 
-import contextlib
 import http.client
 import subprocess
 import time
@@ -15,12 +14,13 @@ from benchmarks import progress
 from benchmarks.instance import Instance
 from benchmarks.scale import Scale
 from benchmarks.servers import BIN
-from benchmarks.servers import ROOT
 from benchmarks.servers import Gunicorn
 from benchmarks.servers import WorkerModel
 from benchmarks.servers import memory_mb
+from benchmarks.servers import run_watched
 from benchmarks.stats import Row
 from benchmarks.stats import Target
+from benchmarks.stats import seconds_against
 from benchmarks.web_load import PRODUCT
 from benchmarks.web_load import SLUG
 
@@ -61,22 +61,20 @@ def measure(
     base = figures["base"]
     rows = [
         Row(f"Export baseline: {backend.baseline_name}, {rows_label}", "s", base),
-        Row(
+        seconds_against(
             f"Export: `newsletter export -o FILE`, {rows_label}",
-            "s",
             figures["cli"],
-            ratios=[cli / b for cli, b in zip(figures["cli"], base, strict=True)],
-            baseline=backend.baseline_name,
-            target=TIME_RATIO,
+            base,
+            backend.baseline_name,
+            TIME_RATIO,
         ),
         Row("Export: `newsletter export` peak RSS", "MB", figures["cli_rss"], target=PEAK_RSS),
-        Row(
+        seconds_against(
             f"Export: HTTP with a Bearer token, streamed to a file, {rows_label}",
-            "s",
             figures["http"],
-            ratios=[http / b for http, b in zip(figures["http"], base, strict=True)],
-            baseline=backend.baseline_name,
-            target=TIME_RATIO,
+            base,
+            backend.baseline_name,
+            TIME_RATIO,
         ),
         Row("Export: HTTP, gunicorn worker peak RSS", "MB", figures["http_rss"], target=PEAK_RSS),
     ]
@@ -99,24 +97,9 @@ def _baseline(command: list[str], output: Path) -> float:
 
 
 def _cli(instance: Instance, output: Path) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of ``newsletter export --newsletter SLUG -o FILE``.
-
-    The peak is the process's own ``VmHWM``, read until it exits. (``ru_maxrss`` from
-    ``wait4`` would not do: a child started with vfork inherits the high-water mark of
-    the parent's memory at exec, and the harness is the bigger process.)
-    """
+    """Seconds and peak RSS (MB) of ``newsletter export --newsletter SLUG -o FILE``."""
     command = [str(BIN / "newsletter"), "export", "--newsletter", SLUG, "-o", str(output)]
-    started = time.monotonic()
-    process = subprocess.Popen(command, env=instance.environment(), cwd=ROOT)
-    peak = 0.0
-    while process.poll() is None:
-        with contextlib.suppress(OSError, LookupError):  # exiting between poll and read
-            peak = max(peak, memory_mb(process.pid))
-        time.sleep(0.02)
-    seconds = time.monotonic() - started
-    if process.returncode != 0:
-        raise RuntimeError(f"newsletter export failed with {process.returncode}")
-    return seconds, peak
+    return run_watched(command, instance.environment())
 
 
 def _http(

@@ -15,6 +15,7 @@ from sqlalchemy import make_url
 
 from benchmarks import backends
 from benchmarks import exports
+from benchmarks import imports
 from benchmarks import machine
 from benchmarks import mail
 from benchmarks import progress
@@ -60,7 +61,7 @@ def main() -> None:
 
 
 def run_backend(backend, scale: Scale, sink: SmtpSink, folder: Path) -> report.Section:
-    """All seven measurements on one backend."""
+    """All eight measurements on one backend."""
     progress.say(f"{backend.name}: preparing")
     logs = folder / "logs"
     logs.mkdir(parents=True)
@@ -104,9 +105,11 @@ def run_backend(backend, scale: Scale, sink: SmtpSink, folder: Path) -> report.S
     section = report.Section(backend.name, version, f"**{model.description}**, {why}")
     mail_rows, mail_notes = mail.measure(backend, scale, sink, folder)
     timing_rows, timing_notes = signup_timing.measure(backend, scale, sink, folder)
+    import_rows, import_notes = imports.measure(backend, scale, folder)
     section.rows = [
         *load_rows,
         *export_rows,
+        *import_rows,
         *mail_rows,
         *timing_rows,
         startup.measure(backend, scale, folder),
@@ -117,6 +120,7 @@ def run_backend(backend, scale: Scale, sink: SmtpSink, folder: Path) -> report.S
         f"newsletter in {inserted_in:.1f} s.",
         *load_notes,
         *export_notes,
+        *import_notes,
         *mail_notes,
         *timing_notes,
     ]

@@ -22,6 +22,9 @@ class Scale:
     # Seconds of each load run of the worker-model trial; None: no trial, the first model
     # of ``servers.WORKER_MODELS`` (gthread, the one production should use) serves.
     trial_duration: float | None
+    # Times the import of ``existing_rows`` is measured: at full scale one import (and its
+    # baseline) is minutes of CPU, so once.
+    import_repeats: int = 3
     concurrencies: tuple[int, ...] = (8, 32)
 
 
@@ -33,6 +36,7 @@ FULL = Scale(
     warmup=1.0,
     duration=3.0,
     trial_duration=2.0,
+    import_repeats=1,
 )
 # Within two minutes on both backends: no worker-model trial (three gunicorns per backend
 # instead of six), shorter load runs; still every figure three times.

@@ -5,6 +5,7 @@ a gunicorn master and its workers are counted together; peak memory is ``VmHWM``
 ``/proc/<pid>/status``.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -85,6 +86,30 @@ def memory_mb(pid: int, field: str = "VmHWM") -> float:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     raise LookupError(field)
+
+
+def run_watched(
+    command: list[str], environment: dict[str, str], *, quiet: bool = False
+) -> tuple[float, float]:
+    """Run a command to its end (``quiet``: its standard output discarded): its seconds,
+    and its peak RSS (MiB), read until it exits.
+
+    The peak is the process's own ``VmHWM``. (``ru_maxrss`` from ``wait4`` would not do: a
+    child started with vfork inherits the high-water mark of the parent's memory at exec,
+    and the harness is the bigger process.)
+    """
+    started = time.monotonic()
+    output = subprocess.DEVNULL if quiet else None
+    process = subprocess.Popen(command, env=environment, cwd=ROOT, stdout=output)
+    peak = 0.0
+    while process.poll() is None:
+        with contextlib.suppress(OSError, LookupError):  # exiting between poll and read
+            peak = max(peak, memory_mb(process.pid))
+        time.sleep(0.02)
+    seconds = time.monotonic() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:2])} failed with {process.returncode}")
+    return seconds, peak
 
 
 def wait_until_idle(pids: list[int], timeout: float = BOOT_TIMEOUT) -> None:

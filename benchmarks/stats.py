@@ -58,3 +58,11 @@ class Row:
             return None
         value = self.ratio if self.target.on_ratio else self.median
         return None if value is None else self.target.met(value)
+
+
+def seconds_against(
+    label: str, values: list[float], base: list[float], baseline: str, target: Target
+) -> Row:
+    """A row of seconds, each repeat's divided by the baseline's of the same repeat."""
+    ratios = [value / b for value, b in zip(values, base, strict=True)]
+    return Row(label, "s", values, ratios=ratios, baseline=baseline, target=target)

@@ -6,7 +6,8 @@ applied in batches of ``IMPORT_BATCH_SIZE`` rows, one transaction each. A failur
 leaves every finished batch in place and nothing of the one it stopped in; since an
 import is idempotent, running the file again completes it.
 
-What a row does, by the subscription the address already has here:
+What a row does, by the subscription the address already has here
+(``import_batch.outcome``):
 
 =====================  ===================  =============================================
 here                   the file says        then
@@ -19,7 +20,8 @@ pending or confirmed   unsubscribed or      moved there: an opt-out elsewhere is
 confirmed              pending              unchanged (a confirmed reader stays confirmed)
 unsubscribed/bounced   pending/confirmed    kept opted-out: no import makes a subscriber
                                             of someone who left or whose mail bounced
-unsubscribed/bounced   the other one        moved there (never mailed either way)
+unsubscribed           bounced              moved there (never mailed either way)
+bounced                unsubscribed         unchanged: an import never undoes a bounce
 =====================  ===================  =============================================
 
 No email is sent: a confirmed row is confirmed because the source's double opt-in (its
@@ -35,43 +37,37 @@ end, so its report is the real one.
 import csv
 import hashlib
 import io
+import logging
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
-from datetime import datetime
 from itertools import islice
 from typing import BinaryIO
 
 from flask import current_app
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter import addresses
 from newsletter import audit
+from newsletter import import_batch
 from newsletter.access_models import AuditAction
 from newsletter.db import database
-from newsletter.db.sql import insert_unless_exists
 from newsletter.db.types import utcnow
+from newsletter.import_batch import Batch
+from newsletter.import_batch import Report
+from newsletter.import_batch import Target
 from newsletter.import_formats import Format
 from newsletter.import_formats import InvalidRow
-from newsletter.import_formats import SourceRow
 from newsletter.import_formats import UnreadableFile
 from newsletter.import_formats import check_encoding
 from newsletter.import_formats import recognise
-from newsletter.models import EventKind
 from newsletter.models import Newsletter
-from newsletter.models import Subscription
 from newsletter.models import SubscriptionStatus
-from newsletter.subscriptions import Evidence
-from newsletter.subscriptions import find_or_create_reader
-from newsletter.subscriptions import record_event
 
-# The report lists this many skipped lines; past it, it counts them (constant memory).
-SKIPPED_LISTED = 1000
-IMPORT_SOURCE = "import"  # the subscription's ``source`` when the file names none
+log = logging.getLogger(__name__)
 
 __all__ = ["ImportOptions", "ImportStopped", "Report", "UnreadableFile", "import_file"]
 
@@ -86,34 +82,7 @@ class ImportOptions:
     status_column: str | None = None
     status_map: dict[str, SubscriptionStatus] = field(default_factory=dict)
     dry_run: bool = False
-
-
-@dataclass(frozen=True)
-class Target:
-    """The newsletter imported into (our export names each row's by its slug)."""
-
-    id: int
-    slug: str
-
-
-@dataclass
-class Report:
-    """What an import did (or, dry, would do)."""
-
-    format: str = ""
-    sha256: str = ""
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    kept_opted_out: int = 0
-    skipped: int = 0
-    skipped_lines: list[tuple[int, str]] = field(default_factory=list)
-
-    def skip(self, line: int, reason: str) -> None:
-        """Count a skipped row, and list it while the list is short enough to read."""
-        self.skipped += 1
-        if len(self.skipped_lines) < SKIPPED_LISTED:
-            self.skipped_lines.append((line, reason))
+    language: str | None = None  # every imported subscription's, over the file's
 
 
 class ImportStopped(Exception):
@@ -153,13 +122,13 @@ def _import_rows(
     header = records.fieldnames or []
     found = recognise(header, options.email_column, options.status_column, options.status_map)
     report.format = found.name
-    detail = f"{found.name} file {options.file_name} sha256:{report.sha256} by {options.by}"
+    detail = import_record(found, options, report)
     batches = _batches(_numbered(records), current_app.config["IMPORT_BATCH_SIZE"])
-    target = Target(newsletter.id, newsletter.slug)
+    target = Target(newsletter.id, newsletter.slug, newsletter.language)
     with _batch_sessions(options.dry_run) as batch_session:
         for batch in batches:
             with batch_session() as session:
-                _apply(session, target, found, batch, detail, report)
+                _apply(session, target, found, batch, options, detail, report)
             after_batch()
     if not options.dry_run:
         _on_the_record(target, options, report)
@@ -226,13 +195,15 @@ def _apply(
     session: Session,
     target: Target,
     found: Format,
-    batch: list[tuple[int, dict[str, str]]],
+    records: list[tuple[int, dict[str, str]]],
+    options: ImportOptions,
     detail: str,
     report: Report,
 ) -> None:
-    """Apply one batch of rows, counting each in the report."""
-    now = utcnow()
-    for line, record in batch:
+    """Read and check one batch of records (skipping bad ones, with their lines), then
+    apply the valid rows together."""
+    rows = []
+    for line, record in records:
         try:
             row = found.read(record)
             email = _address(row.email)
@@ -242,7 +213,9 @@ def _apply(
         if row.newsletter not in (None, target.slug):
             report.skip(line, f"a row of another newsletter ({row.newsletter})")
             continue
-        _apply_row(session, target.id, email, row, detail, report, now)
+        rows.append((email, row))
+    if rows:
+        import_batch.apply(session, Batch(target, rows, detail, options.language, utcnow()), report)
 
 
 def _address(raw: str) -> str:
@@ -253,81 +226,9 @@ def _address(raw: str) -> str:
         raise addresses.InvalidAddress(f"invalid address {raw.strip()!r}") from None
 
 
-def _apply_row(
-    session: Session,
-    newsletter_id: int,
-    email: str,
-    row: SourceRow,
-    detail: str,
-    report: Report,
-    now: datetime,
-) -> None:
-    """Create or move one subscription as the module's table says."""
-    reader = find_or_create_reader(session, email, at=row.signup_at or now)
-    created = insert_unless_exists(
-        session,
-        Subscription,
-        ["newsletter_id", "reader_id"],
-        **_new_subscription(newsletter_id, reader.id, row, now),
-    )
-    subscription = session.scalars(
-        select(Subscription)
-        .where(Subscription.newsletter_id == newsletter_id, Subscription.reader_id == reader.id)
-        .with_for_update()
-    ).one()
-    if created:
-        report.created += 1
-    elif subscription.status is row.status or (
-        subscription.status is SubscriptionStatus.CONFIRMED
-        and row.status is SubscriptionStatus.PENDING
-    ):
-        report.unchanged += 1
-        return
-    elif subscription.status.opted_out and not row.status.opted_out:
-        report.kept_opted_out += 1
-        return
-    else:
-        _move(subscription, row, now)
-        report.updated += 1
-    record_event(session, subscription, EventKind.IMPORTED, Evidence(), detail, at=now)
-
-
-def _new_subscription(newsletter_id: int, reader_id: int, row: SourceRow, now: datetime) -> dict:
-    """The columns of a subscription made by an import: the source's evidence, where it
-    has some; the import's time where it has none."""
-    signed_up = row.signup_at or now
-    return {
-        "newsletter_id": newsletter_id,
-        "reader_id": reader_id,
-        "status": row.status,
-        "created_at": signed_up,
-        "signup_at": signed_up,
-        "signup_ip": row.signup_ip,
-        "source": row.source or IMPORT_SOURCE,
-        "source_url": row.source_url,
-        **_status_evidence(row, now),
-    }
-
-
-def _status_evidence(row: SourceRow, now: datetime) -> dict:
-    """When (and from where) the row's status was reached, for its columns."""
-    if row.status is SubscriptionStatus.CONFIRMED:
-        return {"confirmed_at": row.confirmed_at or now, "confirmed_ip": row.confirmed_ip}
-    if row.status.opted_out:
-        return {
-            "confirmed_at": row.confirmed_at,
-            "confirmed_ip": row.confirmed_ip,
-            "unsubscribed_at": row.unsubscribed_at or now,
-        }
-    return {}
-
-
-def _move(subscription: Subscription, row: SourceRow, now: datetime) -> None:
-    """Move an existing subscription to the row's status, with the row's evidence of it."""
-    subscription.status = row.status
-    evidence = _status_evidence(row, now)
-    if row.status is SubscriptionStatus.CONFIRMED:
-        subscription.confirmed_at = evidence["confirmed_at"]
-        subscription.confirmed_ip = evidence["confirmed_ip"]
-    else:
-        subscription.unsubscribed_at = evidence["unsubscribed_at"]
+def import_record(found: Format, options: ImportOptions, report: Report) -> str:
+    """The import's record of itself, who ran it on which file: the ``detail`` of each
+    history event it writes, and the one line it logs (no address in it)."""
+    detail = f"{found.name} file {options.file_name} sha256:{report.sha256} by {options.by}"
+    log.info("import%s: %s", " (dry run)" if options.dry_run else "", detail)
+    return detail

@@ -122,7 +122,11 @@ def resend_confirmation(session: Session, subscription: Subscription, editor: st
 
 
 def unsubscribe(session: Session, subscription: Subscription, editor: str) -> bool:
-    """Unsubscribe a reader at their request, by an editor's hand; False if they were."""
+    """Unsubscribe a reader at their request, by an editor's hand; False if they were, or
+    if their address bounced: it is sent nothing already, and the bounce, the stronger
+    fact, stays until the reader signs up again."""
+    if subscription.status is SubscriptionStatus.BOUNCED:
+        return False
     return subscriptions.end(session, subscription, Evidence(), f"by editor {editor}")
 
 

@@ -20,6 +20,7 @@ from newsletter.mail import outbox
 from newsletter.models import ManageLinkRequest
 from newsletter.models import Reader
 from newsletter.models import Subscription
+from newsletter.models import SubscriptionStatus
 
 # Built once: a request writes its row with a plain INSERT and reads nothing back.
 INSERT_REQUEST = insert(ManageLinkRequest.__table__)
@@ -65,14 +66,18 @@ def _mail_link(session: Session, email_key: str) -> None:
     The message is queued against the reader's first subscription, so that erasing the
     reader takes it with everything else of theirs (outbox rows cascade from
     subscriptions). A reader always has one: a reader left with none is purged. The email
-    is in that subscription's language.
+    is in that subscription's language. A reader whose every subscription bounced is sent
+    nothing (SPEC: a bounced address gets no mail until the reader signs up again), and
+    the request is dropped as a stranger's is: the answer on the page was the same.
     """
     subscription = session.scalars(
         select(Subscription)
         .join(Subscription.reader)
         .join(Subscription.newsletter)
-        .where(Reader.email_key == email_key)
-        .order_by(*newsletters.LISTING_ORDER)
+        .where(Reader.email_key == email_key, Subscription.status != SubscriptionStatus.BOUNCED)
+        # One the reader did not complain about first: the outbox holds back mail queued
+        # against a complaint, and the link is still theirs to have from another newsletter.
+        .order_by(Subscription.complained_at.is_not(None), *newsletters.LISTING_ORDER)
         .limit(1)
     ).first()
     if subscription is not None:

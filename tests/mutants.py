@@ -809,6 +809,22 @@ MUTANTS = [
         ),
     ),
     Mutant(
+        "import-resubscribes-opted-out",
+        "an address that unsubscribed or bounced here is never made a subscriber by an import",
+        "newsletter/import_batch.py",
+        "    if here.opted_out and not there.opted_out:",
+        "    if here is SubscriptionStatus.BOUNCED and not there.opted_out:",
+        ("tests/test_import.py::test_an_address_that_left_here_is_never_made_a_subscriber",),
+    ),
+    Mutant(
+        "import-unbounces",
+        "an import never undoes a bounce",
+        "newsletter/import_batch.py",
+        "    (SubscriptionStatus.BOUNCED, SubscriptionStatus.UNSUBSCRIBED),\n",
+        "",
+        ("tests/test_import_rows.py::test_an_import_never_undoes_a_bounce",),
+    ),
+    Mutant(
         "roles-unchecked",
         "every admin route checks the caller's role on the route's newsletter (rogue editor)",
         "newsletter/web/admin/access.py",

@@ -17,6 +17,8 @@ from tests.reader import csrf_token
 from tests.reader import deliver
 from tests.reader import link_path
 from tests.reader import sign_up
+from tests.several import BRIEFING
+from tests.several import add_newsletters
 
 
 @pytest.fixture
@@ -126,6 +128,24 @@ def test_mail_queued_before_a_complaint_is_not_sent(app, client, runner, mailbox
     deliver(runner)
     assert mailbox.messages == [confirmation, welcome]
     assert outbox_statuses(app)[-1] == ("manage_link", "suppressed")
+
+
+def test_a_complaint_about_one_newsletter_leaves_the_manage_link_to_another(
+    app, client, runner, mailbox, tmp_path
+):
+    add_newsletters(app)
+    confirmation, welcome = confirmed_reader(client, runner, mailbox)
+    sign_up(client, READER, BRIEFING)
+    deliver(runner)
+    client.post(link_path(mailbox.messages[-1], "/confirm/"))
+    deliver(runner)  # the daily briefing's welcome
+    ingest(runner, report_file(tmp_path, "outlook-arf.eml", welcome))
+    received = len(mailbox.messages)
+    client.post("/manage", data={"email": READER, "csrf_token": _csrf(client, "/manage")})
+    deliver(runner)
+    [link] = mailbox.messages[received:]
+    assert link["To"] == READER and "/manage/" in link.get_body(("plain",)).get_content()
+    assert outbox_statuses(app)[-1] == ("manage_link", "sent")
 
 
 def test_a_report_found_only_by_its_verp_address(

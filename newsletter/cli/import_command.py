@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 
 from newsletter import import_formats
 from newsletter import importing
+from newsletter import languages
 from newsletter.cli.common import AS_EDITOR
 from newsletter.cli.common import acting_for
 from newsletter.cli.common import newsletter_named
@@ -27,6 +28,12 @@ from newsletter.roles import Need
     help="Their statuses to ours, e.g. subscribed=confirmed,cleaned=bounced "
     "(ours: pending, confirmed, unsubscribed, bounced).",
 )
+@click.option(
+    "--language",
+    type=click.Choice(languages.LANGUAGES),
+    help="The language of the imported subscriptions' mail (default: the file's language "
+    "column where it has one, else the newsletter's language).",
+)
 @AS_EDITOR
 @with_appcontext
 def import_list(
@@ -36,6 +43,7 @@ def import_list(
     email_column: str | None,
     status_column: str | None,
     status_map: str | None,
+    language: str | None,
     as_editor: str | None,
 ) -> None:
     """Import PATH, a CSV (Mailchimp, Substack, Ghost, listmonk, or our export), into a
@@ -56,6 +64,7 @@ def import_list(
         status_column=status_column,
         status_map=statuses,
         dry_run=dry_run,
+        language=language,
     )
     # On a terminal only: in a pipe or a cron job, standard error stays quiet.
     with (

@@ -113,9 +113,18 @@ def _insert_unless_exists(dialect: str, table: Table, unique_columns: tuple[str,
 
     Building it (and its cache key) anew for every signup was a tenth of a signup's CPU.
     """
+    return insert_ignoring_conflicts(dialect, table, unique_columns).returning(table.c.id)
+
+
+@cache
+def insert_ignoring_conflicts(
+    dialect: str, table: Table, unique_columns: tuple[str, ...]
+) -> Insert:
+    """``INSERT … ON CONFLICT (unique_columns) DO NOTHING`` into ``table``, built once per
+    dialect's name (``session.get_bind().dialect.name``); for many rows at once too."""
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     statement: postgresql.Insert | sqlite.Insert = insert(table)  # type: ignore[assignment]
-    return statement.on_conflict_do_nothing(index_elements=unique_columns).returning(table.c.id)
+    return statement.on_conflict_do_nothing(index_elements=unique_columns)
 
 
 def copied_as_csv(connection: Connection, statement: Select) -> Generator[bytes, None, None] | None:

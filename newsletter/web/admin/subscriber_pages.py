@@ -34,6 +34,12 @@ from newsletter.web.admin.auth import who
 from newsletter.web.admin.forms import subscriber_filters
 from newsletter.web.evidence import client_ip
 
+# What the page says of a bounced subscription, where it offers the others' unsubscribe.
+BOUNCED = (
+    "This address bounced: nothing is sent to it, so there is nothing to unsubscribe. It "
+    "stays bounced until the reader signs up again."
+)
+
 log = logging.getLogger(__name__)
 
 
@@ -70,6 +76,7 @@ def subscriber(newsletter: Newsletter, public_id: str):
         history=list_management.history(db.session(), subscription),
         reader_subscriptions=visible,
         hidden_subscriptions=hidden,
+        bounced=BOUNCED,
     )
 
 
@@ -92,6 +99,8 @@ def unsubscribe(newsletter: Newsletter, public_id: str):
     subscription = _subscription_or_404(newsletter, public_id)
     if list_management.unsubscribe(db.session(), subscription, who()):
         flash("Unsubscribed. No more newsletters will be sent to this address.", "success")
+    elif subscription.status is SubscriptionStatus.BOUNCED:
+        flash(BOUNCED, "error")
     else:
         flash("This subscriber is unsubscribed already.", "error")
     return _back_to(newsletter, subscription)

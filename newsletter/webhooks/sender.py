@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
 from newsletter.db import database
@@ -49,6 +50,7 @@ class Claimed:
     """A delivery taken by this worker, with where it goes."""
 
     id: int
+    endpoint_id: int
     webhook_id: str
     payload: str
     url: str
@@ -114,10 +116,29 @@ class WebhookSender:
         clock = now or utcnow()
         with self.db.transaction() as session:
             batch = self._claim(session, clock, min(due_by or clock, clock))
-        for claimed in batch:
-            outcome = post(claimed, self.timeout, allow_loopback=self.allow_loopback)
-            self._record(claimed, outcome, now or utcnow())
+        outcomes = [
+            (claimed, post(claimed, self.timeout, allow_loopback=self.allow_loopback))
+            for claimed in batch
+        ]
+        # The batch's results in one transaction: one commit, not one per event. A worker
+        # killed before it leaves its events to the lease (sent again, same webhook-id).
+        if outcomes:
+            with self.db.transaction() as session:
+                self._lock_endpoints(session, {claimed.endpoint_id for claimed in batch})
+                for claimed, outcome in outcomes:
+                    self._record(session, claimed, outcome, now or utcnow())
         return len(batch)
+
+    @staticmethod
+    def _lock_endpoints(session: Session, endpoint_ids: set[int]) -> None:
+        """Lock the batch's endpoints in id order, so that two workers recording at once
+        never wait on each other in a cycle."""
+        session.scalars(
+            select(WebhookEndpoint.id)
+            .where(WebhookEndpoint.id.in_(endpoint_ids))
+            .order_by(WebhookEndpoint.id)
+            .with_for_update()
+        ).all()
 
     def _claim(self, session, now: datetime, due_by: datetime) -> list[Claimed]:
         """Take a batch of due deliveries to enabled endpoints, with their URL and secret."""
@@ -145,44 +166,43 @@ class WebhookSender:
         }
         return sorted(
             (
-                Claimed(row[0], row[2], row[3], targets[row[1]].url, targets[row[1]].secret)
+                Claimed(row[0], row[1], row[2], row[3], targets[row[1]].url, targets[row[1]].secret)
                 for row in rows
             ),
             key=lambda claimed: claimed.id,
         )
 
-    def _record(self, claimed: Claimed, outcome: Outcome, now: datetime) -> None:
+    def _record(self, session: Session, claimed: Claimed, outcome: Outcome, now: datetime) -> None:
         """Keep the attempt's result on the delivery and its endpoint; disable an endpoint
         that has failed for the whole window."""
-        with self.db.transaction() as session:
-            delivery = session.get(WebhookDelivery, claimed.id, with_for_update=True)
-            if delivery is None:  # removed, or its reader erased, meanwhile
-                return
-            endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, with_for_update=True)
-            if endpoint is None:  # removed meanwhile (the delivery goes with it)
-                return
-            error = outcome.error[:ERROR_LENGTH] if outcome.error else None
-            delivery.claimed_until = None
-            delivery.last_status = endpoint.last_status = outcome.status
-            delivery.last_error = endpoint.last_error = error
-            endpoint.last_attempt_at = now
-            if outcome.delivered:
-                delivery.status = OutboxStatus.SENT
-                delivery.sent_at = now
-                endpoint.failing_since = None
-                return
-            delivery.status = OutboxStatus.QUEUED
-            delay = backoff(delivery.attempts, self.retry_base_seconds)
-            delivery.next_attempt_at = now + min(delay, self.max_backoff)
-            endpoint.failing_since = endpoint.failing_since or now
-            log.warning("Webhook delivery %s failed: %s", delivery.webhook_id, error)
-            if endpoint.disabled_at is None and now - endpoint.failing_since >= self.disable_after:
-                endpoint.disabled_at = now
-                log.warning(
-                    "Webhook endpoint %s disabled: every attempt failed since %s",
-                    endpoint.id,
-                    endpoint.failing_since.isoformat(),
-                )
+        delivery = session.get(WebhookDelivery, claimed.id, with_for_update=True)
+        if delivery is None:  # removed, or its reader erased, meanwhile
+            return
+        endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, with_for_update=True)
+        if endpoint is None:  # removed meanwhile (the delivery goes with it)
+            return
+        error = outcome.error[:ERROR_LENGTH] if outcome.error else None
+        delivery.claimed_until = None
+        delivery.last_status = endpoint.last_status = outcome.status
+        delivery.last_error = endpoint.last_error = error
+        endpoint.last_attempt_at = now
+        if outcome.delivered:
+            delivery.status = OutboxStatus.SENT
+            delivery.sent_at = now
+            endpoint.failing_since = None
+            return
+        delivery.status = OutboxStatus.QUEUED
+        delay = backoff(delivery.attempts, self.retry_base_seconds)
+        delivery.next_attempt_at = now + min(delay, self.max_backoff)
+        endpoint.failing_since = endpoint.failing_since or now
+        log.warning("Webhook delivery %s failed: %s", delivery.webhook_id, error)
+        if endpoint.disabled_at is None and now - endpoint.failing_since >= self.disable_after:
+            endpoint.disabled_at = now
+            log.warning(
+                "Webhook endpoint %s disabled: every attempt failed since %s",
+                endpoint.id,
+                endpoint.failing_since.isoformat(),
+            )
 
 
 def post(claimed: Claimed, timeout: float, *, allow_loopback: bool) -> Outcome:

@@ -101,7 +101,9 @@ KILL_WAIT_SECONDS = 20.0
 # Short, so that the killed worker's claims go out again within the run.
 LEASE_SECONDS = 30
 RETRY_BASE_SECONDS = 2
-DRAIN_SECONDS = 120.0
+# Long enough for the webhook events the failing receiver refused to come round again:
+# ~15,000 requests at a 60 s smoke scale, a third of them refused or dropped.
+DRAIN_SECONDS = 240.0
 SERVICE_TIMEOUT = 60.0
 FRIENDLY_503 = b"Temporarily unavailable"  # the error page's title (web/errors.py)
 ACCESS_LINE = re.compile(r"^(\d{3}) (\S+) (\S+)")

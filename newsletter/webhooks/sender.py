@@ -15,6 +15,7 @@ import http.client
 import logging
 import socket
 import ssl
+from dataclasses import KW_ONLY
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -69,29 +70,19 @@ class Outcome:
         return self.error is None
 
 
+@dataclass(frozen=True)
 class WebhookSender:
     """Delivers due webhook events; any number may run at once on one database."""
 
-    def __init__(
-        self,
-        db: Database,
-        *,
-        timeout: float,
-        retry_base_seconds: float,
-        max_backoff: timedelta,
-        disable_after: timedelta,
-        lease: timedelta,
-        allow_loopback: bool,
-        batch_size: int = BATCH_SIZE,
-    ) -> None:
-        self.db = db
-        self.timeout = timeout
-        self.retry_base_seconds = retry_base_seconds
-        self.max_backoff = max_backoff
-        self.disable_after = disable_after
-        self.lease = lease
-        self.allow_loopback = allow_loopback
-        self.batch_size = batch_size
+    db: Database
+    _: KW_ONLY
+    timeout: float
+    retry_base_seconds: float
+    max_backoff: timedelta
+    disable_after: timedelta
+    lease: timedelta
+    allow_loopback: bool
+    batch_size: int = BATCH_SIZE
 
     @classmethod
     def for_app(cls, app: Flask) -> "WebhookSender":

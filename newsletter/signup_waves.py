@@ -58,8 +58,8 @@ def check(session: Session, newsletters: list[Newsletter], now: datetime | None 
     multiple = float(current_app.config["SIGNUP_WAVE_MULTIPLE"])
     floor = int(current_app.config["SIGNUP_WAVE_MIN_SIGNUPS"])
     for newsletter in newsletters:
-        recent = _signups(session, newsletter, now - HOUR, now)
-        usual = _signups(session, newsletter, now - HOUR - BASELINE, now - HOUR) / (BASELINE / HOUR)
+        recent, before = _signups(session, newsletter, now)
+        usual = before / (BASELINE / HOUR)
         if recent >= max(floor, multiple * usual):
             _start(session, newsletter, recent, usual, now)
         else:
@@ -87,11 +87,14 @@ def _start(
             )
 
 
-def _signups(session: Session, newsletter: Newsletter, start: datetime, end: datetime) -> int:
-    """New subscriptions to the newsletter from ``start`` up to ``end``."""
-    query = select(func.count()).where(
+def _signups(session: Session, newsletter: Newsletter, now: datetime) -> tuple[int, int]:
+    """New subscriptions to the newsletter in the hour up to ``now``, and in the week
+    before that hour: one pass over the index, not one query each."""
+    in_hour = Subscription.created_at > now - HOUR
+    query = select(func.count().filter(in_hour), func.count().filter(~in_hour)).where(
         Subscription.newsletter_id == newsletter.id,
-        Subscription.created_at > start,
-        Subscription.created_at <= end,
+        Subscription.created_at > now - HOUR - BASELINE,
+        Subscription.created_at <= now,
     )
-    return session.scalar(query) or 0
+    recent, before = session.execute(query).one()
+    return recent, before

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dkim
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import PublicFormat
 from dkim.crypto import UnparsableKeyError
 from dkim.crypto import parse_pem_private_key
 from flask import Flask
@@ -35,10 +38,6 @@ SIGNED_HEADERS = (
 )
 SETTINGS = ("DKIM_PRIVATE_KEY", "DKIM_SELECTOR", "DKIM_DOMAIN")
 CANONICALISATION = (b"relaxed", b"relaxed")
-# The DER of the OID 1.2.840.113549.1.1.1 (rsaEncryption), for the published key.
-RSA_ENCRYPTION_OID = bytes.fromhex("06092a864886f70d010101")
-DER_NULL = bytes.fromhex("0500")
-INTEGER, BIT_STRING, SEQUENCE = 0x02, 0x03, 0x30
 
 
 @dataclass(frozen=True)
@@ -76,9 +75,8 @@ class Signer:
 def public_key_base64(private_pem: bytes) -> str:
     """The base64 DER SubjectPublicKeyInfo of an RSA private key in PEM."""
     key = parse_pem_private_key(private_pem)
-    rsa_public = _der(SEQUENCE, _der_int(key["modulus"]) + _der_int(key["publicExponent"]))
-    algorithm = _der(SEQUENCE, RSA_ENCRYPTION_OID + DER_NULL)
-    spki = _der(SEQUENCE, algorithm + _der(BIT_STRING, b"\x00" + rsa_public))
+    public = rsa.RSAPublicNumbers(key["publicExponent"], key["modulus"]).public_key()
+    spki = public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     return base64.b64encode(spki).decode("ascii")
 
 
@@ -124,17 +122,3 @@ def _header_names(message: bytes) -> set[str]:
         for line in head.split(b"\r\n")
         if line and not line[:1].isspace()
     }
-
-
-def _der(tag: int, content: bytes) -> bytes:
-    """One DER element: its tag, its length, its content."""
-    length = len(content)
-    if length < 0x80:
-        return bytes([tag, length]) + content
-    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(size)]) + size + content
-
-
-def _der_int(value: int) -> bytes:
-    """A non-negative DER INTEGER (a leading zero keeps the top bit clear)."""
-    return _der(INTEGER, value.to_bytes(value.bit_length() // 8 + 1, "big"))

@@ -55,8 +55,8 @@ class Worker:
         retry_base_seconds: float,
         batch_size: int = BATCH_SIZE,
         lease: timedelta = outbox.LEASE,
+        webhooks: WebhookSender,
         signer: dkim.Signer | None = None,
-        webhooks: WebhookSender | None = None,
     ) -> None:
         self.app = app
         self.db = db
@@ -123,7 +123,7 @@ class Worker:
     def deliver_webhooks(self, due_by: datetime | None = None) -> int:
         """Send one batch of webhook events due by ``due_by`` (default: now); how many were
         claimed."""
-        return self.webhooks.deliver_batch(due_by=due_by) if self.webhooks else 0
+        return self.webhooks.deliver_batch(due_by=due_by)
 
     def drain(self) -> int:
         """Apply every recorded signup, then deliver what was due by then; returns how many

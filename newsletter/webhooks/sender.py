@@ -15,10 +15,12 @@ import http.client
 import logging
 import socket
 import ssl
+from dataclasses import KW_ONLY
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -38,6 +40,7 @@ from newsletter.webhooks.models import WebhookDelivery
 from newsletter.webhooks.models import WebhookEndpoint
 
 log = logging.getLogger(__name__)
+Locked = TypeVar("Locked", WebhookEndpoint, WebhookDelivery)
 
 BATCH_SIZE = 50
 USER_AGENT = "newsletter-webhooks"
@@ -69,29 +72,19 @@ class Outcome:
         return self.error is None
 
 
+@dataclass(frozen=True)
 class WebhookSender:
     """Delivers due webhook events; any number may run at once on one database."""
 
-    def __init__(
-        self,
-        db: Database,
-        *,
-        timeout: float,
-        retry_base_seconds: float,
-        max_backoff: timedelta,
-        disable_after: timedelta,
-        lease: timedelta,
-        allow_loopback: bool,
-        batch_size: int = BATCH_SIZE,
-    ) -> None:
-        self.db = db
-        self.timeout = timeout
-        self.retry_base_seconds = retry_base_seconds
-        self.max_backoff = max_backoff
-        self.disable_after = disable_after
-        self.lease = lease
-        self.allow_loopback = allow_loopback
-        self.batch_size = batch_size
+    db: Database
+    _: KW_ONLY
+    timeout: float
+    retry_base_seconds: float
+    max_backoff: timedelta
+    disable_after: timedelta
+    lease: timedelta
+    allow_loopback: bool
+    batch_size: int = BATCH_SIZE
 
     @classmethod
     def for_app(cls, app: Flask) -> "WebhookSender":
@@ -123,22 +116,19 @@ class WebhookSender:
         # The batch's results in one transaction: one commit, not one per event. A worker
         # killed before it leaves its events to the lease (sent again, same webhook-id).
         if outcomes:
+            endpoint_ids = {claimed.endpoint_id for claimed in batch}
             with self.db.transaction() as session:
-                self._lock_endpoints(session, {claimed.endpoint_id for claimed in batch})
+                targets = _locked(session, WebhookEndpoint, endpoint_ids)
+                deliveries = _locked(session, WebhookDelivery, {claimed.id for claimed in batch})
                 for claimed, outcome in outcomes:
-                    self._record(session, claimed, outcome, now or utcnow())
+                    delivery = deliveries.get(claimed.id)
+                    if delivery is None:  # removed, or its reader erased, meanwhile
+                        continue
+                    endpoint = targets.get(delivery.endpoint_id)
+                    if endpoint is None:  # removed meanwhile (the delivery goes with it)
+                        continue
+                    self._record(delivery, endpoint, outcome, now or utcnow())
         return len(batch)
-
-    @staticmethod
-    def _lock_endpoints(session: Session, endpoint_ids: set[int]) -> None:
-        """Lock the batch's endpoints in id order, so that two workers recording at once
-        never wait on each other in a cycle."""
-        session.scalars(
-            select(WebhookEndpoint.id)
-            .where(WebhookEndpoint.id.in_(endpoint_ids))
-            .order_by(WebhookEndpoint.id)
-            .with_for_update()
-        ).all()
 
     def _claim(self, session, now: datetime, due_by: datetime) -> list[Claimed]:
         """Take a batch of due deliveries to enabled endpoints, with their URL and secret."""
@@ -172,15 +162,15 @@ class WebhookSender:
             key=lambda claimed: claimed.id,
         )
 
-    def _record(self, session: Session, claimed: Claimed, outcome: Outcome, now: datetime) -> None:
+    def _record(
+        self,
+        delivery: WebhookDelivery,
+        endpoint: WebhookEndpoint,
+        outcome: Outcome,
+        now: datetime,
+    ) -> None:
         """Keep the attempt's result on the delivery and its endpoint; disable an endpoint
         that has failed for the whole window."""
-        delivery = session.get(WebhookDelivery, claimed.id, with_for_update=True)
-        if delivery is None:  # removed, or its reader erased, meanwhile
-            return
-        endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, with_for_update=True)
-        if endpoint is None:  # removed meanwhile (the delivery goes with it)
-            return
         error = outcome.error[:ERROR_LENGTH] if outcome.error else None
         delivery.claimed_until = None
         delivery.last_status = endpoint.last_status = outcome.status
@@ -203,6 +193,16 @@ class WebhookSender:
                 endpoint.id,
                 endpoint.failing_since.isoformat(),
             )
+
+
+def _locked(session: Session, model: type[Locked], ids: set[int]) -> dict[int, Locked]:
+    """The rows of ``model`` with these ids (those still there), locked in id order: the
+    endpoints before the deliveries, so that two workers recording at once never wait on
+    each other in a cycle. One query for the batch, not one per event."""
+    rows = session.scalars(
+        select(model).where(model.id.in_(ids)).order_by(model.id).with_for_update()
+    )
+    return {row.id: row for row in rows}
 
 
 def post(claimed: Claimed, timeout: float, *, allow_loopback: bool) -> Outcome:

@@ -153,7 +153,8 @@ def _bounced(session: Session, subscription: Subscription, evidence: Evidence, d
 def _soft_bounced(
     session: Session, subscription: Subscription, evidence: Evidence, detail: str
 ) -> None:
-    """Count it; enough of them in a row is a hard bounce."""
+    """Count it; ``SOFT_BOUNCE_LIMIT`` of them since the reader last signed up (nothing
+    resets the count in between: no delivery is reported) make a hard bounce."""
     subscription.soft_bounces += 1
     subscriptions.record_event(session, subscription, EventKind.SOFT_BOUNCE, evidence, detail)
     if subscription.soft_bounces >= current_app.config["SOFT_BOUNCE_LIMIT"]:

@@ -92,14 +92,7 @@ def record(session: Session, report: Report, evidence: Evidence) -> Outcome:
     message = _message(session, report)
     if message is None or message.subscription_id is None:
         return Outcome.UNKNOWN_MESSAGE
-    if report.report_id and not insert_unless_exists(
-        session,
-        BounceReport,
-        ["source", "report_id"],
-        source=report.source,
-        report_id=report.report_id[:REPORT_ID_LENGTH],
-        received_at=utcnow(),
-    ):
+    if report.report_id and not first_seen(session, report.source, report.report_id):
         return Outcome.DUPLICATE
     subscription = session.scalars(
         select(Subscription).where(Subscription.id == message.subscription_id).with_for_update()
@@ -112,6 +105,19 @@ def record(session: Session, report: Report, evidence: Evidence) -> Outcome:
     else:
         _bounced(session, subscription, evidence, detail)
     return Outcome.APPLIED
+
+
+def first_seen(session: Session, source: str, report_id: str) -> bool:
+    """Keep ``source``'s identifier ``report_id`` (a report's, or a call's one-time token);
+    False if it was kept before: the same again changes nothing."""
+    return insert_unless_exists(
+        session,
+        BounceReport,
+        ["source", "report_id"],
+        source=source,
+        report_id=report_id[:REPORT_ID_LENGTH],
+        received_at=utcnow(),
+    )
 
 
 def _message(session: Session, report: Report) -> OutboxMessage | None:
@@ -147,7 +153,8 @@ def _bounced(session: Session, subscription: Subscription, evidence: Evidence, d
 def _soft_bounced(
     session: Session, subscription: Subscription, evidence: Evidence, detail: str
 ) -> None:
-    """Count it; enough of them in a row is a hard bounce."""
+    """Count it; ``SOFT_BOUNCE_LIMIT`` of them since the reader last signed up (nothing
+    resets the count in between: no delivery is reported) make a hard bounce."""
     subscription.soft_bounces += 1
     subscriptions.record_event(session, subscription, EventKind.SOFT_BOUNCE, evidence, detail)
     if subscription.soft_bounces >= current_app.config["SOFT_BOUNCE_LIMIT"]:

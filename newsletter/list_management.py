@@ -206,9 +206,15 @@ def subscription_count(
     session: Session, covered: Iterable[Newsletter], status: SubscriptionStatus | None
 ) -> int:
     """How many subscriptions the newsletters ``covered`` have (in ``status``, or in all):
-    the rows of their export."""
-    statuses = [status] if status else list(SubscriptionStatus)
-    return sum(counts(session, newsletter)[s.value] for newsletter in covered for s in statuses)
+    the rows of their export. One count, however many newsletters."""
+    statement = (
+        select(func.count())
+        .select_from(Subscription)
+        .where(Subscription.newsletter_id.in_([newsletter.id for newsletter in covered]))
+    )
+    if status is not None:
+        statement = statement.where(Subscription.status == status)
+    return session.scalar(statement) or 0
 
 
 @dataclass(frozen=True)

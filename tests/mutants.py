@@ -1013,8 +1013,8 @@ MUTANTS = [
         "webhook-token-replayed",
         "a Mailgun webhook call's token is good once (replay)",
         "newsletter/web/bounce_webhooks.py",
-        "    if verified.nonce and not insert_unless_exists(",
-        "    if False and not insert_unless_exists(",
+        "    if verified.nonce and not bounces.first_seen(",
+        "    if False and not bounces.first_seen(",
         ("tests/test_bounce_webhooks.py::test_mailgun_reused_token_is_refused",),
     ),
     Mutant(

@@ -48,8 +48,13 @@ class Verified:
 def json_body(call: Call) -> object:
     """The body as JSON; :class:`Malformed` if it is not (read only once verified, or to
     find what to verify)."""
+    return json_of(call.body)
+
+
+def json_of(data: bytes) -> object:
+    """UTF-8 bytes as JSON; :class:`Malformed` if they are not."""
     try:
-        return json.loads(call.body.decode("utf-8"))
+        return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise Malformed("the body is not JSON") from None
 

@@ -20,6 +20,7 @@ from newsletter.bounce_providers import Call
 from newsletter.bounce_providers import Malformed
 from newsletter.bounce_providers import Unverified
 from newsletter.bounce_providers import Verified
+from newsletter.bounce_providers import joined
 from newsletter.bounce_providers import json_body
 from newsletter.bounce_providers import text
 from newsletter.bounces import Report
@@ -61,9 +62,7 @@ def receive(call: Call) -> Verified:
                 f"{body.get('RecordType')}:{report_id}" if report_id else None,
                 message_id=message_id or None,
                 recipient=text(body.get("Email")) or None,
-                detail=" ".join(
-                    part for part in (text(body.get("Type")), text(body.get("Details"))) if part
-                ),
+                detail=joined(text(body.get("Type")), text(body.get("Details"))),
             )
         ]
     )

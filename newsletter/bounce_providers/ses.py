@@ -30,7 +30,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import current_app
-from werkzeug.datastructures import Headers
 
 from newsletter.bounce_providers import Call
 from newsletter.bounce_providers import Malformed
@@ -39,6 +38,7 @@ from newsletter.bounce_providers import Verified
 from newsletter.bounce_providers import check_age
 from newsletter.bounce_providers import joined
 from newsletter.bounce_providers import json_body
+from newsletter.bounce_providers import json_of
 from newsletter.bounce_providers import obj
 from newsletter.bounce_providers import text
 from newsletter.bounces import Report
@@ -170,7 +170,7 @@ def _fetch(url: str) -> bytes:
 
 def _reports(sns_message_id: str, message: str) -> list[Report]:
     """The SES notification's bounced or complaining recipients, one report each."""
-    content = json_body(Call(message.encode("utf-8"), Headers()))
+    content = json_of(message.encode("utf-8"))
     if not isinstance(content, dict):
         raise Malformed("the SNS Message is not a JSON object")
     kind_name = text(content.get("notificationType") or content.get("eventType"))

@@ -28,9 +28,6 @@ from newsletter.bounce_providers import mailgun
 from newsletter.bounce_providers import postmark
 from newsletter.bounce_providers import sendgrid
 from newsletter.bounce_providers import ses
-from newsletter.db.sql import insert_unless_exists
-from newsletter.db.types import utcnow
-from newsletter.models import BounceReport
 from newsletter.subscriptions import Evidence
 
 log = logging.getLogger(__name__)
@@ -67,14 +64,7 @@ def receive(provider: str):
         log.warning("Refused a malformed %s webhook call: %s", provider, error)
         return {"error": "malformed", "message": str(error)}, 400
     session = db.session()
-    if verified.nonce and not insert_unless_exists(
-        session,
-        BounceReport,
-        ["source", "report_id"],
-        source=f"{provider}-token",
-        report_id=verified.nonce[: bounces.REPORT_ID_LENGTH],
-        received_at=utcnow(),
-    ):
+    if verified.nonce and not bounces.first_seen(session, f"{provider}-token", verified.nonce):
         log.warning("Refused a replayed %s webhook call (its token was used before)", provider)
         return {"error": "replayed", "message": "This call was received before."}, 401
     evidence = Evidence(

@@ -14,12 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter import audit
+from newsletter import newsletters
 from newsletter import roles
 from newsletter.access_models import ApiTokenNewsletter
 from newsletter.access_models import AuditAction
 from newsletter.access_models import Role
 from newsletter.db.types import utcnow
 from newsletter.models import ApiToken
+from newsletter.models import Newsletter
 
 PREFIX = "nl_"  # lets secret scanners and people recognise a token for what it is
 MAX_API_TOKEN_LENGTH = 100
@@ -81,6 +83,19 @@ def scope(session: Session, token: ApiToken) -> list[int]:
             )
         )
     )
+
+
+def scope_slugs(session: Session) -> dict[int, list[str]]:
+    """Each scoped token's newsletters by slug, in order, by token id (a token missing
+    here may export every newsletter); one query for a page or a listing of tokens."""
+    scoped: dict[int, list[str]] = {}
+    for token_id, slug in session.execute(
+        select(ApiTokenNewsletter.api_token_id, Newsletter.slug)
+        .join(Newsletter, Newsletter.id == ApiTokenNewsletter.newsletter_id)
+        .order_by(*newsletters.LISTING_ORDER)
+    ):
+        scoped.setdefault(token_id, []).append(slug)
+    return scoped
 
 
 def access_of(session: Session, token: ApiToken) -> roles.Access:

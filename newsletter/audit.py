@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm import Session
 
+from newsletter.access_models import ACTOR_LENGTH
 from newsletter.access_models import AuditAction
 from newsletter.access_models import AuditEntry
 from newsletter.db.types import utcnow
@@ -61,7 +62,7 @@ def record(
     ``action``, to ``newsletter`` (a slug), from ``ip``; ``detail`` says the rest
     (JSON values, never a reader's address)."""
     entry = AuditEntry(
-        actor=actor[:400], action=str(action), newsletter=newsletter, ip=ip, detail=detail
+        actor=actor[:ACTOR_LENGTH], action=str(action), newsletter=newsletter, ip=ip, detail=detail
     )
     session.add(entry)
     return entry

@@ -102,8 +102,14 @@ def newsletter_ids(session: Session, editor: Editor) -> list[int]:
 
 def newsletter_slugs(session: Session, editor: Editor) -> list[str]:
     """The slugs of the newsletters named for an editor or a viewer, in order."""
-    ids = set(newsletter_ids(session, editor))
-    return [n.slug for n in newsletters.all_newsletters(session) if n.id in ids]
+    return list(
+        session.scalars(
+            select(Newsletter.slug)
+            .join(EditorNewsletter, EditorNewsletter.newsletter_id == Newsletter.id)
+            .where(EditorNewsletter.editor_id == editor.id)
+            .order_by(*newsletters.LISTING_ORDER)
+        )
+    )
 
 
 def default_role(session: Session) -> Role:

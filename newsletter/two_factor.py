@@ -21,6 +21,7 @@ from io import BytesIO
 import pyotp
 import segno
 from sqlalchemy import delete
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -116,12 +117,13 @@ def reset(session: Session, editor: Editor) -> None:
 
 def remaining_recovery_codes(session: Session, editor: Editor) -> int:
     """How many of the editor's recovery codes are unused."""
-    return len(
-        session.scalars(
-            select(RecoveryCode.id).where(
+    return (
+        session.scalar(
+            select(func.count()).where(
                 RecoveryCode.editor_id == editor.id, RecoveryCode.used_at.is_(None)
             )
-        ).all()
+        )
+        or 0
     )
 
 

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from newsletter import api_tokens
 from newsletter import editors
-from newsletter import newsletters
 from newsletter import roles
 from newsletter.access_models import Role
 from newsletter.cli.common import editing
@@ -184,11 +183,11 @@ def tokens_create(name: str, slugs: tuple[str, ...], days: int) -> None:
 def tokens_list() -> None:
     """List tokens (never their secrets): id, name, state, last use, expiry, newsletters."""
     with reading() as session:
-        slugs = {n.id: n.slug for n in newsletters.all_newsletters(session)}
+        scopes = api_tokens.scope_slugs(session)
         for token in api_tokens.all_tokens(session):
             state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
             used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
-            scope = ",".join(slugs[i] for i in api_tokens.scope(session, token)) or "all"
+            scope = ",".join(scopes.get(token.id, ["all"]))
             click.echo(
                 f"{token.id}\t{token.name}\t{state}\tlast used {used}\t"
                 f"expires {token.expires_at:%Y-%m-%d %H:%M}\tnewsletters {scope}"

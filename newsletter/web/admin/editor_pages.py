@@ -31,7 +31,7 @@ from newsletter.web.evidence import client_ip
 @requires(Need.OWNER)
 def editors_page():
     """Every editor with their role and newsletters, a form each, and the new-editor form."""
-    return _page(NewEditorForm(every_slug(db.session()), prefix="new"))
+    return _page(None)
 
 
 @bp.post("/editors")
@@ -66,13 +66,9 @@ def change_role(editor_id: int):
     editor = session.get(Editor, editor_id)
     if editor is None:
         abort(404)
-    form = RoleForm(every_slug(db.session()), prefix=f"editor-{editor.id}")
+    form = RoleForm(every_slug(session), prefix=f"editor-{editor.id}")
     if not form.validate_on_submit():
-        return _page(
-            NewEditorForm(every_slug(db.session()), prefix="new"),
-            status=422,
-            failed=(editor.id, form),
-        )
+        return _page(None, status=422, failed=(editor.id, form))
     try:
         roles.set_role(
             session,
@@ -84,18 +80,16 @@ def change_role(editor_id: int):
         )
     except roles.InvalidRole as error:
         form.form_errors.append(sentence(str(error)))
-        return _page(
-            NewEditorForm(every_slug(db.session()), prefix="new"),
-            status=422,
-            failed=(editor.id, form),
-        )
+        return _page(None, status=422, failed=(editor.id, form))
     flash(f"{editor.email} is now {editor.role}.", "success")
     return redirect(url_for("admin.editors"), 303)
 
 
-def _page(new_form: NewEditorForm, status: int = 200, failed: tuple | None = None):
-    """The editors page; ``failed`` is (editor id, its form as sent), to show its errors."""
+def _page(new_form: NewEditorForm | None, status: int = 200, failed: tuple | None = None):
+    """The editors page (``new_form`` None: a blank one); ``failed`` is (editor id, its
+    form as sent), to show its errors."""
     session = db.session()
+    slugs = every_slug(session)
     rows = []
     for editor in editors.all_editors(session):
         if failed and failed[0] == editor.id:
@@ -105,6 +99,7 @@ def _page(new_form: NewEditorForm, status: int = 200, failed: tuple | None = Non
                 "role": str(editor.role),
                 "newsletters": roles.newsletter_slugs(session, editor),
             }
-            form = RoleForm(every_slug(db.session()), prefix=f"editor-{editor.id}", data=data)
+            form = RoleForm(slugs, prefix=f"editor-{editor.id}", data=data)
         rows.append((editor, form))
+    new_form = new_form or NewEditorForm(slugs, prefix="new")
     return render_template("admin/editors.html", rows=rows, new_form=new_form), status

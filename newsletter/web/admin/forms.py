@@ -148,6 +148,12 @@ def subscriber_filters(
     query = args.get("q", "")[:MAX_QUERY_LENGTH]
     complained = args.get("status") == COMPLAINED
     status = None if complained else SubscriptionStatus.parse_filter(args.get("status"))
+    return query, status, complained, page_cursor(args)
+
+
+def page_cursor(args: MultiDict) -> int | None:
+    """``before``, the id a list pages back from (the subscribers', the audit trail's);
+    nonsense is a 400."""
     before_text = args.get("before", "")
     cursor_digits = len(str(MAX_CURSOR))
     if before_text and not (
@@ -157,4 +163,4 @@ def subscriber_filters(
         and 0 < int(before_text) < MAX_CURSOR
     ):
         raise Refused(400, "bad_cursor")
-    return query, status, complained, int(before_text) if before_text else None
+    return int(before_text) if before_text else None

@@ -30,7 +30,7 @@ from newsletter import editors
 from newsletter import newsletters
 from newsletter.access_models import Role
 from newsletter.web.admin.forms import at_most
-from newsletter.web.admin.forms import subscriber_filters
+from newsletter.web.admin.forms import page_cursor
 from newsletter.web.errors import Refused
 
 MAX_FILTER_LENGTH = 400
@@ -114,10 +114,9 @@ def audit_filters(args: MultiDict) -> dict:
         )
     except ValueError:
         raise Refused(400, "bad_date") from None
-    *_, before = subscriber_filters(MultiDict({"before": args.get("before", "")}))
     return {
         "actor": args.get("actor", "")[:MAX_FILTER_LENGTH].strip() or None,
         "action": action or None,
         "since": since,
-        "before": before,
+        "before": page_cursor(args),
     }

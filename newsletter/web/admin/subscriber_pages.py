@@ -68,7 +68,7 @@ def subscribers_list(newsletter: Newsletter):
 def subscriber(newsletter: Newsletter, public_id: str):
     """One subscriber: the evidence of their consent, their history, and the actions."""
     subscription = _subscription_or_404(newsletter, public_id)
-    visible, hidden = _reader_subscriptions(subscription)
+    visible, hidden = _visible(_reader_subscriptions(subscription))
     return render_template(
         "admin/subscriber.html",
         newsletter=newsletter,
@@ -111,14 +111,15 @@ def unsubscribe(newsletter: Newsletter, public_id: str):
 def confirm_erase(newsletter: Newsletter, public_id: str):
     """The step before erasing: what will be deleted, in every newsletter, and the button."""
     subscription = _subscription_or_404(newsletter, public_id)
-    visible, hidden = _reader_subscriptions(subscription)
+    every = _reader_subscriptions(subscription)
+    visible, hidden = _visible(every)
     return render_template(
         "admin/erase.html",
         newsletter=newsletter,
         subscription=subscription,
         reader_subscriptions=visible,
         hidden_subscriptions=hidden,
-        may_erase=_may_erase(subscription),
+        may_erase=_may_erase(every),
     )
 
 
@@ -128,11 +129,12 @@ def erase(newsletter: Newsletter, public_id: str):
     """Right to erasure: the reader, in every newsletter, and everything about them leave
     the database."""
     subscription = _subscription_or_404(newsletter, public_id)
-    if not _may_erase(subscription):
+    every = _reader_subscriptions(subscription)
+    if not _may_erase(every):
         abort(403)
     reader = subscription.reader
     address = reader.email
-    erased = len(list_management.reader_subscriptions(db.session(), reader))
+    erased = len(every)
     list_management.erase(db.session(), reader)
     audit.record(
         db.session(),
@@ -162,21 +164,22 @@ def _subscription_or_404(newsletter: Newsletter, public_id: str) -> Subscription
     return subscription
 
 
-def _reader_subscriptions(
-    subscription: Subscription,
-) -> tuple[list[Subscription], int]:
-    """The reader's subscriptions in newsletters the caller may see, and how many others."""
-    every = list_management.reader_subscriptions(db.session(), subscription.reader)
+def _reader_subscriptions(subscription: Subscription) -> list[Subscription]:
+    """Every subscription of the subscription's reader, in any newsletter."""
+    return list_management.reader_subscriptions(db.session(), subscription.reader)
+
+
+def _visible(every: list[Subscription]) -> tuple[list[Subscription], int]:
+    """The subscriptions in newsletters the caller may see, and how many others."""
     access = current_access()
     visible = [s for s in every if access.may(Need.VIEW, s.newsletter)]
     return visible, len(every) - len(visible)
 
 
-def _may_erase(subscription: Subscription) -> bool:
-    """Whether the caller edits every newsletter the reader is in (an erasure takes the
-    reader from all of them)."""
+def _may_erase(every: list[Subscription]) -> bool:
+    """Whether the caller edits every newsletter of ``every`` (the reader's subscriptions:
+    an erasure takes the reader from all of them)."""
     access = current_access()
-    every = list_management.reader_subscriptions(db.session(), subscription.reader)
     return all(access.may(Need.EDIT, s.newsletter) for s in every)
 
 

@@ -12,7 +12,6 @@ from flask import url_for
 
 from newsletter import api_tokens
 from newsletter import db
-from newsletter import newsletters
 from newsletter.db.types import utcnow
 from newsletter.roles import Need
 from newsletter.web.admin import bp
@@ -70,13 +69,10 @@ def revoke_token(token_id: int):
 def _page(form: NewTokenForm, status: int = 200, secret: str | None = None, made: int = 0):
     """The tokens page, with a new token's secret when one was just made."""
     session = db.session()
-    every = api_tokens.all_tokens(session)
-    by_id = {n.id: n.slug for n in newsletters.all_newsletters(session)}
-    scopes = {t.id: [by_id[i] for i in api_tokens.scope(session, t)] for t in every}
     page = render_template(
         "admin/tokens.html",
-        tokens=every,
-        scopes=scopes,
+        tokens=api_tokens.all_tokens(session),
+        scopes=api_tokens.scope_slugs(session),
         form=form,
         secret=secret,
         made=made,

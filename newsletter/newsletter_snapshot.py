@@ -26,20 +26,19 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
+from typing import TypeGuard
 
 from flask import Flask
 from flask import current_app
 from sqlalchemy import event
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.db import database
 from newsletter.models import Newsletter
-from newsletter.newsletters import LISTING_ORDER
+from newsletter.newsletters import all_newsletters
 from newsletter.newsletters import is_slug
 
 CHANGED = "newsletters_changed"
-LOAD_ALL = select(Newsletter).order_by(*LISTING_ORDER)
 
 
 @dataclass(frozen=True)
@@ -70,13 +69,7 @@ class Snapshots:
     def get(self) -> Snapshot:
         """The newsletters as they are (see the module's rule)."""
         snapshot = self.current
-        if (
-            snapshot is None
-            or snapshot.generation != self.generation
-            or time.monotonic() - snapshot.loaded_at >= self.max_age
-        ):
-            snapshot = self._load()
-        return snapshot
+        return snapshot if self._fresh(snapshot) else self._load()
 
     def changed(self) -> None:
         """A newsletter changed in this process: the next lookup reloads."""
@@ -86,19 +79,23 @@ class Snapshots:
         # One loader at a time; the others take its fresh snapshot.
         with self.lock:
             snapshot = self.current
-            if (
-                snapshot is not None
-                and snapshot.generation == self.generation
-                and time.monotonic() - snapshot.loaded_at < self.max_age
-            ):
+            if self._fresh(snapshot):
                 return snapshot
             # Read before the query: a change committed meanwhile makes the next reload.
             generation = self.generation
             loaded_at = time.monotonic()
             with database(self.app).reading_sessions() as session:
-                listed = list(session.scalars(LOAD_ALL))
+                listed = all_newsletters(session)
             self.current = Snapshot(listed, generation, loaded_at)
             return self.current
+
+    def _fresh(self, snapshot: Snapshot | None) -> TypeGuard[Snapshot]:
+        """Loaded since this process last changed a newsletter, and young enough."""
+        return (
+            snapshot is not None
+            and snapshot.generation == self.generation
+            and time.monotonic() - snapshot.loaded_at < self.max_age
+        )
 
 
 def init_app(app: Flask) -> None:

@@ -32,6 +32,7 @@ from flask import Flask
 from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import object_session
 
 from newsletter.db import database
 from newsletter.models import Newsletter
@@ -103,15 +104,18 @@ def init_app(app: Flask) -> None:
     snapshots = app.extensions["newsletter_snapshots"] = Snapshots(app)
     db = database(app)
     for factory in (db.reading_sessions, db.writing_sessions):
-        event.listen(factory, "after_flush", _note_changes)
         event.listen(factory, "after_commit", lambda session: _drop_if_changed(session, snapshots))
         event.listen(factory, "after_rollback", lambda session: session.info.pop(CHANGED, None))
 
 
-def _note_changes(session: Session, _flush_context) -> None:
-    """Remember, until the commit, that this transaction wrote a newsletter."""
-    written = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(item, Newsletter) for item in written):
+@event.listens_for(Newsletter, "after_insert")
+@event.listens_for(Newsletter, "after_update")
+@event.listens_for(Newsletter, "after_delete")
+def _note_change(_mapper, _connection, newsletter: Newsletter) -> None:
+    """Remember, until the commit, that this transaction wrote a newsletter (a mapper
+    event: a flush that writes no newsletter, such as a signup's, costs nothing here)."""
+    session = object_session(newsletter)
+    if session is not None:
         session.info[CHANGED] = True
 
 

@@ -51,10 +51,11 @@ def accent_problem(value: str) -> str | None:
     """Why ``value`` (lower-cased, trimmed) cannot be an accent colour, or None."""
     if not ACCENT_PATTERN.fullmatch(value):
         return "an accent colour is written #rrggbb, such as #0057b8"
-    if _contrast_with_white(value) < MIN_CONTRAST:
+    contrast = _contrast_with_white(value)
+    if contrast < MIN_CONTRAST:
         return (
             f"white text on the accent colour {value} is hard to read: choose a darker "
-            f"colour (contrast {_contrast_with_white(value):.1f}:1, at least {MIN_CONTRAST}:1)"
+            f"colour (contrast {contrast:.1f}:1, at least {MIN_CONTRAST}:1)"
         )
     return None
 

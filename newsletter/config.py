@@ -179,9 +179,9 @@ def finish(app: Flask) -> None:
             "CONTACT_ADDRESS must be an email address, such as letters@example.org"
         )
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
+    app.config["IP_RETENTION_DAYS"] = _retention_days(app.config["IP_RETENTION_DAYS"])
     # Editors' sessions are permanent, renewed by each request (SESSION_REFRESH_EACH_REQUEST),
     # so they last this long after the last one; Flask refuses older cookies.
-    app.config["IP_RETENTION_DAYS"] = _retention_days(app.config["IP_RETENTION_DAYS"])
     idle = timedelta(seconds=int(app.config["ADMIN_SESSION_IDLE_SECONDS"]))
     app.config["PERMANENT_SESSION_LIFETIME"] = idle
 

@@ -26,20 +26,20 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
+from typing import TypeGuard
 
 from flask import Flask
 from flask import current_app
 from sqlalchemy import event
-from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import object_session
 
 from newsletter.db import database
 from newsletter.models import Newsletter
-from newsletter.newsletters import LISTING_ORDER
+from newsletter.newsletters import all_newsletters
 from newsletter.newsletters import is_slug
 
 CHANGED = "newsletters_changed"
-LOAD_ALL = select(Newsletter).order_by(*LISTING_ORDER)
 
 
 @dataclass(frozen=True)
@@ -70,13 +70,7 @@ class Snapshots:
     def get(self) -> Snapshot:
         """The newsletters as they are (see the module's rule)."""
         snapshot = self.current
-        if (
-            snapshot is None
-            or snapshot.generation != self.generation
-            or time.monotonic() - snapshot.loaded_at >= self.max_age
-        ):
-            snapshot = self._load()
-        return snapshot
+        return snapshot if self._fresh(snapshot) else self._load()
 
     def changed(self) -> None:
         """A newsletter changed in this process: the next lookup reloads."""
@@ -86,19 +80,23 @@ class Snapshots:
         # One loader at a time; the others take its fresh snapshot.
         with self.lock:
             snapshot = self.current
-            if (
-                snapshot is not None
-                and snapshot.generation == self.generation
-                and time.monotonic() - snapshot.loaded_at < self.max_age
-            ):
+            if self._fresh(snapshot):
                 return snapshot
             # Read before the query: a change committed meanwhile makes the next reload.
             generation = self.generation
             loaded_at = time.monotonic()
             with database(self.app).reading_sessions() as session:
-                listed = list(session.scalars(LOAD_ALL))
+                listed = all_newsletters(session)
             self.current = Snapshot(listed, generation, loaded_at)
             return self.current
+
+    def _fresh(self, snapshot: Snapshot | None) -> TypeGuard[Snapshot]:
+        """Loaded since this process last changed a newsletter, and young enough."""
+        return (
+            snapshot is not None
+            and snapshot.generation == self.generation
+            and time.monotonic() - snapshot.loaded_at < self.max_age
+        )
 
 
 def init_app(app: Flask) -> None:
@@ -106,15 +104,18 @@ def init_app(app: Flask) -> None:
     snapshots = app.extensions["newsletter_snapshots"] = Snapshots(app)
     db = database(app)
     for factory in (db.reading_sessions, db.writing_sessions):
-        event.listen(factory, "after_flush", _note_changes)
         event.listen(factory, "after_commit", lambda session: _drop_if_changed(session, snapshots))
         event.listen(factory, "after_rollback", lambda session: session.info.pop(CHANGED, None))
 
 
-def _note_changes(session: Session, _flush_context) -> None:
-    """Remember, until the commit, that this transaction wrote a newsletter."""
-    written = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(item, Newsletter) for item in written):
+@event.listens_for(Newsletter, "after_insert")
+@event.listens_for(Newsletter, "after_update")
+@event.listens_for(Newsletter, "after_delete")
+def _note_change(_mapper, _connection, newsletter: Newsletter) -> None:
+    """Remember, until the commit, that this transaction wrote a newsletter (a mapper
+    event: a flush that writes no newsletter, such as a signup's, costs nothing here)."""
+    session = object_session(newsletter)
+    if session is not None:
         session.info[CHANGED] = True
 
 

@@ -57,15 +57,9 @@ def get_by_slug(session: Session, slug: str) -> Newsletter | None:
 
 
 def all_newsletters(session: Session) -> list[Newsletter]:
-    """Every newsletter, private ones too, in the editors' order (for the admin)."""
+    """Every newsletter, private ones too, in the editors' order (for the admin, and
+    the readers' pages' snapshot: newsletter.newsletter_snapshot)."""
     return list(session.scalars(select(Newsletter).order_by(*LISTING_ORDER)))
-
-
-def public_newsletters(session: Session) -> list[Newsletter]:
-    """The newsletters readers are offered, in the editors' order (the front page)."""
-    return list(
-        session.scalars(select(Newsletter).where(Newsletter.public).order_by(*LISTING_ORDER))
-    )
 
 
 def create(

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from newsletter import branding
 from newsletter import newsletters
 from newsletter.db import database
 from tests.admin_steps import signed_in_client
@@ -13,6 +14,9 @@ from tests.reader import SLUG
 from tests.reader import deliver
 from tests.reader import html_part
 from tests.reader import sign_up
+from tests.several import BRIEFING
+from tests.several import add_newsletters
+from tests.several import sign_up_to_several
 from tests.test_admin_pages import fill_in
 from tests.test_embed import csp
 
@@ -109,3 +113,17 @@ def test_the_emails_wear_the_brand(client, runner, mailbox, branded):
     assert re.search(rf'<td align="center" bgcolor="{ACCENT}"', part)
     assert f"border-top:4px solid {ACCENT}" in part
     assert f'<img src="{LOGO}"' in part
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_email_about_several_newsletters_keeps_the_services_colours(
+    app, client, runner, mailbox, branded
+):
+    add_newsletters(app)
+    sign_up_to_several(client, "reader@example.com", [SLUG, BRIEFING])
+    deliver(runner)
+    [message] = mailbox.messages
+    part = html_part(message)
+    assert re.search(rf'<td align="center" bgcolor="{branding.DEFAULT_ACCENT}"', part)
+    assert ACCENT not in part
+    assert LOGO not in part

@@ -99,21 +99,20 @@ def words(service: Service, lang: str) -> dict[str, str]:
 
 
 def open_form(page, servers, sites, server: str, surface: str, lang: str):
-    """Open the surface; returns (the frame or page that holds the form, what holds the
-    form and, after a success, the message in its place)."""
+    """Open the surface; returns what holds the form and, after a success, the message in
+    its place."""
     service = servers[server]
     if surface == "page":
         page.goto(f"{service.base}/newsletters/{SLUG}?lang={lang}")
-        return page, page.locator("main")
+        return page.locator("main")
     page.goto(sites[f"{server}-{lang}"].article)
     if surface == "iframe":
         frame = page.frame_locator("iframe[data-newsletter-frame]")
         expect(frame.locator("form.signup")).to_be_visible()
-        holder = next(item for item in page.frames if "/embed" in item.url)
-        return holder, frame.locator("main")
+        return frame.locator("main")
     form = page.locator(f'[data-newsletter="{SLUG}"]')
     expect(form.locator("form.signup")).to_be_visible()
-    return page, form
+    return form
 
 
 def holder_of(page, surface: str):
@@ -152,7 +151,7 @@ def submit(form, said: dict[str, str], email: str) -> None:
 def test_an_error_then_a_success(axe_page, servers, sites, lang, surface, width):
     axe_page.set_viewport_size({"width": width, "height": 900})
     said = words(servers["open"], lang)
-    _, form = open_form(axe_page, servers, sites, "open", surface, lang)
+    form = open_form(axe_page, servers, sites, "open", surface, lang)
     assert_fits_and_is_accessible(axe_page, surface, width)
 
     submit(form, said, "not-an-address")
@@ -173,7 +172,7 @@ def test_an_error_then_a_success(axe_page, servers, sites, lang, surface, width)
 def test_too_many_signups_are_told_in_the_form(axe_page, servers, sites, lang, surface, width):
     axe_page.set_viewport_size({"width": width, "height": 900})
     said = words(servers["spent"], lang)
-    _, form = open_form(axe_page, servers, sites, "spent", surface, lang)
+    form = open_form(axe_page, servers, sites, "spent", surface, lang)
     typed = f"reader-{uuid.uuid4().hex[:12]}@example.com"
     submit(form, said, typed)
     error = form.locator(".signup__error")

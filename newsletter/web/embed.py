@@ -51,7 +51,7 @@ def subscribe(newsletter: Newsletter):
     """Submit from inside the frame; errors and success stay in the frame."""
     if not _from_our_frame():
         raise Refused(403, "origin_not_allowed")
-    signup = EmbedSignupForm(request.form, meta={"csrf_context": newsletter.slug})
+    signup = _sent_form(newsletter)
     source = evidence.from_request("embed", signup.source_url.data or None)
     if not signups.accept(signup, newsletter, source):
         return _render(newsletter, signup), 422
@@ -85,9 +85,7 @@ def subscribe_to_several():
     """Submit from inside the frame; one confirmation email for the newsletters ticked."""
     if not _from_our_frame():
         raise Refused(403, "origin_not_allowed")
-    offered, not_offered = signups.offered()
-    meta = {"csrf_context": newsletter_choice.key(offered)}
-    signup = EmbedSeveralSignupForm(request.form, meta=meta).offering(offered, not_offered)
+    signup = _sent_several_form()
     source = evidence.from_request("embed", signup.source_url.data or None)
     if not signups.accept_several(signup, source):
         return _render_several(signup), 422
@@ -132,7 +130,7 @@ def _form_with_error(message: str) -> str | None:
     newsletter = (request.view_args or {}).get("newsletter")
     if newsletter is None:
         return None
-    signup = EmbedSignupForm(request.form, meta={"csrf_context": newsletter.slug})
+    signup = _sent_form(newsletter)
     signup.form_errors.append(message)
     return _render(newsletter, signup)
 
@@ -140,9 +138,7 @@ def _form_with_error(message: str) -> str | None:
 @errors.answered_by_form("embed.subscribe_to_several")
 def _several_form_with_error(message: str) -> str | None:
     """The same for the form for several newsletters (its framing set by its context)."""
-    offered, not_offered = signups.offered()
-    meta = {"csrf_context": newsletter_choice.key(offered)}
-    signup = EmbedSeveralSignupForm(request.form, meta=meta).offering(offered, not_offered)
+    signup = _sent_several_form()
     signup.form_errors.append(message)
     return _render_several(signup)
 
@@ -154,6 +150,19 @@ def _framable_by_allowed_origins(response: Response) -> Response:
     if newsletter is not None:
         security.allow_framing_by(newsletter.allowed_origins)
     return response
+
+
+def _sent_form(newsletter: Newsletter) -> EmbedSignupForm:
+    """The frame's form as sent, checked against a token naming its newsletter."""
+    return EmbedSignupForm(request.form, meta={"csrf_context": newsletter.slug})
+
+
+def _sent_several_form() -> EmbedSeveralSignupForm:
+    """The frame's form for several newsletters as sent, checked against a token naming
+    the set it offered."""
+    offered, not_offered = signups.offered()
+    meta = {"csrf_context": newsletter_choice.key(offered)}
+    return EmbedSeveralSignupForm(request.form, meta=meta).offering(offered, not_offered)
 
 
 def _from_our_frame() -> bool:

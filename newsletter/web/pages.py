@@ -94,11 +94,7 @@ def _form_with_error(message: str) -> str | None:
     """A refused submission (a 429, a 403) as the page's form again: the address
     as typed, the error under it (see newsletter/web/errors.py)."""
     newsletter = (request.view_args or {}).get("newsletter")
-    if newsletter is None:
-        return None
-    form = SignupForm()
-    form.form_errors.append(message)
-    return render_template("pages/newsletter.html", newsletter=newsletter, form=form)
+    return None if newsletter is None else _page_with_error(newsletter, message)
 
 
 @errors.answered_by_form("pages.sign_up_to_several")
@@ -118,6 +114,12 @@ def form_expired(_error: CSRFError):
         return _several(form), 400
     # The newsletter was looked up before the CSRF check ran (an unknown one is a 404).
     newsletter = (request.view_args or {})["newsletter"]
+    return _page_with_error(newsletter, form_words.current().expired), 400
+
+
+def _page_with_error(newsletter: Newsletter, message: str) -> str:
+    """The newsletter's page with its form again: the address as typed, ``message`` under
+    it, and a fresh CSRF token."""
     form = SignupForm()
-    form.form_errors.append(form_words.current().expired)
-    return render_template("pages/newsletter.html", newsletter=newsletter, form=form), 400
+    form.form_errors.append(message)
+    return render_template("pages/newsletter.html", newsletter=newsletter, form=form)

@@ -82,5 +82,4 @@ def several_sent_to() -> tuple[SentTo | None, list[Newsletter]]:
     if signed is None:
         return None, []
     slugs, sent = signed
-    public = newsletter_snapshot.public()
-    return sent, [newsletter for newsletter in public if newsletter.slug in slugs]
+    return sent, newsletter_snapshot.public_named(slugs)

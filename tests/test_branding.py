@@ -91,6 +91,22 @@ def test_the_page_and_the_frame_wear_the_brand(client, branded, path):
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_front_page_allows_every_newsletters_logo(app, client, runner, branded):
+    add_newsletters(app)
+    other_logo = "https://images.example.org/briefing.png"
+    result = runner.invoke(args=["newsletters", "update", BRIEFING, "--logo-url", other_logo])
+    assert result.exit_code == 0, result.output
+    page = client.get("/")
+    assert f'src="{LOGO}"' in page.text and f'src="{other_logo}"' in page.text
+    assert csp(page)["img-src"] == [
+        "'self'",
+        "data:",
+        "https://cdn.example.net",
+        "https://images.example.org",
+    ]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_without_a_brand_the_page_has_the_services_look(client):
     page = client.get(f"/newsletters/{SLUG}")
     assert "brand.css" not in page.text

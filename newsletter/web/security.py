@@ -54,6 +54,15 @@ def set_policy(**directives: str) -> None:
     g.setdefault("csp", {}).update(directives)
 
 
+def allow_images_from(origin: str) -> None:
+    """Let the current response's images come from ``origin`` too (a newsletter's logo):
+    added to ``img-src``, so a page showing several logos allows each of theirs."""
+    policy = g.setdefault("csp", {})
+    sources = policy.get("img-src", CONTENT_SECURITY_POLICY["img-src"])
+    if origin not in sources.split():
+        policy["img-src"] = f"{sources} {origin}"
+
+
 def token_page(response: Response) -> Response:
     """After-request hook for blueprints whose URLs carry tokens."""
     response.headers.update(TOKEN_PAGE_HEADERS)

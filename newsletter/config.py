@@ -180,6 +180,9 @@ def finish(app: Flask) -> None:
         )
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
     app.config["IP_RETENTION_DAYS"] = _retention_days(app.config["IP_RETENTION_DAYS"])
+    app.config["AUDIT_RETENTION_DAYS"] = _whole_days(
+        "NEWSLETTER_AUDIT_RETENTION_DAYS", app.config["AUDIT_RETENTION_DAYS"]
+    )
     # Editors' sessions are permanent, renewed by each request (SESSION_REFRESH_EACH_REQUEST),
     # so they last this long after the last one; Flask refuses older cookies.
     idle = timedelta(seconds=int(app.config["ADMIN_SESSION_IDLE_SECONDS"]))
@@ -190,14 +193,17 @@ def _retention_days(value: object) -> int | None:
     """``IP_RETENTION_DAYS`` as a whole number of days (None or 0: keep the IPs)."""
     if value is None or value == "" or value == 0:
         return None
+    return _whole_days("NEWSLETTER_IP_RETENTION_DAYS", value)
+
+
+def _whole_days(name: str, value: object) -> int:
+    """A setting that is a number of days, at least one; refused at start otherwise."""
     try:
         days = int(str(value))
     except ValueError:
         days = -1
     if days < 1:
-        raise ConfigurationError(
-            f"NEWSLETTER_IP_RETENTION_DAYS must be a whole number of days, not {value!r}"
-        )
+        raise ConfigurationError(f"{name} must be a whole number of days, not {value!r}")
     return days
 
 

@@ -132,10 +132,11 @@ def test_without_the_setting_ip_addresses_are_kept(app, runner, mailbox):
     assert evidence(app, OLD)[:2] == (OLD_IP, OLD_IP)
 
 
+@pytest.mark.parametrize("setting", ["IP_RETENTION_DAYS", "AUDIT_RETENTION_DAYS"])
 @pytest.mark.parametrize("value", [-1, "soon", "1.5", True])
-def test_a_retention_that_is_no_number_of_days_is_refused_at_start(settings, value):
-    with pytest.raises(ConfigurationError, match="NEWSLETTER_IP_RETENTION_DAYS"):
-        create_app(settings | {"IP_RETENTION_DAYS": value})
+def test_a_retention_that_is_no_number_of_days_is_refused_at_start(settings, setting, value):
+    with pytest.raises(ConfigurationError, match=f"NEWSLETTER_{setting}"):
+        create_app(settings | {setting: value})
 
 
 @pytest.mark.parametrize(("value", "days"), [(None, None), (0, None), ("30", 30), (7, 7)])

@@ -53,15 +53,7 @@ def audit_list(since: str | None, actor: str | None, action: str | None, limit: 
 @with_appcontext
 def audit_purge() -> None:
     """Delete entries older than NEWSLETTER_AUDIT_RETENTION_DAYS (run it daily)."""
-    days = audit_retention_days()
+    days = current_app.config["AUDIT_RETENTION_DAYS"]
     with editing() as session:
         purged = audit.purge(session, days)
     click.echo(f"Purged {purged} audit entr{'y' if purged == 1 else 'ies'} older than {days} days.")
-
-
-def audit_retention_days() -> int:
-    """How long audit entries are kept; a clear refusal for a setting that would purge all."""
-    days = int(current_app.config["AUDIT_RETENTION_DAYS"])
-    if days < 1:
-        raise click.ClickException("NEWSLETTER_AUDIT_RETENTION_DAYS must be at least 1")
-    return days

@@ -13,7 +13,6 @@ from newsletter import csv_export
 from newsletter import exports
 from newsletter import list_management
 from newsletter import retention
-from newsletter.cli.audit_commands import audit_retention_days
 from newsletter.cli.common import AS_EDITOR
 from newsletter.cli.common import acting_for
 from newsletter.cli.common import duration
@@ -92,7 +91,7 @@ def daily(pending_older_than: str) -> None:
     entries older than NEWSLETTER_AUDIT_RETENTION_DAYS."""
     age = duration(pending_older_than, "--pending-older-than")
     days = current_app.config["IP_RETENTION_DAYS"]
-    audit_days = audit_retention_days()
+    audit_days = current_app.config["AUDIT_RETENTION_DAYS"]
     with editing() as session:
         purged = list_management.purge_pending(session, age)
         cleared = retention.anonymise_ips(session, timedelta(days=days)) if days else None

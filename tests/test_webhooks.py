@@ -263,6 +263,9 @@ def test_an_editor_adds_tests_disables_and_removes_an_endpoint(app, client, runn
     assert refused.status_code == 422
     assert "The URL must start with https://" in refused.text
     assert runner.invoke(args=["webhooks", "list"]).output == ""
+    too_long = "https://crm.example.org/" + "x" * 2100  # refused whole, not cut to fit
+    assert editor.post(path, data={"url": too_long, "csrf_token": token}).status_code == 422
+    assert runner.invoke(args=["webhooks", "list"]).output == ""
     assert editor.post(path, data={"url": "https://crm.example.org/x"}).status_code == 400
     with Receiver(500) as receiver:
         added = editor.post(path, data={"url": receiver.url, "csrf_token": token})

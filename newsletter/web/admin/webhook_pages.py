@@ -38,7 +38,7 @@ def webhooks(newsletter: Newsletter):
 @requires(Need.EDIT)
 def add_webhook(newsletter: Newsletter):
     """Register a URL; the answer shows its secret, once."""
-    url = request.form.get("url", "")[:URL_FIELD_LENGTH]
+    url = request.form.get("url", "")
     allow_loopback = current_app.config["WEBHOOK_ALLOW_LOOPBACK"]
     try:
         added = endpoints.add(
@@ -50,7 +50,8 @@ def add_webhook(newsletter: Newsletter):
             ip=client_ip(),
         )
     except endpoints.InvalidWebhookUrl as error:
-        return _page(newsletter, url=url, error=str(error)), 422
+        # Shown again as typed, up to what the field holds; checked whole above.
+        return _page(newsletter, url=url[:URL_FIELD_LENGTH], error=str(error)), 422
     return _page(newsletter, added=added), 201
 
 

@@ -37,7 +37,11 @@ from benchmarks.servers import Gunicorn
 from benchmarks.stats import percentile
 
 PROCESSES = 2
-START_DELAY = 0.3  # seconds for the generator processes to start before the load begins
+# Seconds between the generators' "ready" and the load's start: their threads' start-up only,
+# since a generator says ready once its interpreter and clients are up (which, on a loaded
+# machine, can take seconds: a fixed delay from launch measured nothing then).
+START_DELAY = 0.1
+READY = "ready"
 CSRF_FIELD = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
 CHECKBOX = re.compile(rb'name="newsletters" value="([^"]+)"')
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) newsletter-bench/1"
@@ -57,9 +61,10 @@ class Job:
     base_url: str
     path: str
     threads: int
-    start_at: float  # time.monotonic() (system-wide on Linux) when the threads start
-    window_start: float
-    window_end: float
+    # The timing comes in a second message, once every generator is ready (see drive).
+    start_at: float = 0.0  # time.monotonic() (system-wide on Linux) when the threads start
+    window_start: float = 0.0
+    window_end: float = 0.0
     prefix: str = "bench"
     tokens: list[str] = field(default_factory=list)
 
@@ -191,11 +196,14 @@ def _expect(status: int, wanted: int) -> None:
         raise Unexpected(f"HTTP {status}, expected {wanted}")
 
 
-def generate(job: Job) -> Outcome:
-    """Run ``job.threads`` clients until the window closes (in this process)."""
+def generate(job: Job, await_timing: Callable[[], dict]) -> Outcome:
+    """Run ``job.threads`` clients until the window closes (in this process), the window
+    set by ``await_timing`` once the clients are made."""
     outcome = Outcome()
     lock = threading.Lock()
     clients = [Client(job, index, job.tokens[index :: job.threads]) for index in range(job.threads)]
+    for name, value in await_timing().items():
+        setattr(job, name, value)
     threads = [threading.Thread(target=client.run, args=(outcome, lock)) for client in clients]
     sampler = threading.Thread(target=_sample_cpu, args=(job, outcome))
     for thread in [sampler, *threads]:
@@ -246,10 +254,8 @@ def drive(
     prefix: str = "bench",
     tokens: list[str] | None = None,
 ) -> LoadResult:
-    """Load ``server`` with ``concurrency`` clients of ``kind`` split over two processes."""
-    start_at = time.monotonic() + START_DELAY
-    window_start = start_at + warmup
-    window_end = window_start + duration
+    """Load ``server`` with ``concurrency`` clients of ``kind`` split over two processes,
+    started together once both say they are ready."""
     processes = []
     for number in range(PROCESSES):
         threads = concurrency // PROCESSES + (number < concurrency % PROCESSES)
@@ -258,9 +264,6 @@ def drive(
             base_url=server.base_url,
             path=path,
             threads=threads,
-            start_at=start_at,
-            window_start=window_start,
-            window_end=window_end,
             prefix=f"{prefix}-p{number}",
             tokens=(tokens or [])[number::PROCESSES],
         )
@@ -271,17 +274,28 @@ def drive(
             cwd=ROOT,
             text=True,
         )
-        processes.append((process, json.dumps(asdict(job))))
-    for process, job_text in processes:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(json.dumps(asdict(job)) + "\n")
+        process.stdin.flush()
+        processes.append(process)
+    for process in processes:
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != READY:
+            raise RuntimeError(f"load generator failed to start (exit {process.wait()})")
+    start_at = time.monotonic() + START_DELAY
+    window_start = start_at + warmup
+    window_end = window_start + duration
+    timing = {"start_at": start_at, "window_start": window_start, "window_end": window_end}
+    for process in processes:
         assert process.stdin is not None
-        process.stdin.write(job_text)
+        process.stdin.write(json.dumps(timing))
         process.stdin.close()
     time.sleep(max(0.0, window_start - time.monotonic()))
     cpu_before = server.cpu_seconds()
     time.sleep(max(0.0, window_end - time.monotonic()))
     cpu_after = server.cpu_seconds()
     outcomes = []
-    for process, _ in processes:
+    for process in processes:
         assert process.stdout is not None
         output = process.stdout.read()
         if process.wait() != 0:
@@ -326,8 +340,13 @@ def _combine(
 
 def main() -> None:
     """The generator process: a JSON :class:`Job` in, a JSON :class:`Outcome` out."""
-    job = Job(**json.load(sys.stdin))
-    json.dump(asdict(generate(job)), sys.stdout)
+    job = Job(**json.loads(sys.stdin.readline()))
+
+    def ready_then_timing() -> dict:
+        print(READY, flush=True)
+        return json.loads(sys.stdin.read())
+
+    json.dump(asdict(generate(job, ready_then_timing)), sys.stdout)
 
 
 if __name__ == "__main__":

@@ -702,7 +702,7 @@ def run(seconds: int, folder: Path, backend, services: Services, prefix: str) ->
         for _ in range(MAIL_WORKERS):
             workers.start()
         progress.say(f"soak: {seconds} s, {CONCURRENCY} clients on {server.base_url}")
-        job = Job("signup", server.base_url, FORM, CONCURRENCY, 0.0, 0.0, 0.0, prefix="soak")
+        job = Job("signup", server.base_url, FORM, CONCURRENCY, prefix="soak")
         clients = [SoakClient(job, index, tally, links) for index in range(CONCURRENCY)]
         threads = [threading.Thread(target=client.soak, args=(stop,)) for client in clients]
         threads.append(threading.Thread(target=tail_links, args=(record, links, stop)))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from newsletter.access_models import AuditAction
 from newsletter.access_models import AuditEntry
 from newsletter.db import database
+from newsletter.import_jobs import MAX_ATTEMPTS
 from newsletter.import_jobs import ImportJob
 from newsletter.import_jobs import ImportJobChunk
 from newsletter.import_jobs import claim
@@ -25,6 +26,7 @@ from tests.reader import shown_text
 from tests.test_import import DATA
 from tests.test_import import statuses
 from tests.test_import import subscription_of
+from tests.workers import run_workers
 
 FORM = f"/admin/newsletters/{SLUG}/import"
 JOB_PATH = re.compile(rf"/admin/newsletters/{SLUG}/imports/(\d+)$")
@@ -180,6 +182,14 @@ def test_a_file_over_the_cap_is_413_with_the_reason(app, runner, settings):
     assert response.status_code == 413
     assert "The file is larger than the 10 kB an import may be." in shown_text(response.text)
     assert "NEWSLETTER_IMPORT_MAX_UPLOAD_BYTES" in shown_text(response.text)
+    # Refused before the sign-in check: the page tells a stranger nothing more.
+    stranger = app.test_client().post(
+        FORM,
+        data={"file": (io.BytesIO(b"email\n" * 2000), "a.csv")},
+        content_type="multipart/form-data",
+    )
+    assert stranger.status_code == 413
+    assert EDITOR not in stranger.text and "list.csv" not in stranger.text
     # Under the cap (but over the 64 KiB of other forms) is taken.
     app.config["IMPORT_MAX_UPLOAD_BYTES"] = 1_000_000
     uploaded(client, b"email\n" + b"a@example.com\n" * 10_000)
@@ -211,3 +221,36 @@ def test_a_job_whose_worker_died_is_taken_over(app, runner, settings):
     with app.app_context(), database(app).reading_sessions() as session:
         [job] = session.scalars(select(ImportJob)).all()
     assert job.attempts == 2
+
+
+def test_a_job_its_workers_keep_dying_on_is_given_up(app, runner):
+    """Claimed (and its worker dead) as often as a job may be: the next worker marks it
+    stopped instead of running it again, and deletes its file."""
+    client = signed_in_client(app, runner)
+    path = uploaded(client, PLAIN, email_column="Email")
+    for _ in range(MAX_ATTEMPTS):
+        with app.app_context(), database(app).transaction() as session:
+            assert claim(session, timedelta(0)) is not None
+    assert "Ran" not in run_worker(runner)
+    progress = json.loads(client.get(f"{path}.json").text)
+    assert (progress["state"], progress["ended"]) == ("stopped", True)
+    assert "stopped with its worker each time" in shown_text(client.get(path).text)
+    assert statuses(app) == {}
+    with app.app_context(), database(app).reading_sessions() as session:
+        assert session.scalars(select(ImportJobChunk)).all() == []
+
+
+def test_two_workers_run_each_job_once(app, runner, tmp_path):
+    """Two ``newsletter worker --once`` processes at once, three jobs: each job is claimed
+    once (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite)."""
+    client = signed_in_client(app, runner)
+    paths = [
+        uploaded(client, f"Email\nreader{number}@example.com\n".encode(), email_column="Email")
+        for number in range(3)
+    ]
+    outputs = run_workers(app, tmp_path / "worker-instance")
+    ran = [re.search(r"Ran (\d+) import", output) for output in outputs]
+    assert sum(int(match.group(1)) for match in ran if match) == 3
+    assert [report_of(client, path)["Created"] for path in paths] == ["1", "1", "1"]
+    with app.app_context(), database(app).reading_sessions() as session:
+        assert [job.attempts for job in session.scalars(select(ImportJob))] == [1, 1, 1]

@@ -193,10 +193,11 @@ def fail(session: Session, job_id: int, error: str) -> None:
 
 
 def _end(session: Session, job_id: int, status: OutboxStatus, **values: str) -> None:
-    """Set the job's end, and delete its file."""
+    """Set the job's end, and delete its file. A job ends once: a worker whose claim ran
+    out while it was still running does not overwrite the end another worker gave it."""
     session.execute(
         update(ImportJob)
-        .where(ImportJob.id == job_id)
+        .where(ImportJob.id == job_id, ImportJob.status == OutboxStatus.SENDING)
         .values(status=status, finished_at=utcnow(), claimed_until=None, **values)
     )
     session.execute(delete(ImportJobChunk).where(ImportJobChunk.job_id == job_id))

@@ -46,6 +46,12 @@ DEFAULTS = {
     "CONFIRMATION_RESEND_INTERVAL": 10 * 60,
     # Rows an import applies per transaction: a failure half-way keeps the batches before.
     "IMPORT_BATCH_SIZE": 1000,
+    # The largest file the admin's import page takes, in bytes (a million-row Mailchimp
+    # export is about 300 MB); a larger upload is refused with 413 before it is read.
+    "IMPORT_MAX_UPLOAD_BYTES": 512 * 1024 * 1024,
+    # A worker's claim on an uploaded import lasts this many seconds, renewed after each
+    # batch: if the worker dies, another runs the file again after that.
+    "IMPORT_LEASE_SECONDS": 120,
     # How long an iframe signup form may sit open before its token expires (a day).
     "EMBED_FORM_MAX_AGE": 24 * 3600,
     # A change to a newsletter made in another process reaches this one's reader-facing

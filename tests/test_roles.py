@@ -69,6 +69,10 @@ ROUTES = {
     ("admin.webhooks", "GET"): ("edit", 200),
     ("admin.add_webhook", "POST"): ("edit", 422),
     ("admin.webhook_action", "POST"): ("edit", 404),
+    ("admin.import_form", "GET"): ("edit", 200),
+    ("admin.start_import", "POST"): ("edit", 422),
+    ("admin.import_job", "GET"): ("edit", 404),
+    ("admin.import_progress", "GET"): ("edit", 404),
 }
 # Run last, in this order: an erasure takes the subscriber the other routes show, and
 # signing out ends the session.
@@ -120,8 +124,9 @@ def setup(app, runner, role: str):
     ids = {row.newsletter.slug: row.public_id for row in subscriptions(app)}
     with app.app_context(), database(app).transaction() as session:
         editor_id = session.scalars(select(Editor.id).where(Editor.email == OWNER)).one()
-    # No endpoint has this id: a role let in is answered 404, one refused 403 first.
-    webhook = {"endpoint_id": 999999, "action": "test"}
+    # No endpoint or import job has this id: a role let in is answered 404, one refused 403
+    # first.
+    webhook = {"endpoint_id": 999999, "action": "test", "job_id": 999999}
     return client, ids, {"token_id": token_id, "editor_id": editor_id} | webhook
 
 

@@ -1,4 +1,4 @@
-"""Running the product: serve, migrate, apply signups and deliver mail."""
+"""Running the product: serve, migrate, apply signups, deliver mail, run uploaded imports."""
 
 import ipaddress
 import logging
@@ -15,6 +15,8 @@ from flask.cli import with_appcontext
 from newsletter import migrations
 from newsletter import newsletters
 from newsletter.db import database
+from newsletter.import_worker import ImportRunner
+from newsletter.import_worker import start_background_importer
 from newsletter.mail.worker import Worker
 from newsletter.mail.worker import start_background_sender
 
@@ -45,11 +47,13 @@ def serve(host: str, port: int, threads: int) -> None:
     if app.config["DEMO"]:
         log.info("Demo article embedding the form: http://localhost:%s/demo/article", port)
     stop_sender = start_background_sender(app)
+    stop_importer = start_background_importer(app)
     log.info("Serving on http://%s:%s/ (mail: %s)", host, port, _mail_description(app))
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident=None)
     finally:
         stop_sender.set()
+        stop_importer.set()
 
 
 @click.group("db")
@@ -71,21 +75,29 @@ def db_upgrade() -> None:
 )
 @with_appcontext
 def worker(once: bool) -> None:
-    """Apply recorded signups and deliver queued mail; run as many as you like on PostgreSQL."""
+    """Apply recorded signups, deliver queued mail and run the imports uploaded in the
+    admin; run as many as you like on PostgreSQL."""
     _log_to_stderr()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     mail_worker = Worker.for_app(app)
     if once:
+        imported = ImportRunner.for_app(app).drain()
+        if imported:
+            click.echo(f"Ran {imported} import(s).")
         click.echo(f"Tried {mail_worker.drain()} message(s).")
         return
     stop = threading.Event()
-    # SIGTERM lets the batch in hand finish, so no claimed message is left behind.
+    # SIGTERM lets the batch in hand finish, so no claimed message is left behind. An
+    # import cut off half-way is run again by a worker once its claim runs out.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop_importer = start_background_importer(app)
     log.info("Delivering mail (%s); stop with Ctrl-C or SIGTERM", _mail_description(app))
     try:
         mail_worker.run(stop)
     except KeyboardInterrupt:
         stop.set()
+    finally:
+        stop_importer.set()
 
 
 def _all_interfaces(host: str) -> bool:

@@ -1,4 +1,5 @@
-"""Claiming queued rows under a lease: the mail outbox and the webhook deliveries share it.
+"""Claiming queued rows under a lease: the mail outbox, the webhook deliveries and the
+imports uploaded in the admin share it.
 
 One ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING`` statement: on
 PostgreSQL concurrent workers skip each other's rows; on SQLite the single statement is

@@ -7,7 +7,8 @@ by copying it and dropping the original, and with foreign keys on, dropping
 
 from alembic import context
 
-from newsletter import models  # noqa: F401  (registers the tables on the metadata)
+from newsletter import import_jobs  # noqa: F401  (registers the tables on the metadata)
+from newsletter import models  # noqa: F401
 from newsletter import signup_waves  # noqa: F401
 from newsletter.db.base import Base
 from newsletter.db.engine import make_engine

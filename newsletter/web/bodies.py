@@ -1,8 +1,10 @@
 """One guard for every request body, before any CSRF check, view or error handler reads it.
 
-Only two kinds of body are read here: a form (``application/x-www-form-urlencoded`` or
-``multipart/form-data``) on our pages and the admin, and a JSON object on the API. Any
-other body is refused up front, in the caller's format, and nothing is stored:
+Every body is capped at ``MAX_CONTENT_LENGTH`` (413 past it), but for the routes of
+:data:`LARGER_BODIES`, whose own setting caps theirs. Only two kinds of body are read
+here: a form (``application/x-www-form-urlencoded`` or ``multipart/form-data``) on our
+pages and the admin, and a JSON object on the API. Any other body is refused up front,
+in the caller's format, and nothing is stored:
 
 - a body of another content type (JSON to a page, a form to the API): 415;
 - JSON that is not UTF-8, does not parse, or nests too deeply to parse: 400;
@@ -16,6 +18,7 @@ The API's JSON is parsed here once; views read it from the cache with ``get_json
 
 from flask import Flask
 from flask import abort
+from flask import current_app
 from flask import request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
@@ -27,6 +30,8 @@ JSON_BLUEPRINTS = {"api"}
 # Providers' webhooks read their raw bytes themselves: a signature covers them as sent, and
 # SNS posts JSON as text/plain (``newsletter.web.bounce_webhooks``).
 RAW_BLUEPRINTS = {"bounce_webhooks"}
+# Routes taking more than a form's body (an import's upload): the setting that caps theirs.
+LARGER_BODIES = {"admin.start_import": "IMPORT_MAX_UPLOAD_BYTES"}
 # The methods whose bodies Flask-WTF reads; our views read no others.
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -55,6 +60,8 @@ def check_body() -> None:
     """Refuse a body the route would not read, or could not; see the module's list."""
     if request.method not in BODY_METHODS or request.routing_exception is not None:
         return  # nothing reads the body, or routing answers 404/405 anyway
+    if request.endpoint in LARGER_BODIES:
+        request.max_content_length = current_app.config[LARGER_BODIES[request.endpoint]]
     if request.blueprint in RAW_BLUEPRINTS:
         return
     if request.blueprint in JSON_BLUEPRINTS:

@@ -125,7 +125,7 @@ def answered_by_form(*endpoints: str) -> Callable:
 
 def init_app(app: Flask) -> None:
     """Answer every HTTP error, and any unexpected exception, in the caller's format."""
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Refusal, _refusal)
     # The database is down, restarting, or too busy: a temporary state, not a bug.
     for outage in (OperationalError, InterfaceError, PoolTimeout):
@@ -145,7 +145,7 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
-def _http_error(error: HTTPException):
+def http_error(error: HTTPException):
     """Render an HTTP error with our own words, never the exception's internals."""
     status = error.code or 500
     reason = error.reason if isinstance(error, Refused) else _slug(error.name)
@@ -166,7 +166,7 @@ def _http_error(error: HTTPException):
 
 def _refusal(refusal: Refusal):
     """The domain refused: its reason, with the status that means here."""
-    return _http_error(Refused(REFUSAL_STATUS[type(refusal)], refusal.reason))
+    return http_error(Refused(REFUSAL_STATUS[type(refusal)], refusal.reason))
 
 
 def _database_unavailable(error: Exception):
@@ -176,14 +176,14 @@ def _database_unavailable(error: Exception):
     )
     db.end_session()
     unavailable = ServiceUnavailable(retry_after=OUTAGE_RETRY_SECONDS)
-    return _http_error(unavailable)
+    return http_error(unavailable)
 
 
 def _unexpected_error(error: Exception):
     """Log the bug, roll back, and answer 500 without details."""
     log.exception("Unhandled error on %s %s", request.method, request.path)
     db.end_session()
-    return _http_error(InternalServerError())
+    return http_error(InternalServerError())
 
 
 def _headers(error: HTTPException) -> dict[str, str]:

@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     from newsletter.web.admin import dashboard  # noqa: F401
     from newsletter.web.admin import downloads  # noqa: F401
     from newsletter.web.admin import editor_pages  # noqa: F401
+    from newsletter.web.admin import import_pages  # noqa: F401
     from newsletter.web.admin import newsletter_settings  # noqa: F401
     from newsletter.web.admin import subscriber_pages  # noqa: F401
     from newsletter.web.admin import token_pages  # noqa: F401

@@ -1,4 +1,5 @@
-"""The editors' forms: a newsletter's settings, and the subscriber list's filters.
+"""The editors' forms: a newsletter's settings, an import's upload, and the subscriber
+list's filters.
 
 Field checks reuse the domain's rules (:mod:`newsletter.newsletters`) so that an error
 can be shown next to its field; the domain still checks everything again when saving.
@@ -7,6 +8,8 @@ can be shown next to its field; the domain still checks everything again when sa
 from collections.abc import Callable
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from flask_wtf.file import FileRequired
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField
 from wtforms import Field
@@ -14,6 +17,7 @@ from wtforms import IntegerField
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import InputRequired
 from wtforms.validators import Length
@@ -21,6 +25,8 @@ from wtforms.validators import NumberRange
 from wtforms.validators import Regexp
 from wtforms.validators import ValidationError
 
+from newsletter import import_formats
+from newsletter import import_jobs
 from newsletter import languages
 from newsletter import newsletters
 from newsletter.list_management import MAX_QUERY_LENGTH
@@ -131,6 +137,34 @@ class NewNewsletterForm(NewsletterForm):
             ),
         ],
     )
+
+
+class ImportForm(FlaskForm):
+    """A file to import into a newsletter, with the options ``newsletter import`` takes."""
+
+    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to import.")])
+    dry_run = BooleanField("Dry run: show what would happen, change nothing")
+    email_column = StringField("Address column", validators=[at_most(import_jobs.COLUMN_LENGTH)])
+    status_column = StringField("Status column", validators=[at_most(import_jobs.COLUMN_LENGTH)])
+    status_map = StringField("Status map", validators=[at_most(MAX_DESCRIPTION_LENGTH)])
+    language = SelectField(
+        "Language of their mail",
+        choices=[
+            SelectChoice("", "The file’s, else the newsletter’s"),
+            *map(SelectChoice, languages.LANGUAGES),
+        ],
+        default="",
+    )
+
+    def validate_status_map(self, field: Field) -> None:
+        """Pairs such as subscribed=confirmed, each naming one of our statuses."""
+        try:
+            import_formats.parse_status_map(field.data)
+        except ValueError:
+            raise ValidationError(
+                "Write pairs such as subscribed=confirmed,cleaned=bounced; ours are "
+                "pending, confirmed, unsubscribed and bounced."
+            ) from None
 
 
 # The subscriber list's filter for complaints, beside the statuses.

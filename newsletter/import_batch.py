@@ -1,13 +1,14 @@
 """One batch of an import's rows applied with a few statements, whatever its length.
 
 Per batch, not per row (a million rows are a thousand batches): one ``SELECT … IN`` finds
-the readers the batch's addresses already have, one multi-row ``INSERT … ON CONFLICT DO
-NOTHING`` makes the others (a concurrent signup of the same address wins, as a signup's
-would), one more ``SELECT … IN`` gives their ids; the same for the subscriptions to the
-newsletter (``RETURNING`` says which ones this import created), then a locking ``SELECT …
-IN … FOR UPDATE`` of them all, one ``UPDATE`` statement per kind of move (executemany)
-and one ``INSERT`` of the history events. No ORM object is made: these are Core
-statements on the tables.
+the readers the batch's addresses already have, one ``INSERT … ON CONFLICT DO NOTHING``
+(executemany) makes the others (a concurrent signup of the same address wins, as a
+signup's would), one more ``SELECT … IN`` gives their ids; a locking ``SELECT … IN … FOR
+UPDATE`` finds the subscriptions to the newsletter they have, the same ``INSERT`` makes
+the others and a ``SELECT`` gives their ids (the public id this import gave one says it
+made it), then one ``UPDATE`` statement per kind of move and one ``INSERT`` of the history
+events. No ORM object is made, nor any SQLAlchemy statement: the statements are SQL text
+given to the driver with plain tuples (``newsletter.import_sql``).
 
 The rows are then decided in file order against the statuses held in memory, so an
 address twice in a batch ends as it would one row at a time: what each row does is
@@ -15,55 +16,34 @@ address twice in a batch ends as it would one row at a time: what each row does 
 """
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Collection
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 
-from sqlalchemy import Insert
-from sqlalchemy import Table
-from sqlalchemy import bindparam
-from sqlalchemy import insert
-from sqlalchemy import select
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from newsletter import addresses
-from newsletter.db.sql import insert_ignoring_conflicts
 from newsletter.import_formats import SourceRow
+from newsletter.import_sql import EVENT_COLUMNS
+from newsletter.import_sql import READER_COLUMNS
+from newsletter.import_sql import SUBSCRIPTION_COLUMNS
+from newsletter.import_sql import BatchSql
 from newsletter.models import EventKind
-from newsletter.models import Reader
-from newsletter.models import Subscription
-from newsletter.models import SubscriptionEvent
 from newsletter.models import SubscriptionStatus
 from newsletter.models import new_public_id
 
-READERS = Reader.__table__
-SUBSCRIPTIONS = Subscription.__table__
 # The report lists this many skipped lines; past it, it counts them (constant memory).
 SKIPPED_LISTED = 1000
 IMPORT_SOURCE = "import"  # the subscription's ``source`` when the file names none
-INSERT_EVENTS = insert(SubscriptionEvent.__table__)
-CONFIRM = (
-    update(SUBSCRIPTIONS)
-    .where(SUBSCRIPTIONS.c.id == bindparam("target_id"))
-    .values(
-        status=bindparam("new_status"),
-        confirmed_at=bindparam("new_confirmed_at"),
-        confirmed_ip=bindparam("new_confirmed_ip"),
-    )
-)
-OPT_OUT = (
-    update(SUBSCRIPTIONS)
-    .where(SUBSCRIPTIONS.c.id == bindparam("target_id"))
-    .values(status=bindparam("new_status"), unsubscribed_at=bindparam("new_unsubscribed_at"))
-)
-SET_LANGUAGE = (
-    update(SUBSCRIPTIONS)
-    .where(SUBSCRIPTIONS.c.id == bindparam("target_id"))
-    .values(language=bindparam("new_language"))
-)
+# The columns each kind of move sets (parameters: these, then the subscription's id).
+CONFIRM = ("status", "confirmed_at", "confirmed_ip")
+OPT_OUT = ("status", "unsubscribed_at")
+SET_LANGUAGE = ("language",)
+# Model defaults a Core INSERT would fill in.
+FIRST_ROUND = 1
+NO_SOFT_BOUNCES = 0
 
 
 @dataclass(frozen=True)
@@ -133,15 +113,18 @@ class Batch:
 
 def apply(session: Session, batch: Batch, report: Report) -> None:
     """Apply the batch, counting each row in the report."""
-    readers = _readers(session, batch)
-    statuses = _locked_subscriptions(session, batch.target.id, set(readers.values()))
-    created = _create_subscriptions(session, batch, readers, statuses)
-    confirms: dict[int, dict] = {}
-    opt_outs: dict[int, dict] = {}
-    languages: dict[int, dict] = {}
-    events: list[dict] = []
-    for email, row in batch.rows:
-        reader_id = readers[addresses.key(email)]
+    sql = BatchSql(session.connection())
+    keys = [addresses.key(email) for email, _row in batch.rows]
+    readers = _readers(sql, batch, keys)
+    statuses = _locked_subscriptions(sql, batch.target.id, set(readers.values()))
+    created = _create_subscriptions(sql, batch, [readers[key] for key in keys], statuses)
+    confirms: dict[int, tuple] = {}
+    opt_outs: dict[int, tuple] = {}
+    languages: dict[int, tuple] = {}
+    events: list[tuple] = []
+    event = (EventKind.IMPORTED.value, sql.time(batch.now), None, None, batch.detail)
+    for key, (_email, row) in zip(keys, batch.rows, strict=True):
+        reader_id = readers[key]
         subscription_id, here = statuses[reader_id]
         if reader_id in created:
             created.discard(reader_id)  # a later row of the same address finds it made
@@ -156,122 +139,105 @@ def apply(session: Session, batch: Batch, report: Report) -> None:
                 continue
             statuses[reader_id] = (subscription_id, row.status)
             moves = confirms if row.status is SubscriptionStatus.CONFIRMED else opt_outs
-            moves[subscription_id] = _move(subscription_id, row, batch.now)
+            moves[subscription_id] = _move(sql, subscription_id, row, batch.now)
             if language := batch.language or row.language:
-                languages[subscription_id] = {
-                    "target_id": subscription_id,
-                    "new_language": language,
-                }
+                languages[subscription_id] = (language, subscription_id)
             report.updated += 1
-        events.append(_event(subscription_id, batch))
+        events.append((subscription_id, *event))
     # A subscription confirmed and then opted out in one batch ends opted out, with the
     # confirmation's evidence: confirmations first (an opted-out one is never confirmed).
     for statement, moves in ((CONFIRM, confirms), (OPT_OUT, opt_outs), (SET_LANGUAGE, languages)):
-        if moves:
-            session.execute(statement, list(moves.values()))
-    if events:
-        session.execute(INSERT_EVENTS, events)
+        sql.many(sql.update("subscription", statement), list(moves.values()))
+    sql.many(sql.insert("subscription_event", EVENT_COLUMNS), events)
 
 
-def _readers(session: Session, batch: Batch) -> dict[str, int]:
+def _readers(sql: BatchSql, batch: Batch, keys: list[str]) -> dict[str, int]:
     """The reader id of each address key of the batch, making the readers not yet here.
 
     A new reader keeps the spelling of the address's first row, and its signup time.
     """
-    first: dict[str, dict] = {}
-    for email, row in batch.rows:
-        key = addresses.key(email)
-        if key not in first:
-            at = row.signup_at or batch.now
-            first[key] = {"email": email, "email_key": key, "created_at": at}
-    ids = _ids_of(session, first.keys())
-    missing = [values for key, values in first.items() if key not in ids]
+    first: dict[str, tuple[str, SourceRow]] = {}
+    for key, (email, row) in zip(keys, batch.rows, strict=True):
+        first.setdefault(key, (email, row))
+    ids = sql.reader_ids(first.keys())
+    missing = [
+        (new_public_id(), email, key, sql.time(row.signup_at or batch.now))
+        for key, (email, row) in first.items()
+        if key not in ids
+    ]
     if missing:
-        session.execute(_insert(session, READERS, "email_key"), missing)
-        ids |= _ids_of(session, [values["email_key"] for values in missing])
+        sql.many(sql.insert("reader", READER_COLUMNS, "email_key"), missing)
+        ids |= sql.reader_ids([key for _public_id, _email, key, _at in missing])
     return ids
 
 
-def _ids_of(session: Session, keys: Iterable[str]) -> dict[str, int]:
-    """The ids of the readers of these address keys (those that exist)."""
-    found = session.execute(
-        select(READERS.c.email_key, READERS.c.id).where(READERS.c.email_key.in_(list(keys)))
-    )
-    return {key: id_ for key, id_ in found}
-
-
 def _locked_subscriptions(
-    session: Session, newsletter_id: int, reader_ids: Iterable[int]
+    sql: BatchSql, newsletter_id: int, reader_ids: Collection[int]
 ) -> dict[int, tuple[int, SubscriptionStatus]]:
     """The id and status of these readers' subscriptions to the newsletter, by reader id,
     locked until the batch's commit (PostgreSQL; SQLite's writer holds the whole file)."""
-    found = session.execute(
-        select(SUBSCRIPTIONS.c.reader_id, SUBSCRIPTIONS.c.id, SUBSCRIPTIONS.c.status)
-        .where(
-            SUBSCRIPTIONS.c.newsletter_id == newsletter_id,
-            SUBSCRIPTIONS.c.reader_id.in_(list(reader_ids)),
-        )
-        .with_for_update()
-    )
-    return {reader_id: (id_, status) for reader_id, id_, status in found}
+    found = sql.subscriptions(newsletter_id, reader_ids, lock=True)
+    return {reader_id: (id_, SubscriptionStatus(status)) for reader_id, id_, status, _ in found}
 
 
 def _create_subscriptions(
-    session: Session,
+    sql: BatchSql,
     batch: Batch,
-    readers: dict[str, int],
+    reader_ids: list[int],
     statuses: dict[int, tuple[int, SubscriptionStatus]],
 ) -> set[int]:
     """Make the subscriptions of readers who have none, each from the reader's first row in
-    the batch, adding them to ``statuses``; the readers whose subscription this made."""
-    new: dict[int, dict] = {}
-    for email, row in batch.rows:
-        reader_id = readers[addresses.key(email)]
+    the batch (``reader_ids`` are the rows' readers), adding them to ``statuses``; the
+    readers whose subscription this made."""
+    new: dict[int, tuple] = {}
+    for reader_id, (_email, row) in zip(reader_ids, batch.rows, strict=True):
         if reader_id not in statuses and reader_id not in new:
-            new[reader_id] = _new_subscription(batch, reader_id, row)
+            new[reader_id] = _new_subscription(sql, batch, reader_id, row)
     if not new:
         return set()
-    session.execute(
-        _insert(session, SUBSCRIPTIONS, "newsletter_id", "reader_id"), list(new.values())
+    sql.many(
+        sql.insert("subscription", SUBSCRIPTION_COLUMNS, "newsletter_id, reader_id"),
+        list(new.values()),
     )
     # Ours are those with the public id this import gave them (the batch's transaction
     # holds them: no lock to take). A signup of the same address between the SELECT and
     # the INSERT won the others: they are locked and taken as they are.
-    found = session.execute(
-        select(SUBSCRIPTIONS.c.reader_id, SUBSCRIPTIONS.c.id, SUBSCRIPTIONS.c.public_id).where(
-            SUBSCRIPTIONS.c.newsletter_id == batch.target.id,
-            SUBSCRIPTIONS.c.reader_id.in_(list(new)),
-        )
-    )
     made = set()
-    for reader_id, subscription_id, public_id in found:
-        if public_id == new[reader_id]["public_id"]:
+    for reader_id, subscription_id, _status, public_id in sql.subscriptions(
+        batch.target.id, new.keys(), lock=False
+    ):
+        values = new[reader_id]
+        if public_id == values[0]:
             made.add(reader_id)
-            statuses[reader_id] = (subscription_id, new[reader_id]["status"])
+            statuses[reader_id] = (subscription_id, SubscriptionStatus(values[3]))
     if lost := new.keys() - made:
-        statuses |= _locked_subscriptions(session, batch.target.id, lost)
+        statuses |= _locked_subscriptions(sql, batch.target.id, lost)
     return made
 
 
-def _new_subscription(batch: Batch, reader_id: int, row: SourceRow) -> dict:
-    """The columns of a subscription made by an import: the source's evidence, where it
-    has some; the import's time where it has none."""
-    signed_up = row.signup_at or batch.now
+def _new_subscription(sql: BatchSql, batch: Batch, reader_id: int, row: SourceRow) -> tuple:
+    """The columns of a subscription made by an import (``SUBSCRIPTION_COLUMNS``): the
+    source's evidence, where it has some; the import's time where it has none."""
+    signed_up = sql.time(row.signup_at or batch.now)
     evidence = {"confirmed_at": None, "confirmed_ip": None, "unsubscribed_at": None}
     evidence |= _status_evidence(row, batch.now)
-    return {
-        "public_id": new_public_id(),
-        "newsletter_id": batch.target.id,
-        "reader_id": reader_id,
-        "status": row.status,
-        "created_at": signed_up,
-        "signup_at": signed_up,
-        "signup_ip": row.signup_ip,
-        "source": row.source or IMPORT_SOURCE,
-        "source_url": row.source_url,
-        "language": batch.language or row.language or batch.target.language,
-        **evidence,
-    }
+    return (
+        new_public_id(),
+        batch.target.id,
+        reader_id,
+        row.status.value,
+        signed_up,
+        signed_up,
+        row.signup_ip,
+        row.source or IMPORT_SOURCE,
+        row.source_url,
+        batch.language or row.language or batch.target.language,
+        sql.time(evidence["confirmed_at"]),
+        evidence["confirmed_ip"],
+        sql.time(evidence["unsubscribed_at"]),
+        FIRST_ROUND,
+        NO_SOFT_BOUNCES,
+    )
 
 
 def _status_evidence(row: SourceRow, now: datetime) -> dict:
@@ -287,30 +253,11 @@ def _status_evidence(row: SourceRow, now: datetime) -> dict:
     return {}
 
 
-def _move(subscription_id: int, row: SourceRow, now: datetime) -> dict:
-    """The parameters of the UPDATE that moves a subscription to the row's status."""
-    evidence = {f"new_{name}": value for name, value in _status_evidence(row, now).items()}
+def _move(sql: BatchSql, subscription_id: int, row: SourceRow, now: datetime) -> tuple:
+    """The parameters of the UPDATE that moves a subscription to the row's status
+    (``CONFIRM`` or ``OPT_OUT``'s columns, then the id)."""
+    evidence = _status_evidence(row, now)
     if row.status is SubscriptionStatus.CONFIRMED:
-        return {"target_id": subscription_id, "new_status": row.status, **evidence}
-    return {
-        "target_id": subscription_id,
-        "new_status": row.status,
-        "new_unsubscribed_at": evidence["new_unsubscribed_at"],
-    }
-
-
-def _event(subscription_id: int, batch: Batch) -> dict:
-    """The history event of a subscription the import created or moved."""
-    return {
-        "subscription_id": subscription_id,
-        "kind": EventKind.IMPORTED,
-        "occurred_at": batch.now,
-        "ip": None,
-        "user_agent": None,
-        "detail": batch.detail,
-    }
-
-
-def _insert(session: Session, table: Table, *unique_columns: str) -> Insert:
-    """The table's ``INSERT … ON CONFLICT DO NOTHING`` for the session's database."""
-    return insert_ignoring_conflicts(session.get_bind().dialect.name, table, unique_columns)
+        confirmed = (sql.time(evidence["confirmed_at"]), evidence["confirmed_ip"])
+        return (row.status.value, *confirmed, subscription_id)
+    return (row.status.value, sql.time(evidence["unsubscribed_at"]), subscription_id)

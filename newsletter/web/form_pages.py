@@ -3,11 +3,12 @@ snapshot, and answered with only the request's own CSRF token put in.
 
 A fresh form's page depends on nothing but its newsletters (the snapshot's objects), the
 language, the ``?lang=`` its links keep, the URL prefix the app is served under and what
-else of the URL it repeats; a page with errors or the address as typed is rendered per request. The
-page goes with the snapshot it was rendered from (``newsletter_snapshot.Snapshot.pages``),
-so an edited newsletter is seen on the form by the rule of that module. What rendering
-did to the answer's Content-Security-Policy (a logo's origin in ``img-src``) is kept with
-the page and done again on every answer that serves it.
+else of the URL it repeats; a page with errors or the address as typed is rendered per
+request. The page goes with the snapshot it was rendered from
+(``newsletter_snapshot.Snapshot.pages``), so an edited newsletter is seen on the form by
+the rule of that module. What rendering did to the answer's Content-Security-Policy (a
+logo's origin in ``img-src``) is kept with the page and done again on every answer that
+serves it.
 """
 
 from collections.abc import Callable

@@ -51,6 +51,8 @@ class Snapshot:
     loaded_at: float
     by_slug: dict[str, Newsletter] = field(init=False)
     public: list[Newsletter] = field(init=False)
+    # Pages rendered from these newsletters (newsletter.web.form_pages): they go with it.
+    pages: dict = field(init=False, default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_slug", {item.slug: item for item in self.listed})
@@ -126,6 +128,11 @@ def _drop_if_changed(session: Session, snapshots: Snapshots) -> None:
 
 def _snapshot() -> Snapshot:
     return current_app.extensions["newsletter_snapshots"].get()
+
+
+def current() -> Snapshot:
+    """The app's snapshot as it is now (see the module's rule)."""
+    return _snapshot()
 
 
 def by_slug(slug: str) -> Newsletter | None:

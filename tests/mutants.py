@@ -94,15 +94,15 @@ MUTANTS = [
         "enumeration-confirmed-differs",
         "the answer is the same for new, pending, confirmed addresses (enumeration)",
         "newsletter/web/signups.py",
-        "    signup_requests.record(db.session(), chosen(), form.email.data, evidence)",
+        "    signup_requests.record(db.session(), chosen, address, evidence)",
         '    models = __import__("newsletter.models").models\n'
         "    if db.session().scalar(\n"
         '        __import__("sqlalchemy").select(models.Subscription.status).where(\n'
-        "            models.Subscription.reader.has(email_key=form.email.data.lower())\n"
+        "            models.Subscription.reader.has(email_key=address.lower())\n"
         "        )\n"
         "    ) is models.SubscriptionStatus.CONFIRMED:\n"
         '        raise __import__("werkzeug.exceptions").exceptions.Conflict()\n'
-        "    signup_requests.record(db.session(), chosen(), form.email.data, evidence)",
+        "    signup_requests.record(db.session(), chosen, address, evidence)",
         (
             "tests/test_signup.py::test_answer_does_not_reveal_whether_an_address_is_subscribed",
             "tests/test_api.py::test_answer_does_not_reveal_the_address_state",
@@ -351,9 +351,9 @@ MUTANTS = [
         "the request only records the signup, the same work for every address (enumeration "
         "by timing)",
         "newsletter/web/signups.py",
-        "    signup_requests.record(db.session(), chosen(), form.email.data, evidence)",
+        "    signup_requests.record(db.session(), chosen, address, evidence)",
         '    __import__("newsletter.subscriptions").subscriptions.subscribe_to_all('
-        "db.session(), chosen(), form.email.data, evidence)",
+        "db.session(), chosen, address, evidence)",
         (
             "tests/test_signup_requests.py::test_the_request_stores_the_same_for_every_state_of_the_address",
         ),

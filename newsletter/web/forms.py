@@ -7,9 +7,12 @@ import functools
 
 from babel import support
 from flask import current_app
+from flask import g
+from flask import request
 from flask_wtf import FlaskForm
 from itsdangerous import BadData
 from itsdangerous import URLSafeTimedSerializer
+from werkzeug.datastructures import MultiDict
 from wtforms import EmailField
 from wtforms import Field
 from wtforms import Form
@@ -36,12 +39,14 @@ class ValidAddress:
         # A multipart body can make the field a file upload: that is no address either.
         raw = field.data if isinstance(field.data, str) else ""
         try:
-            field.data = addresses.normalize(
-                raw,
-                check_deliverability=current_app.config["CHECK_DELIVERABILITY"],
-            )
+            field.data = normalized(raw)
         except addresses.InvalidAddress as error:
             raise ValidationError(form_words.current().invalid_email) from error
+
+
+def normalized(raw: str) -> str:
+    """The address as we keep it, or :class:`~newsletter.addresses.InvalidAddress`."""
+    return addresses.normalize(raw, check_deliverability=current_app.config["CHECK_DELIVERABILITY"])
 
 
 class SignupFields(Form):
@@ -78,22 +83,48 @@ class SignupForm(SignupFields, CatalogueOnce):
     """The form on our own pages, protected by Flask-WTF's session CSRF token."""
 
 
+def plain_fields() -> MultiDict | None:
+    """A form POST's fields when WTForms could only say what the address and the
+    checkboxes say: a form body without files (what ``FlaskForm`` reads then), a CSRF
+    token CSRFProtect has already accepted (the form's own check would pass on that), and
+    an empty honeypot. None otherwise, and the form decides.
+
+    Lets a valid signup skip building the form (most of its CPU); anything the form would
+    refuse or treat apart is still the form's to answer, with its words.
+    """
+    if request.files or not request.form:
+        return None
+    if current_app.config.get("WTF_CSRF_ENABLED", True) and not g.get("csrf_valid", False):
+        return None
+    if request.form.get("website"):
+        return None
+    return request.form
+
+
 class ChosenAmongOffered:
     """At least one newsletter, each among those the form offers; leaves them, in the
     listing order, in the form's ``chosen``."""
 
     def __call__(self, form: "ChoosesNewsletters", field: Field) -> None:
-        given = field.data or []
-        if form.not_offered is not None:
-            given = [form.not_offered]
-        if not given:
-            raise ValidationError(form_words.current().choose_one)
-        offered = {newsletter.slug for newsletter in form.offered}
-        for slug in given:
-            if slug not in offered:
-                named = slug[: MAX_SLUG_LENGTH + 1]  # enough to recognise, not an echo chamber
-                raise ValidationError(form_words.current().unknown_newsletter.format(slug=named))
-        form.chosen = [newsletter for newsletter in form.offered if newsletter.slug in given]
+        form.chosen = chosen_among(form.offered, form.not_offered, field.data or [])
+
+
+def chosen_among(
+    offered: list[Newsletter], not_offered: str | None, given: list[str]
+) -> list[Newsletter]:
+    """The ``offered`` newsletters ``given`` names, in the listing order; a
+    ValidationError unless there is at least one and each is offered (``not_offered``
+    is a name from the form's URL that is none)."""
+    if not_offered is not None:
+        given = [not_offered]
+    if not given:
+        raise ValidationError(form_words.current().choose_one)
+    slugs = {newsletter.slug for newsletter in offered}
+    for slug in given:
+        if slug not in slugs:
+            named = slug[: MAX_SLUG_LENGTH + 1]  # enough to recognise, not an echo chamber
+            raise ValidationError(form_words.current().unknown_newsletter.format(slug=named))
+    return [newsletter for newsletter in offered if newsletter.slug in given]
 
 
 class ChoosesNewsletters:

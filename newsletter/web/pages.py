@@ -12,12 +12,14 @@ from newsletter import newsletter_snapshot
 from newsletter.models import Newsletter
 from newsletter.web import errors
 from newsletter.web import evidence
+from newsletter.web import form_pages
 from newsletter.web import form_words
 from newsletter.web import sent_to
 from newsletter.web import signups
 from newsletter.web import slugs
 from newsletter.web.forms import SeveralSignupForm
 from newsletter.web.forms import SignupForm
+from newsletter.web.sent_to import SentTo
 
 bp = Blueprint("pages", __name__)
 slugs.look_up_newsletters(bp)
@@ -33,17 +35,26 @@ def index():
 @bp.get("/newsletters/<slug>", endpoint="newsletter")
 def newsletter_page(newsletter: Newsletter):
     """One newsletter's signup page."""
-    return render_template("pages/newsletter.html", newsletter=newsletter, form=SignupForm())
+    return form_pages.fresh(
+        [newsletter],
+        lambda: render_template("pages/newsletter.html", newsletter=newsletter, form=SignupForm()),
+    )
 
 
 @bp.post("/newsletters/<slug>/subscribe")
 def subscribe(newsletter: Newsletter):
     """Sign up; the answer is the same whatever the address's state (no enumeration)."""
-    form = SignupForm()
-    if not signups.accept(form, newsletter, evidence.from_request("web")):
-        return render_template("pages/newsletter.html", newsletter=newsletter, form=form), 422
-    sent = sent_to.signed(sent_to.of(form), newsletter.slug)
-    return redirect(url_for("pages.subscribed", slug=newsletter.slug, sent_to=sent), 303)
+    address = signups.plain_address()
+    if address is not None:
+        signups.record([newsletter], address, evidence.from_request("web"))
+        sent: SentTo | None = sent_to.of_address(address)
+    else:
+        form = SignupForm()
+        if not signups.accept(form, newsletter, evidence.from_request("web")):
+            return render_template("pages/newsletter.html", newsletter=newsletter, form=form), 422
+        sent = sent_to.of(form)
+    signed = sent_to.signed(sent, newsletter.slug)
+    return redirect(url_for("pages.subscribed", slug=newsletter.slug, sent_to=signed), 303)
 
 
 @bp.get("/newsletters/<slug>/subscribed")
@@ -58,21 +69,30 @@ def subscribed(newsletter: Newsletter):
 def subscribe_to_several():
     """A form for the newsletters ``?newsletters=`` names (every public one without it)."""
     offered = signups.offered_or_404()
-    return _several(SeveralSignupForm().offering(offered))
+    return form_pages.fresh(
+        offered,
+        lambda: _several(SeveralSignupForm().offering(offered)),
+        repeats=request.args.get("newsletters"),
+    )
 
 
 @bp.post("/subscribe")
 def sign_up_to_several():
     """Sign up to the newsletters ticked, with one confirmation email for them all; the
     answer is the same whatever the address's state."""
-    form = SeveralSignupForm().offering(*signups.offered())
-    if not signups.accept_several(form, evidence.from_request("web")):
-        return _several(form), 422
-    chosen = [newsletter.slug for newsletter in form.chosen]
-    return redirect(
-        url_for("pages.subscribed_to_several", sent_to=sent_to.signed(sent_to.of(form), chosen)),
-        303,
-    )
+    offered = signups.offered()
+    address = signups.plain_address()
+    chosen = signups.plain_choice(*offered) if address is not None else None
+    if address is not None and chosen is not None:
+        signups.record(chosen, address, evidence.from_request("web"))
+        sent: SentTo | None = sent_to.of_address(address)
+    else:
+        form = SeveralSignupForm().offering(*offered)
+        if not signups.accept_several(form, evidence.from_request("web")):
+            return _several(form), 422
+        chosen, sent = form.chosen, sent_to.of(form)
+    signed = sent_to.signed(sent, [newsletter.slug for newsletter in chosen])
+    return redirect(url_for("pages.subscribed_to_several", sent_to=signed), 303)
 
 
 @bp.get("/subscribed")

@@ -52,7 +52,12 @@ def of(form: SignupFields) -> SentTo | None:
     (a bot that filled the honeypot gets the generic thanks)."""
     if form.email.errors:
         return None
-    return SentTo.masked(addresses.mask_for_reader(form.email.data))
+    return of_address(form.email.data)
+
+
+def of_address(address: str) -> SentTo:
+    """What the answer to a valid signup of ``address`` (normalised) echoes."""
+    return SentTo.masked(addresses.mask_for_reader(address))
 
 
 def as_json(sent: SentTo | None) -> dict:

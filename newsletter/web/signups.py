@@ -10,12 +10,15 @@ from collections.abc import Callable
 
 from flask import abort
 from flask import request
+from wtforms.validators import ValidationError
 
+from newsletter import addresses
 from newsletter import db
 from newsletter import newsletter_snapshot
 from newsletter import signup_requests
 from newsletter.models import Newsletter
 from newsletter.subscriptions import Evidence
+from newsletter.web import forms
 from newsletter.web import limits
 from newsletter.web import newsletter_choice
 from newsletter.web import sent_to
@@ -51,9 +54,39 @@ def _accept(form: SignupFields, evidence: Evidence, chosen: Callable[[], list[Ne
         return True
     if not form.validate():
         return False
-    limits.check_address(form.email.data)
-    signup_requests.record(db.session(), chosen(), form.email.data, evidence)
+    record(chosen(), form.email.data, evidence)
     return True
+
+
+def record(chosen: list[Newsletter], address: str, evidence: Evidence) -> None:
+    """Record a valid signup of ``address`` (normalised) to the ``chosen`` newsletters,
+    within the address's own rate limit."""
+    limits.check_address(address)
+    signup_requests.record(db.session(), chosen, address, evidence)
+
+
+def plain_address() -> str | None:
+    """The normalised address of a plain form POST (:func:`forms.plain_fields`), if it is
+    valid; None when the form must decide and say what is wrong."""
+    fields = forms.plain_fields()
+    if fields is None:
+        return None
+    try:
+        return forms.normalized(fields.get("email", ""))
+    except addresses.InvalidAddress:
+        return None
+
+
+def plain_choice(offered: list[Newsletter], not_offered: str | None) -> list[Newsletter] | None:
+    """The newsletters a plain form POST ticked among ``offered``, if they are a valid
+    choice; None when the form must decide."""
+    fields = forms.plain_fields()
+    if fields is None:
+        return None
+    try:
+        return forms.chosen_among(offered, not_offered, fields.getlist("newsletters"))
+    except ValidationError:
+        return None
 
 
 def offered_or_404() -> list[Newsletter]:

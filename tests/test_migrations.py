@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import DateTime
 from sqlalchemy import MetaData
 from sqlalchemy import create_engine
+from sqlalchemy import inspect
 from sqlalchemy import make_url
 from sqlalchemy import select
 from sqlalchemy import text
@@ -31,6 +32,7 @@ GOLDEN = json.loads((DATA / "at_0005.json").read_text(encoding="utf-8"))
 BEFORE_READERS = "0005"
 BEFORE_MULTI_SIGNUPS = "0007"
 BEFORE_ROLES = "0010"
+BEFORE_TEXTS = "0016"
 # One person's address was spelt two ways in two newsletters; a reader has one spelling,
 # the latest. The export of the newsletter with the older spelling shows the newer one.
 RESPELT = {"explaining-ukraine": (b"Olena.K@example.com,", b"olena.k@example.com,")}
@@ -101,6 +103,15 @@ def table_rows(url: str, name: str) -> list[dict]:
         ]
     engine.dispose()
     return rows
+
+
+def table_names(url: str) -> list[str]:
+    """The tables the database has."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        names = inspect(connection).get_table_names()
+    engine.dispose()
+    return names
 
 
 def export(url: str, slug: str, tmp_path: Path) -> bytes:
@@ -314,3 +325,30 @@ def test_editors_from_before_roles_become_owners_and_tokens_get_an_expiry(empty_
     assert "role" not in editor and editor["email"] == "kate@example.com"
     [token] = table_rows(empty_database, "api_token")
     assert "expires_at" not in token and token["name"] == "nightly"
+
+
+def test_newsletters_from_before_texts_per_language_keep_their_names(empty_database, tmp_path):
+    """0017: newsletters from before have no text in any language (each language shows
+    their own name); downgrading drops the texts and keeps every newsletter as it was."""
+    at_0005_with_golden_rows(empty_database)
+    migrations.upgrade(empty_database)
+    assert table_rows(empty_database, "newsletter_text") == []
+    first = GOLDEN["newsletter"][0]
+    engine = create_engine(empty_database)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO newsletter_text (newsletter_id, language, name, description) "
+                "VALUES (:id, 'uk', 'Пояснюючи Україну з Кейт Цуркан', '')"
+            ),
+            {"id": first["id"]},
+        )
+    engine.dispose()
+    before = table_rows(empty_database, "newsletter")
+
+    migrations.downgrade(empty_database, BEFORE_TEXTS)
+    assert table_rows(empty_database, "newsletter") == before
+    assert "newsletter_text" not in table_names(empty_database)
+    migrations.upgrade(empty_database)
+    assert table_rows(empty_database, "newsletter_text") == []
+    check_export(empty_database, tmp_path)

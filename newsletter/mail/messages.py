@@ -161,7 +161,8 @@ def erasure_notice(email: str) -> Rendered:
         email,
         current_app.config["MAIL_FROM"],
         subject=_("Your data has been erased"),
-        context={},
+        # The publisher's postal address, as in every email after consent.
+        context={"postal": True},
     )
 
 

@@ -29,11 +29,11 @@ DESCRIPTIONS = {
     "en": "Every Friday: what happened, and what it means for the people who live it.",
     "uk": "Щоп’ятниці: що сталося і що це означає для людей, які це проживають.",
 }
-# The article a reader signed up from, as the newsroom's site names it in each language:
-# its URL is shown in the emails' footer.
+# The article a reader signed up from, on the newsroom's English and Ukrainian sites: its
+# URL is shown in the emails' footer.
 ARTICLES = {
     "en": "https://www.example.org/news/2026/11/30/how-kyiv-keeps-the-lights-on-through-a-winter",
-    "uk": "https://www.example.org/uk/2026/11/30/yak-kyiv-trymaie-svitlo-vzymku-pid-obstrilamy",
+    "uk": "https://novyny.ua/2026/11/30/yak-kyiv-trymaie-svitlo-vzymku-pid-obstrilamy",
 }
 
 
@@ -96,5 +96,5 @@ def editor_emails(app, client, runner, mailbox) -> dict[str, EmailMessage]:
     name_in_both_languages(runner)
     assert create_editor(runner).exit_code == 0
     app.config.update(SIGNUP_WAVE_MIN_SIGNUPS=1)
-    confirm(client, runner, mailbox, READER, "uk")
+    confirm(client, runner, mailbox, "wave@example.com", "uk")
     return {"signup_wave": last_to(mailbox, EDITOR)}

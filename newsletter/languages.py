@@ -11,9 +11,11 @@ A request's language, first found wins (SPEC, "Languages"):
 A ``?lang=`` the reader chose is kept on every link and form action the page builds with
 ``url_for``, so it survives the form's POST and the redirect to the thank-you page. Mail
 has no request: it is rendered in the language stored on the subscription, with
-:func:`rendered_in`. The admin stays in English. The catalogue is
-``newsletter/translations`` (see README, "Languages"); its ``.mo`` files are compiled from
-the ``.po`` files at install (``make``, or the wheel's build hook), never committed.
+:func:`rendered_in`. A newsletter's name and description are shown in that language too,
+where an editor gave them (:func:`shown_name`, :func:`shown_description`). The admin stays
+in English. The catalogue is ``newsletter/translations`` (see README, "Languages"); its
+``.mo`` files are compiled from the ``.po`` files at install (``make``, or the wheel's
+build hook), never committed.
 """
 
 from collections.abc import Iterator
@@ -30,8 +32,12 @@ from flask_babel import force_locale
 from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException
 
+from newsletter.models import Newsletter
+
 ENGLISH = "en"
 LANGUAGES = (ENGLISH, "uk")
+# What the admin and the command line (both in English) call each language.
+LANGUAGE_NAMES = {ENGLISH: "English", "uk": "Ukrainian"}
 TRANSLATIONS = Path(__file__).parent / "translations"
 # Endpoints whose pages and links are not the reader's: no chosen language to carry.
 NOT_READERS = ("static", "admin.")
@@ -46,6 +52,8 @@ def init_app(app: Flask) -> None:
         locale_selector=_selected,
     )
     app.add_template_global(current, name="language")
+    app.add_template_filter(shown_name)
+    app.add_template_filter(shown_description)
     app.url_defaults(_keep_chosen_language)
     app.after_request(_content_language)
 
@@ -54,6 +62,17 @@ def current() -> str:
     """The language of what is being rendered now (a request's, or a forced one)."""
     locale = get_locale()
     return locale.language if locale is not None else ENGLISH
+
+
+def shown_name(newsletter: Newsletter) -> str:
+    """A newsletter's name as readers of the language being rendered call it (its name
+    in that language if an editor gave one, else its own): ``{{ newsletter|shown_name }}``."""
+    return newsletter.name_in(current())
+
+
+def shown_description(newsletter: Newsletter) -> str:
+    """A newsletter's description in the language being rendered, else its own."""
+    return newsletter.description_in(current())
 
 
 def supported(language: Any) -> str | None:

@@ -16,6 +16,7 @@ from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import true
 from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import attribute_keyed_dict
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
@@ -74,6 +75,43 @@ class Newsletter(Base):
     accent_color: Mapped[str] = mapped_column(String(7), default="", server_default="")
     logo_url: Mapped[str] = mapped_column(String(URL_LENGTH), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Its name and description in a language, by language ("uk": "Пояснюючи Україну…").
+    # Loaded with it (one more query per batch of newsletters): readers' pages read the
+    # newsletters of a snapshot, detached from any session (newsletter.newsletter_snapshot).
+    texts: Mapped[dict[str, "NewsletterText"]] = relationship(
+        collection_class=attribute_keyed_dict("language"),
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+    def name_in(self, language: str) -> str:
+        """What readers of ``language`` call it: its name in that language, if an editor
+        gave one, else its name."""
+        text = self.texts.get(language)
+        return text.name if text is not None and text.name else self.name
+
+    def description_in(self, language: str) -> str:
+        """Its description in ``language``, if an editor gave one, else its description."""
+        text = self.texts.get(language)
+        return text.description if text is not None and text.description else self.description
+
+
+class NewsletterText(Base):
+    """A newsletter's name and description in one language, for its readers in it.
+
+    Either may be empty: that language then shows the newsletter's own name or
+    description (``Newsletter.name_in``). The newsletter's own columns stay what the
+    admin, the CLI and the export name it by.
+    """
+
+    __tablename__ = "newsletter_text"
+
+    newsletter_id: Mapped[int] = mapped_column(
+        ForeignKey("newsletter.id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(String(LANGUAGE_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
 
 
 class Reader(Base):

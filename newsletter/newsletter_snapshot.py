@@ -2,9 +2,10 @@
 every request (a form's page and its POST each name one or several).
 
 Newsletters change rarely (an editor's edit) and there are few, so one query loads them
-all and the reader-facing surfaces (pages, iframe, API) look them up in memory. The
-snapshot's rows are read on their own short read session, never the request's: a POST's
-write transaction (on SQLite, the write lock) begins at its first write, not at a lookup.
+all (and one more their names and descriptions per language, ``Newsletter.texts``) and
+the reader-facing surfaces (pages, iframe, API) look them up in memory. The snapshot's
+rows are read on their own short read session, never the request's: a POST's write
+transaction (on SQLite, the write lock) begins at its first write, not at a lookup.
 
 The rule for a change to be seen:
 
@@ -36,6 +37,7 @@ from sqlalchemy.orm import object_session
 
 from newsletter.db import database
 from newsletter.models import Newsletter
+from newsletter.models import NewsletterText
 from newsletter.newsletters import all_newsletters
 from newsletter.newsletters import is_slug
 
@@ -113,10 +115,14 @@ def init_app(app: Flask) -> None:
 @event.listens_for(Newsletter, "after_insert")
 @event.listens_for(Newsletter, "after_update")
 @event.listens_for(Newsletter, "after_delete")
-def _note_change(_mapper, _connection, newsletter: Newsletter) -> None:
-    """Remember, until the commit, that this transaction wrote a newsletter (a mapper
-    event: a flush that writes no newsletter, such as a signup's, costs nothing here)."""
-    session = object_session(newsletter)
+@event.listens_for(NewsletterText, "after_insert")
+@event.listens_for(NewsletterText, "after_update")
+@event.listens_for(NewsletterText, "after_delete")
+def _note_change(_mapper, _connection, changed: Newsletter | NewsletterText) -> None:
+    """Remember, until the commit, that this transaction wrote a newsletter or one of its
+    texts in a language (a mapper event: a flush that writes neither, such as a signup's,
+    costs nothing here)."""
+    session = object_session(changed)
     if session is not None:
         session.info[CHANGED] = True
 

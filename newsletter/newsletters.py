@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Callable
+from collections.abc import Mapping
 from email.headerregistry import Address
 from email.utils import parseaddr
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ from newsletter import addresses
 from newsletter import branding
 from newsletter import languages
 from newsletter.models import Newsletter
+from newsletter.models import NewsletterText
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_SLUG_LENGTH = 64
@@ -24,6 +26,9 @@ MAX_POSITION = 9999
 # and lone surrogates (non-UTF-8 bytes on a command line), which no database can store.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# A newsletter's name or description in a language, by language: {"uk": "Пояснюючи…"}.
+# "" takes that language's back to the newsletter's own.
+PerLanguage = Mapping[str, str]
 
 DEFAULT_NEWSLETTER = {
     "slug": "explaining-ukraine",
@@ -75,8 +80,13 @@ def create(
     language: str = languages.ENGLISH,
     accent_color: str = "",
     logo_url: str = "",
+    names: PerLanguage | None = None,
+    descriptions: PerLanguage | None = None,
 ) -> Newsletter:
-    """Add a newsletter after checking every field; the slug must be free."""
+    """Add a newsletter after checking every field; the slug must be free. ``names`` and
+    ``descriptions`` are what readers of a language see instead of ``name`` and
+    ``description`` (newsletter.models.NewsletterText)."""
+    texts = _checked_texts(names, descriptions)
     newsletter = Newsletter(
         slug=_checked_slug(slug),
         name=_checked_name(name),
@@ -91,6 +101,7 @@ def create(
     )
     if get_by_slug(session, newsletter.slug) is not None:
         raise InvalidNewsletter(f"a newsletter with the slug {slug!r} exists already")
+    _change_texts(newsletter, texts)
     session.add(newsletter)
     session.flush()
     return newsletter
@@ -109,11 +120,15 @@ def update(
     language: str | None = None,
     accent_color: str | None = None,
     logo_url: str | None = None,
+    names: PerLanguage | None = None,
+    descriptions: PerLanguage | None = None,
 ) -> Newsletter:
-    """Change the given fields of a newsletter (None leaves a field as it is).
+    """Change the given fields of a newsletter (None leaves a field as it is; so does a
+    language that ``names`` or ``descriptions`` leaves out).
 
     Every field is checked before any is changed: a refused update changes nothing.
     """
+    texts = _checked_texts(names, descriptions)
     checked: dict[str, object] = {}
     if name is not None:
         checked["name"] = _checked_name(name)
@@ -135,6 +150,7 @@ def update(
         checked["logo_url"] = checked_logo(logo_url)
     for field, value in checked.items():
         setattr(newsletter, field, value)
+    _change_texts(newsletter, texts)
     session.flush()
     return newsletter
 
@@ -244,14 +260,46 @@ def _checked_slug(slug: str) -> str:
     return slug
 
 
-def _checked_name(name: str) -> str:
+def _checked_name(name: str, what: str = "a name") -> str:
     """A name is required, one line, and fits the column."""
     name = " ".join(name.split())
     if not name or len(name) > MAX_NAME_LENGTH:
-        raise InvalidNewsletter(f"a name is 1 to {MAX_NAME_LENGTH} characters")
+        raise InvalidNewsletter(f"{what} is 1 to {MAX_NAME_LENGTH} characters")
     if CONTROL_CHARACTERS.search(name):
-        raise InvalidNewsletter("a name cannot contain control characters")
+        raise InvalidNewsletter(f"{what} cannot contain control characters")
     return name
+
+
+def _checked_texts(
+    names: PerLanguage | None, descriptions: PerLanguage | None
+) -> dict[str, dict[str, str]]:
+    """The names and descriptions given per language, checked as the newsletter's own
+    are (an empty one is allowed: it clears that language's), as the fields of each
+    language's text: ``{"uk": {"name": "…"}}``."""
+    texts: dict[str, dict[str, str]] = {}
+    for language, name in (names or {}).items():
+        checked = _checked_name(name, f"a name in {language}") if name.strip() else ""
+        texts.setdefault(_checked_language(language), {})["name"] = checked
+    for language, description in (descriptions or {}).items():
+        texts.setdefault(_checked_language(language), {})["description"] = _cleaned_description(
+            description
+        )
+    return texts
+
+
+def _change_texts(newsletter: Newsletter, texts: dict[str, dict[str, str]]) -> None:
+    """Set the newsletter's checked texts; a language left with neither a name nor a
+    description loses its row (it shows the newsletter's own)."""
+    for language, fields in texts.items():
+        text = newsletter.texts.get(language) or NewsletterText(
+            language=language, name="", description=""
+        )
+        for field, value in fields.items():
+            setattr(text, field, value)
+        if text.name or text.description:
+            newsletter.texts[language] = text
+        else:
+            newsletter.texts.pop(language, None)
 
 
 def _checked_position(position: int) -> int:

@@ -12,7 +12,8 @@ from newsletter.db import database
 from newsletter.models import Subscription
 
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-LINK = re.compile(r"https://news\.example\.org(/[^\s\"<>]+)")
+# A link's path, whatever the service's PUBLIC_URL (https://news.example.org here).
+LINK = re.compile(r"https://[^/\s\"<>]+(/[^\s\"<>]+)")
 TAG = re.compile(r"<[^>]*>")
 SLUG = "explaining-ukraine"
 # The success message once reader@example.com signed up: the address shown masked.

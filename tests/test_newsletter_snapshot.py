@@ -62,6 +62,17 @@ def test_another_process_sees_a_change_once_its_snapshot_is_old_enough(
     assert other.get(f"/subscribe?newsletters={SLUG}").status_code == expected
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_change_of_a_name_in_a_language_alone_is_seen_by_the_next_request(app, client):
+    """Only the newsletter's row of texts changes (added, changed, removed), not its own."""
+    for name_uk in ("Пояснюючи Україну", "Пояснюючи Україну з Кейт Цуркан", ""):
+        with app.app_context(), database(app).transaction() as session:
+            newsletter = newsletters.get_by_slug(session, SLUG)
+            newsletters.update(session, newsletter, names={"uk": name_uk})
+        page = client.get(f"/newsletters/{SLUG}?lang=uk").text
+        assert f">{name_uk or 'Explaining Ukraine with Kate Tsurkan'}<" in page
+
+
 def test_a_rolled_back_change_keeps_the_snapshot(app, client):
     client.get("/subscribe")
     snapshots = app.extensions["newsletter_snapshots"]

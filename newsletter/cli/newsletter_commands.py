@@ -1,5 +1,8 @@
 """``newsletter newsletters``: create, list and change newsletters."""
 
+import functools
+from collections.abc import Callable
+
 import click
 from flask.cli import with_appcontext
 
@@ -9,6 +12,34 @@ from newsletter.cli.common import editing
 from newsletter.cli.common import newsletter_named
 from newsletter.cli.common import reading
 from newsletter.newsletters import InvalidNewsletter
+
+
+def per_language_texts(command: Callable) -> Callable:
+    """Give a command ``--name-uk``, ``--description-uk`` (one pair per language readers
+    can have), passed to it as ``names`` and ``descriptions``: the languages given."""
+
+    @functools.wraps(command)
+    def with_texts(**options):
+        texts = {
+            field: {
+                language: value
+                for language in languages.LANGUAGES
+                if (value := options.pop(f"{field}_{language}")) is not None
+            }
+            for field in ("name", "description")
+        }
+        return command(names=texts["name"], descriptions=texts["description"], **options)
+
+    for language in reversed(languages.LANGUAGES):
+        in_language = f"readers in {languages.LANGUAGE_NAMES[language]}"
+        with_texts = click.option(
+            f"--description-{language}",
+            help=f"The description {in_language} see ('' for --description).",
+        )(with_texts)
+        with_texts = click.option(
+            f"--name-{language}", help=f"The name {in_language} see ('' for --name)."
+        )(with_texts)
+    return with_texts
 
 
 @click.group("newsletters")
@@ -33,6 +64,7 @@ def newsletters_group() -> None:
 @click.option("--accent-color", default="", help="Its forms' and emails' colour, e.g. #0057b8.")
 @click.option("--logo-url", default="", help="An https:// image shown above its name.")
 @with_appcontext
+@per_language_texts
 def newsletters_create(
     slug: str,
     name: str,
@@ -44,8 +76,11 @@ def newsletters_create(
     language: str,
     accent_color: str,
     logo_url: str,
+    names: dict[str, str],
+    descriptions: dict[str, str],
 ) -> None:
-    """Create a newsletter."""
+    """Create a newsletter, named and described in each language if given
+    (--name-uk, --description-uk; a language without falls back to --name, --description)."""
     with editing(InvalidNewsletter) as session:
         created = newsletters.create(
             session,
@@ -59,6 +94,8 @@ def newsletters_create(
             language=language,
             accent_color=accent_color,
             logo_url=logo_url,
+            names=names,
+            descriptions=descriptions,
         )
         click.echo(f"Created {created.slug}: {created.name}")
 
@@ -91,6 +128,7 @@ def newsletters_list() -> None:
 @click.option("--accent-color", help="New colour, e.g. #0057b8 ('' for the service's).")
 @click.option("--logo-url", help="New https:// logo image ('' for none).")
 @with_appcontext
+@per_language_texts
 def newsletters_update(
     slug: str,
     name: str | None,
@@ -103,9 +141,11 @@ def newsletters_update(
     language: str | None,
     accent_color: str | None,
     logo_url: str | None,
+    names: dict[str, str],
+    descriptions: dict[str, str],
 ) -> None:
-    """Change a newsletter's name, description, allowed origins, sender, listing,
-    position, default language, accent colour or logo."""
+    """Change a newsletter's name, description, their words in a language, allowed
+    origins, sender, listing, position, default language, accent colour or logo."""
     if origins and no_origins:
         raise click.UsageError("--allow-origin and --no-origins contradict each other")
     with editing(InvalidNewsletter) as session:
@@ -123,5 +163,7 @@ def newsletters_update(
             language=language,
             accent_color=accent_color,
             logo_url=logo_url,
+            names=names,
+            descriptions=descriptions,
         )
         click.echo(f"Updated {newsletter.slug}")

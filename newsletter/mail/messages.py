@@ -126,7 +126,7 @@ def welcome(subscription: Subscription) -> Rendered:
         return _render(
             MessageKind.WELCOME,
             subscription,
-            subject=_("Welcome to %(name)s", name=subscription.newsletter.name),
+            subject=_("Welcome to %(name)s", name=languages.shown_name(subscription.newsletter)),
             extra_headers=list_headers,
             unsubscribe_url=link,
             manage_url=manage_url(subscription.reader),
@@ -161,7 +161,8 @@ def erasure_notice(email: str) -> Rendered:
         email,
         current_app.config["MAIL_FROM"],
         subject=_("Your data has been erased"),
-        context={},
+        # The publisher's postal address, as in every email after consent.
+        context={"postal": True},
     )
 
 
@@ -187,7 +188,7 @@ def signup_wave(editor_email: str, newsletter: Newsletter, signups: int, usual: 
 
 def _names(chosen: list[Newsletter]) -> str:
     """ "A", "A and B", "A, B and C" (in the language being rendered: "A, B і C")."""
-    *others, last = [newsletter.name for newsletter in chosen]
+    *others, last = [languages.shown_name(newsletter) for newsletter in chosen]
     if not others:
         return last
     return _("%(others)s and %(last)s", others=", ".join(others), last=last)

@@ -25,6 +25,7 @@ from flask import g
 from flask import request
 from werkzeug.datastructures import MultiDict
 
+from newsletter import languages
 from newsletter.models import Newsletter
 from newsletter.web import brand
 from newsletter.web import evidence
@@ -105,12 +106,13 @@ def subscribe_to_several():
 
 
 def _face(newsletter: Newsletter) -> dict[str, str]:
-    """What a form shows of a newsletter: its words, and its brand (``style``, the
-    colours as CSS for the form's shadow root; ``logo_url``, empty for none)."""
+    """What a form shows of a newsletter: its words (in the request's language), and its
+    brand (``style``, the colours as CSS for the form's shadow root; ``logo_url``, empty
+    for none)."""
     return {
         "slug": newsletter.slug,
-        "name": newsletter.name,
-        "description": newsletter.description,
+        "name": languages.shown_name(newsletter),
+        "description": languages.shown_description(newsletter),
         "style": brand.css(newsletter),
         "logo_url": newsletter.logo_url,
     }

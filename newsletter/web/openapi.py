@@ -54,6 +54,17 @@ SIGNUP_FIELDS = {
 }
 
 
+# A newsletter's words, in the request's language (newsletter/languages.py).
+TEXT_FIELDS = {
+    "name": {
+        "type": "string",
+        "description": "Its name in the request's language if its editors gave one, else its own",
+    },
+    "description": {
+        "type": "string",
+        "description": "Its description in the request's language, likewise",
+    },
+}
 # A newsletter's brand, as embed.js applies it (newsletter/web/brand.py).
 BRAND_FIELDS = {
     "style": {
@@ -166,8 +177,7 @@ def document() -> dict:
                     "required": ["slug", "name", "description", "style", "logo_url"],
                     "properties": {
                         "slug": {"type": "string"},
-                        "name": {"type": "string"},
-                        "description": {"type": "string"},
+                        **TEXT_FIELDS,
                         **BRAND_FIELDS,
                     },
                 },
@@ -189,8 +199,7 @@ def document() -> dict:
                     "required": ["slug", "name", "description", "style", "logo_url", "form"],
                     "properties": {
                         "slug": {"type": "string"},
-                        "name": {"type": "string"},
-                        "description": {"type": "string"},
+                        **TEXT_FIELDS,
                         **BRAND_FIELDS,
                         "form": {"$ref": "#/components/schemas/FormWords"},
                     },

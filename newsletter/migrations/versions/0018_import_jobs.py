@@ -1,7 +1,7 @@
 """import jobs: files uploaded through the admin, run by a worker
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-11-30 06:02:19.871202
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import newsletter.db.types  # noqa: F401  (custom column types, when a migration uses them)
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

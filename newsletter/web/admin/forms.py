@@ -32,6 +32,7 @@ from newsletter import newsletters
 from newsletter.list_management import MAX_QUERY_LENGTH
 from newsletter.models import SENDER_LENGTH
 from newsletter.models import URL_LENGTH
+from newsletter.models import Newsletter
 from newsletter.models import SubscriptionStatus
 from newsletter.web.errors import Refused
 
@@ -112,6 +113,43 @@ class NewsletterForm(FlaskForm):
             newsletters.normalize_origins(origin_lines(field.data))
         except newsletters.InvalidNewsletter as error:
             raise ValidationError(sentence(str(error))) from error
+
+
+def _add_text_fields(form: type[NewsletterForm]) -> None:
+    """A name and a description in each language readers can have: empty, a reader in
+    that language sees the newsletter's own."""
+    for language in languages.LANGUAGES:
+        in_language = f"in {languages.LANGUAGE_NAMES[language]}"
+        name = StringField(f"Name {in_language}", validators=[at_most(newsletters.MAX_NAME_LENGTH)])
+        description = TextAreaField(
+            f"Description {in_language}", validators=[at_most(MAX_DESCRIPTION_LENGTH)]
+        )
+        setattr(form, f"name_{language}", name)
+        setattr(form, f"description_{language}", description)
+
+
+_add_text_fields(NewsletterForm)
+
+
+def text_data(newsletter: Newsletter) -> dict[str, str]:
+    """The newsletter's texts per language, as the form's fields hold them."""
+    data = {}
+    for language in languages.LANGUAGES:
+        text = newsletter.texts.get(language)
+        data[f"name_{language}"] = text.name if text else ""
+        data[f"description_{language}"] = text.description if text else ""
+    return data
+
+
+def texts_given(form: NewsletterForm) -> dict[str, dict[str, str]]:
+    """What the form says of the texts per language, as ``newsletters.update`` takes
+    them: ``{"names": {"uk": …}, "descriptions": {"uk": …}}`` (empty clears one)."""
+    return {
+        f"{field}s": {
+            language: form[f"{field}_{language}"].data or "" for language in languages.LANGUAGES
+        }
+        for field in ("name", "description")
+    }
 
 
 def _checked_by(check: Callable[[str], str], field: Field) -> None:

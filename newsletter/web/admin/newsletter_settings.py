@@ -6,6 +6,7 @@ from flask import render_template
 from flask import url_for
 
 from newsletter import db
+from newsletter import languages
 from newsletter import newsletters
 from newsletter.models import Newsletter
 from newsletter.roles import Need
@@ -15,6 +16,8 @@ from newsletter.web.admin.forms import NewNewsletterForm
 from newsletter.web.admin.forms import NewsletterForm
 from newsletter.web.admin.forms import origin_lines
 from newsletter.web.admin.forms import sentence
+from newsletter.web.admin.forms import text_data
+from newsletter.web.admin.forms import texts_given
 
 
 @bp.route("/newsletters/new", methods=["GET", "POST"])
@@ -35,8 +38,8 @@ def new_newsletter():
 @bp.route("/newsletters/<slug>/edit", methods=["GET", "POST"])
 @requires(Need.EDIT)
 def edit_newsletter(newsletter: Newsletter):
-    """Change a newsletter's name, description, sender, the sites that may embed it, and
-    where it is listed."""
+    """Change a newsletter's name, description (and theirs in each language), sender, the
+    sites that may embed it, and where it is listed."""
     form = NewsletterForm(
         data={
             "name": newsletter.name,
@@ -49,6 +52,7 @@ def edit_newsletter(newsletter: Newsletter):
             "accent_color": newsletter.accent_color,
             "logo_url": newsletter.logo_url,
         }
+        | text_data(newsletter)
     )
     if form.validate_on_submit():
         try:
@@ -72,12 +76,17 @@ def _settings(form: NewsletterForm) -> dict:
         "language": form.language.data,
         "accent_color": form.accent_color.data or "",
         "logo_url": form.logo_url.data or "",
-    }
+    } | texts_given(form)
 
 
 def _form_page(form: NewsletterForm, newsletter: Newsletter | None):
     """The form, with 422 when what was sent did not validate."""
-    page = render_template("admin/newsletter_form.html", form=form, newsletter=newsletter)
+    page = render_template(
+        "admin/newsletter_form.html",
+        form=form,
+        newsletter=newsletter,
+        text_languages=languages.LANGUAGES,
+    )
     return page, 422 if form.errors else 200
 
 

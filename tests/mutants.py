@@ -713,8 +713,8 @@ MUTANTS = [
         "formula-after-spaces",
         "a formula after leading spaces is neutralised too (data export)",
         "newsletter/csv_export.py",
-        "    risky = func.substr(func.ltrim(column), 1, 1).in_(FORMULA_STARTS)",
-        "    risky = func.substr(column, 1, 1).in_(FORMULA_STARTS)",
+        "        func.ltrim(column), 1, 1\n",
+        "        column, 1, 1\n",
         (
             "tests/test_properties.py",
             "tests/test_export.py::test_cells_starting_with_a_tab_cr_lf_or_spaces_are_neutralised",
@@ -925,11 +925,9 @@ MUTANTS = [
         "erasure-notice-kept",
         "the email saying a reader was erased is not kept once sent",
         "newsletter/mail/worker.py",
-        "                    if forgotten:\n"
-        "                        outbox.forget(session, envelope.id)\n"
-        "                    else:\n"
-        "                        outbox.mark_sent(session, envelope.id)",
-        "                    outbox.mark_sent(session, envelope.id)",
+        "        forgotten = [envelope for envelope in sent"
+        " if envelope.kind in outbox.FORGOTTEN_KINDS]",
+        "        forgotten: list[outbox.Envelope] = []",
         ("tests/test_self_service.py::test_erase_me_erases_everywhere_and_says_so_by_email",),
     ),
     Mutant(

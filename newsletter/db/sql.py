@@ -18,6 +18,7 @@ from functools import cache
 
 from sqlalchemy import Connection
 from sqlalchemy import Insert
+from sqlalchemy import Integer
 from sqlalchemy import Select
 from sqlalchemy import String
 from sqlalchemy import Table
@@ -53,6 +54,18 @@ class UtcDay(FunctionElement[str]):
     inherit_cache = True
 
 
+class FirstCodePoint(FunctionElement[int]):
+    """The code point of a text's first character (NULL for NULL; 0 or NULL for '').
+
+    Cheap where ``substr(ltrim(…), 1, 1)`` copies the text twice: a test on it first
+    spares that work on almost every cell (see ``csv_export.neutralised``).
+    """
+
+    type = Integer()
+    name = "first_code_point"
+    inherit_cache = True
+
+
 # Constants are written into the SQL, not bound: a query may hold the same construct twice
 # (a SELECT column and its GROUP BY), and PostgreSQL groups only by the same text.
 
@@ -60,6 +73,16 @@ class UtcDay(FunctionElement[str]):
 @compiles(IsoUtc, "sqlite")
 def _iso_utc_on_sqlite(element: IsoUtc, compiler: SQLCompiler, **kw) -> str:
     return f"strftime('%Y-%m-%dT%H:%M:%SZ', {_column(element, compiler, **kw)})"
+
+
+@compiles(FirstCodePoint, "sqlite")
+def _first_code_point_on_sqlite(element: FirstCodePoint, compiler: SQLCompiler, **kw) -> str:
+    return f"unicode({_column(element, compiler, **kw)})"
+
+
+@compiles(FirstCodePoint, "postgresql")
+def _first_code_point_on_postgresql(element: FirstCodePoint, compiler: SQLCompiler, **kw) -> str:
+    return f"ascii({_column(element, compiler, **kw)})"
 
 
 @compiles(UtcDay, "sqlite")
@@ -78,8 +101,8 @@ def _utc_day_on_postgresql(element: UtcDay, compiler: SQLCompiler, **kw) -> str:
     return f"to_char(timezone('UTC', {_column(element, compiler, **kw)}), 'YYYY-MM-DD')"
 
 
-def _column(element: FunctionElement[str], compiler: SQLCompiler, **kw) -> str:
-    """The SQL of the construct's one argument, a timestamp column."""
+def _column(element: FunctionElement, compiler: SQLCompiler, **kw) -> str:
+    """The SQL of the construct's one argument, a column."""
     (column,) = element.clauses
     return compiler.process(column, **kw)
 

@@ -7,6 +7,7 @@ the message was queued: such a message is claimed as ``suppressed``, never as ``
 and the worker skips it (SPEC, "Deliverability": no more mail to such an address).
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -120,11 +121,11 @@ SUPPRESSED_ADDRESS = exists().where(
 )
 
 
-# Built once: a worker runs it for every message it sends. A Core statement on the table
+# Built once: a worker runs it for every batch it sends. A Core statement on the table
 # (nothing in the session to synchronise) skips the ORM's per-statement work.
 MARK_SENT = (
     update(OutboxMessage.__table__)
-    .where(OutboxMessage.__table__.c.id == bindparam("row_id"))
+    .where(OutboxMessage.__table__.c.id.in_(bindparam("row_ids", expanding=True)))
     .values(
         status=OutboxStatus.SENT,
         sent_at=bindparam("sent_time"),
@@ -134,23 +135,26 @@ MARK_SENT = (
 )
 
 
-def mark_sent(session: Session, message_id: int) -> None:
-    """Record a delivery; the message leaves the queue.
+def mark_sent(session: Session, message_ids: Collection[int]) -> None:
+    """Record the delivery of a batch, in one statement; the messages leave the queue.
 
     On PostgreSQL this commit does not wait for the disk (``synchronous_commit`` off for
-    this transaction only): waiting for a flush after every message was most of a
-    worker's time. A worker that dies loses nothing by it; only a crash of the database
-    server itself in the next instant could forget the mark, and the message would then
-    go out again when its lease runs out: at least once, as ever.
+    this transaction only): waiting for a flush after every batch costs more than the
+    batch's SMTP dialogue. A worker that dies loses nothing by it; only a crash of the
+    database server itself in the next instant could forget the mark, and the messages
+    would then go out again when their lease runs out: at least once, as ever.
     """
+    if not message_ids:
+        return
     commit_without_waiting_for_disk(session)
-    session.execute(MARK_SENT, {"row_id": message_id, "sent_time": utcnow()})
+    session.execute(MARK_SENT, {"row_ids": list(message_ids), "sent_time": utcnow()})
 
 
-def forget(session: Session, message_id: int) -> None:
-    """Delete a message of ``FORGOTTEN_KINDS`` once it was sent: the queue keeps no row
-    naming an address that was erased."""
-    session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
+def forget(session: Session, message_ids: Collection[int]) -> None:
+    """Delete messages of ``FORGOTTEN_KINDS`` once sent: the queue keeps no row naming an
+    address that was erased."""
+    if message_ids:
+        session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(message_ids)))
 
 
 def mark_failed_attempt(

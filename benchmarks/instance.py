@@ -36,6 +36,19 @@ STATUS_CYCLE = [SubscriptionStatus.CONFIRMED] * 7 + [SubscriptionStatus.PENDING]
 STATUS_CYCLE += [SubscriptionStatus.UNSUBSCRIBED]
 
 
+def outside_environment() -> dict[str, str]:
+    """This process's environment for the product's commands and servers, without its
+    settings (each run gives its own) and without ``PYTHONDONTWRITEBYTECODE``: an installed
+    product runs from compiled modules (pip compiles them at install), and with that
+    variable set, as on this machine, every process the bench starts compiled ~130 modules
+    again, most of a ``worker --once`` or an ``export``'s start-up."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("NEWSLETTER_") and key != "PYTHONDONTWRITEBYTECODE"
+    }
+
+
 class Instance:
     """An instance folder, a database and a known secret, and the environment for both."""
 
@@ -50,9 +63,7 @@ class Instance:
 
     def environment(self) -> dict[str, str]:
         """The process environment of the product's commands and servers."""
-        keep = {
-            key: value for key, value in os.environ.items() if not key.startswith("NEWSLETTER_")
-        }
+        keep = outside_environment()
         settings = {
             "NEWSLETTER_INSTANCE_PATH": str(self.folder),
             "NEWSLETTER_DATABASE_URL": self.database_url,

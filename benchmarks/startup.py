@@ -5,12 +5,12 @@ figure includes what a first start does: migrate, seed the first newsletter, sta
 mail thread, open the socket.
 """
 
-import os
 import subprocess
 import time
 from pathlib import Path
 
 from benchmarks import progress
+from benchmarks.instance import outside_environment
 from benchmarks.scale import Scale
 from benchmarks.servers import BIN
 from benchmarks.servers import ROOT
@@ -24,9 +24,7 @@ def measure(backend, scale: Scale, folder: Path) -> Row:
     seconds = []
     for repeat in range(scale.repeats):
         instance = folder / f"startup-{repeat}"
-        environment = {
-            key: value for key, value in os.environ.items() if not key.startswith("NEWSLETTER_")
-        }
+        environment = outside_environment()
         environment["NEWSLETTER_INSTANCE_PATH"] = str(instance)
         if backend.name != "SQLite":
             environment["NEWSLETTER_DATABASE_URL"] = backend.new_database(f"startup{repeat}")

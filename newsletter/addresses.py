@@ -8,7 +8,7 @@ letters, digits, dots and hyphens, takes a short way (:func:`_plain`): the mailb
 checked per address by the same rule, the domain's forms are email-validator's, cached
 per domain, and the address's lengths are checked as email-validator checks them. Any
 other input, and any address the short way is unsure of, takes the whole of
-``validate_email``; ``tests/test_addresses.py`` holds the two equal on generated and
+``validate_email``; ``tests/test_properties.py`` holds the two equal on generated and
 naughty input.
 """
 

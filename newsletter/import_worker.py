@@ -83,8 +83,8 @@ class ImportRunner:
         try:
             with import_jobs.open_file(self.db.reading_sessions, job) as file:
                 report = importing.import_file(newsletter, file, job.options(), self._progress(job))
-        except (ValueError, importing.ImportStopped) as error:
-            # UnreadableFile (a ValueError) and ImportStopped say what is wrong, in words.
+        except (importing.UnreadableFile, importing.ImportStopped) as error:
+            # What the command line says too: what is wrong with the file, in words.
             self._end(import_jobs.fail, job_id, str(error))
             return
         except Exception:

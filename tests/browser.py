@@ -46,6 +46,7 @@ BLOCK_THIRD_PARTY_COOKIES = {
 }
 DEADLINE_SECONDS = 20
 SERIOUS = ("serious", "critical")
+PHONE = {"width": 390, "height": 844}  # a small phone's viewport, in CSS pixels
 
 T = TypeVar("T")
 
@@ -223,3 +224,24 @@ def _describe(violation: dict) -> str:
 def messages_to(messages: list[EmailMessage], address: str) -> list[EmailMessage]:
     """The messages whose envelope went to ``address``."""
     return [message for message in messages if message["X-Envelope-To"] == address]
+
+
+def sign_in_to_admin(page, base: str, email: str, password: str) -> None:
+    """Sign in on the admin's page, as an editor with no second step does."""
+    page.goto(f"{base}/admin/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/admin/")
+
+
+def assert_fits_phone_and_passes_axe(page) -> None:
+    """Nothing wider than a phone's screen, and axe finds nothing serious or critical."""
+    widest = page.evaluate(
+        """() => [...document.querySelectorAll("main *")]
+            .map((node) => [node.getBoundingClientRect().right, node.outerHTML.slice(0, 80)])
+            .filter(([right]) => right > window.innerWidth)"""
+    )
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"], widest
+    assert widest == []
+    assert serious_violations(page) == []

@@ -9,9 +9,11 @@ import urllib.request
 
 import pytest
 
+from tests.browser import PHONE
 from tests.browser import Service
+from tests.browser import assert_fits_phone_and_passes_axe
 from tests.browser import messages_to
-from tests.browser import serious_violations
+from tests.browser import sign_in_to_admin
 from tests.browser import wait_for
 from tests.conftest import free_port
 
@@ -26,7 +28,6 @@ IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
-PHONE = {"width": 390, "height": 844}  # a small phone's viewport, in CSS pixels
 # Unreachable from the tests: its delivery log fills with errors, as an editor may see it.
 WEBHOOK_URL = "https://crm.example.invalid/hooks/newsletter-signups/from-the-newsroom-service"
 
@@ -119,14 +120,6 @@ def phone(axe_browser):
     axe_browser.clear_cookies()
 
 
-def _sign_in(page, service: Service) -> None:
-    page.goto(f"{service.base}/admin/login")
-    page.get_by_label("Email").fill(EDITOR)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/admin/")
-
-
 def _open_subscriber(page, service: Service, address: str) -> None:
     """From the list, the way an editor gets there: search, then follow the address."""
     page.goto(f"{service.base}/admin/newsletters/{SLUG}?q={address}")
@@ -134,29 +127,17 @@ def _open_subscriber(page, service: Service, address: str) -> None:
     page.wait_for_url("**/subscribers/*")
 
 
-def _assert_fits_and_passes_axe(page) -> None:
-    """Nothing wider than the screen, and axe finds nothing serious or critical."""
-    widest = page.evaluate(
-        """() => [...document.querySelectorAll("main *")]
-            .map((node) => [node.getBoundingClientRect().right, node.outerHTML.slice(0, 80)])
-            .filter(([right]) => right > window.innerWidth)"""
-    )
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"], widest
-    assert widest == []
-    assert serious_violations(page) == []
-
-
 def test_sign_in_on_a_phone_fits_and_says_what_is_missing(service, phone):
     phone.goto(f"{service.base}/admin/login")
-    _assert_fits_and_passes_axe(phone)
+    assert_fits_phone_and_passes_axe(phone)
     phone.get_by_role("button", name="Sign in").click()
     phone.wait_for_load_state()
     assert phone.get_by_role("status").inner_text() == "Enter your email and password."
-    _assert_fits_and_passes_axe(phone)
+    assert_fits_phone_and_passes_axe(phone)
 
 
 def test_every_admin_page_fits_a_phone_and_passes_axe(service, phone):
-    _sign_in(phone, service)
+    sign_in_to_admin(phone, service.base, EDITOR, PASSWORD)
     pages = {
         "dashboard": f"{service.base}/admin/",
         "subscriber list": f"{service.base}/admin/newsletters/{SLUG}",
@@ -171,7 +152,7 @@ def test_every_admin_page_fits_a_phone_and_passes_axe(service, phone):
     for name, url in pages.items():
         phone.goto(url)
         assert phone.url == url, name
-        _assert_fits_and_passes_axe(phone)
+        assert_fits_phone_and_passes_axe(phone)
     # A new endpoint's secret, shown once.
     phone.get_by_label("URL").fill("https://crm.example.invalid/another")
     phone.get_by_role("button", name="Add endpoint").click()
@@ -182,16 +163,16 @@ def test_every_admin_page_fits_a_phone_and_passes_axe(service, phone):
             "region", name="Added https://crm.example.invalid/another"
         ).inner_text()
     )
-    _assert_fits_and_passes_axe(phone)
+    assert_fits_phone_and_passes_axe(phone)
     _open_subscriber(phone, service, LONG_ADDRESS)
-    _assert_fits_and_passes_axe(phone)
+    assert_fits_phone_and_passes_axe(phone)
     phone.get_by_role("link", name="Erase this reader everywhere…").click()
     phone.wait_for_url("**/erase")
-    _assert_fits_and_passes_axe(phone)
+    assert_fits_phone_and_passes_axe(phone)
 
 
 def test_an_owner_makes_a_token_on_a_phone_and_sees_its_secret_once(service, phone):
-    _sign_in(phone, service)
+    sign_in_to_admin(phone, service.base, EDITOR, PASSWORD)
     phone.goto(f"{service.base}/admin/tokens")
     phone.get_by_label("What it is for").fill("newsroom dashboard")
     phone.get_by_label(SLUG).check()
@@ -199,7 +180,7 @@ def test_an_owner_makes_a_token_on_a_phone_and_sees_its_secret_once(service, pho
     phone.wait_for_load_state()
     secret = phone.locator("#token-secret").inner_text()
     assert secret.startswith("nl_")
-    _assert_fits_and_passes_axe(phone)
+    assert_fits_phone_and_passes_axe(phone)
     phone.goto(f"{service.base}/admin/tokens")
     assert secret not in phone.content()
     assert "newsroom dashboard" in phone.get_by_role("table").inner_text()
@@ -208,7 +189,7 @@ def test_an_owner_makes_a_token_on_a_phone_and_sees_its_secret_once(service, pho
 def test_erasing_asks_for_confirmation_first(service, phone, smtp_server):
     address = "forget-me@example.com"
     _sign_up(service, address)
-    _sign_in(phone, service)
+    sign_in_to_admin(phone, service.base, EDITOR, PASSWORD)
     _open_subscriber(phone, service, address)
 
     phone.get_by_role("link", name="Erase this reader everywhere…").click()

@@ -7,10 +7,11 @@ import json
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser import PHONE
 from tests.browser import Service
+from tests.browser import assert_fits_phone_and_passes_axe
+from tests.browser import sign_in_to_admin
 from tests.conftest import free_port
-from tests.test_admin_browser import PHONE
-from tests.test_admin_browser import _assert_fits_and_passes_axe
 
 SLUG = "explaining-ukraine"
 EDITOR = "kate@example.com"
@@ -66,20 +67,12 @@ def export_file(tmp_path_factory):
     return path
 
 
-def _sign_in(page, service: Service) -> None:
-    page.goto(f"{service.base}/admin/login")
-    page.get_by_label("Email").fill(EDITOR)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/admin/")
-
-
 def test_an_editor_uploads_50000_rows_sees_progress_then_the_report(
     service, browser, axe_browser, export_file
 ):
     page = browser.new_page()  # with the site's CSP: the progress script must pass it
     page.add_init_script(RECORD_PROGRESS)
-    _sign_in(page, service)
+    sign_in_to_admin(page, service.base, EDITOR, PASSWORD)
     page.goto(f"{service.base}/admin/newsletters/{SLUG}")
     page.get_by_role("link", name="Import a list").click()
     page.wait_for_url("**/import")
@@ -119,8 +112,8 @@ def test_an_editor_uploads_50000_rows_sees_progress_then_the_report(
 
     phone = axe_browser.new_page()
     phone.set_viewport_size(PHONE)
-    _sign_in(phone, service)
+    sign_in_to_admin(phone, service.base, EDITOR, PASSWORD)
     for url in (f"{service.base}/admin/newsletters/{SLUG}/import", job_url):
         phone.goto(url)
-        _assert_fits_and_passes_axe(phone)
+        assert_fits_phone_and_passes_axe(phone)
     phone.close()

@@ -5,16 +5,16 @@ import pytest
 
 from tests.bounce_steps import report_file
 from tests.browser import Service
+from tests.browser import assert_fits_phone_and_passes_axe
 from tests.browser import messages_to
+from tests.browser import sign_in_to_admin
 from tests.browser import wait_for
 from tests.conftest import free_port
 from tests.test_admin_browser import EDITOR
 from tests.test_admin_browser import PASSWORD
 from tests.test_admin_browser import SLUG
-from tests.test_admin_browser import _assert_fits_and_passes_axe
 from tests.test_admin_browser import _confirm
 from tests.test_admin_browser import _open_subscriber
-from tests.test_admin_browser import _sign_in
 from tests.test_admin_browser import _sign_up
 from tests.test_admin_browser import phone  # noqa: F401 (the fixture: a phone-sized page)
 
@@ -44,19 +44,19 @@ def service(tmp_path_factory, smtp_server):
 
 
 def test_bounced_and_complained_readers_on_a_phone(service, phone):  # noqa: F811 (the fixture)
-    _sign_in(phone, service)
+    sign_in_to_admin(phone, service.base, EDITOR, PASSWORD)
     phone.goto(f"{service.base}/admin/newsletters/{SLUG}")
     table = phone.get_by_role("table").inner_text().lower()
     assert "bounced" in table and "complained" in table
-    _assert_fits_and_passes_axe(phone)
+    assert_fits_phone_and_passes_axe(phone)
 
     phone.get_by_label("Status").select_option("complained")
     phone.get_by_role("button", name="Search").click()
     phone.wait_for_url("**status=complained*")
     table = phone.get_by_role("table").inner_text().lower()
     assert COMPLAINER in table and BOUNCER not in table
-    _assert_fits_and_passes_axe(phone)
+    assert_fits_phone_and_passes_axe(phone)
 
     _open_subscriber(phone, service, COMPLAINER)
     assert "marked our mail as spam" in phone.get_by_role("main").inner_text()
-    _assert_fits_and_passes_axe(phone)
+    assert_fits_phone_and_passes_axe(phone)

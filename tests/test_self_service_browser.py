@@ -8,9 +8,9 @@ import json
 from playwright.sync_api import expect
 
 from tests.browser import Service
+from tests.browser import assert_fits_phone_and_passes_axe
 from tests.browser import messages_to
 from tests.browser import wait_for
-from tests.test_admin_browser import _assert_fits_and_passes_axe as fits_and_passes_axe
 from tests.test_manage_browser import NAME
 from tests.test_manage_browser import OTHER_SLUG
 from tests.test_manage_browser import PHONE
@@ -31,7 +31,7 @@ def test_download_my_data_then_erase_me(
     email = confirmed_reader(page, service, smtp_server)
     page.goto(mailed_link(smtp_server, service, email, f"Welcome to {NAME}", "/manage/"))
     expect(page.get_by_role("heading", name="Your data")).to_be_visible()
-    fits_and_passes_axe(page)
+    assert_fits_phone_and_passes_axe(page)
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download my data (JSON)").click()
@@ -45,12 +45,12 @@ def test_download_my_data_then_erase_me(
 
     page.get_by_role("link", name="Erase me…").click()
     expect(page.get_by_role("heading", name="Erase your data?")).to_be_visible()
-    fits_and_passes_axe(page)
+    assert_fits_phone_and_passes_axe(page)
     assert service.subscriptions_of(email) == 2  # asking changes nothing
 
     page.get_by_role("button", name="Erase my data").click()
     expect(page.get_by_role("heading", name="Your data has been erased")).to_be_visible()
-    fits_and_passes_axe(page)
+    assert_fits_phone_and_passes_axe(page)
     assert service.subscriptions_of(email) == 0
     assert service.rows("erasure") == 2
 

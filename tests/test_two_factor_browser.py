@@ -10,8 +10,8 @@ import pyotp
 import pytest
 
 from tests.browser import Service
+from tests.browser import assert_fits_phone_and_passes_axe
 from tests.conftest import free_port
-from tests.test_admin_browser import _assert_fits_and_passes_axe as fits_and_passes_axe
 from tests.test_admin_browser import phone  # noqa: F401 (a page the size of a phone)
 
 EDITOR = "kate@example.com"
@@ -66,12 +66,12 @@ def test_enrol_then_sign_in_with_a_code_then_a_recovery_code(service, phone):  #
     phone.wait_for_url("**/admin/")
     phone.get_by_role("link", name="Two-factor sign-in").click()
     phone.wait_for_url("**/admin/two-factor")
-    fits_and_passes_axe(phone)
+    assert_fits_phone_and_passes_axe(phone)
     phone.get_by_role("button", name="Set up two-factor sign-in").click()
     phone.wait_for_url("**/admin/two-factor")
 
     assert phone.get_by_role("img", name="QR code for your authenticator app").is_visible()
-    fits_and_passes_axe(phone)
+    assert_fits_phone_and_passes_axe(phone)
     secret = phone.locator("#totp-secret").inner_text().replace(" ", "")
     totp = pyotp.TOTP(secret)
     phone.get_by_label("Type the 6-digit code the app shows").fill(totp.now())
@@ -79,7 +79,7 @@ def test_enrol_then_sign_in_with_a_code_then_a_recovery_code(service, phone):  #
     phone.wait_for_load_state()
     codes = phone.locator("#recovery-codes code").all_inner_texts()
     assert len(codes) == 10
-    fits_and_passes_axe(phone)
+    assert_fits_phone_and_passes_axe(phone)
     phone.get_by_role("link", name="Continue").click()
     phone.wait_for_url("**/admin/")
     sign_out(phone)
@@ -87,7 +87,7 @@ def test_enrol_then_sign_in_with_a_code_then_a_recovery_code(service, phone):  #
     # The password alone: the code step, not the admin.
     give_password(phone, service)
     phone.wait_for_url("**/admin/login/code")
-    fits_and_passes_axe(phone)
+    assert_fits_phone_and_passes_axe(phone)
     phone.goto(f"{service.base}/admin/")
     assert "/admin/login" in phone.url
     give_password(phone, service)
@@ -104,12 +104,12 @@ def test_enrol_then_sign_in_with_a_code_then_a_recovery_code(service, phone):  #
     give_password(phone, service)  # attempt 1 since the last sign-in
     give_code(phone, codes[0])  # 2
     assert "That code is not right." in status_text(phone)
-    fits_and_passes_axe(phone)
+    assert_fits_phone_and_passes_axe(phone)
     for _ in range(ACCOUNT_LIMIT - 2):  # 3, 4
         give_code(phone, "000000" if totp.now() != "000000" else "111111")
         assert "That code is not right." in status_text(phone)
     give_code(phone, codes[1])  # a good code, refused unchecked
     assert "Too many sign-in attempts. Try again in 15 minutes." in status_text(phone)
-    fits_and_passes_axe(phone)
+    assert_fits_phone_and_passes_axe(phone)
     phone.goto(f"{service.base}/admin/")
     assert "/admin/login" in phone.url

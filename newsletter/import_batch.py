@@ -32,7 +32,7 @@ from newsletter.import_sql import SUBSCRIPTION_COLUMNS
 from newsletter.import_sql import BatchSql
 from newsletter.models import EventKind
 from newsletter.models import SubscriptionStatus
-from newsletter.models import new_public_id
+from newsletter.models import new_public_ids
 
 # The report lists this many skipped lines; past it, it counts them (constant memory).
 SKIPPED_LISTED = 1000
@@ -148,7 +148,7 @@ def apply(session: Session, batch: Batch, report: Report) -> None:
     # confirmation's evidence: confirmations first (an opted-out one is never confirmed).
     for statement, moves in ((CONFIRM, confirms), (OPT_OUT, opt_outs), (SET_LANGUAGE, languages)):
         sql.many(sql.update("subscription", statement), list(moves.values()))
-    sql.many(sql.insert("subscription_event", EVENT_COLUMNS), events)
+    sql.insert("subscription_event", EVENT_COLUMNS, events)
 
 
 def _readers(sql: BatchSql, batch: Batch, keys: list[str]) -> dict[str, int]:
@@ -160,13 +160,13 @@ def _readers(sql: BatchSql, batch: Batch, keys: list[str]) -> dict[str, int]:
     for key, (email, row) in zip(keys, batch.rows, strict=True):
         first.setdefault(key, (email, row))
     ids = sql.reader_ids(first.keys())
+    new = [(key, email, row) for key, (email, row) in first.items() if key not in ids]
     missing = [
-        (new_public_id(), email, key, sql.time(row.signup_at or batch.now))
-        for key, (email, row) in first.items()
-        if key not in ids
+        (public_id, email, key, sql.time(row.signup_at or batch.now))
+        for public_id, (key, email, row) in zip(new_public_ids(len(new)), new, strict=True)
     ]
     if missing:
-        sql.many(sql.insert("reader", READER_COLUMNS, "email_key"), missing)
+        sql.insert("reader", READER_COLUMNS, missing, "email_key")
         ids |= sql.reader_ids([key for _public_id, _email, key, _at in missing])
     return ids
 
@@ -189,16 +189,19 @@ def _create_subscriptions(
     """Make the subscriptions of readers who have none, each from the reader's first row in
     the batch (``reader_ids`` are the rows' readers), adding them to ``statuses``; the
     readers whose subscription this made."""
-    new: dict[int, tuple] = {}
+    first: dict[int, SourceRow] = {}
     for reader_id, (_email, row) in zip(reader_ids, batch.rows, strict=True):
-        if reader_id not in statuses and reader_id not in new:
-            new[reader_id] = _new_subscription(sql, batch, reader_id, row)
+        if reader_id not in statuses:
+            first.setdefault(reader_id, row)
+    new = {
+        reader_id: _new_subscription(sql, batch, public_id, reader_id, row)
+        for public_id, (reader_id, row) in zip(
+            new_public_ids(len(first)), first.items(), strict=True
+        )
+    }
     if not new:
         return set()
-    sql.many(
-        sql.insert("subscription", SUBSCRIPTION_COLUMNS, "newsletter_id, reader_id"),
-        list(new.values()),
-    )
+    sql.insert("subscription", SUBSCRIPTION_COLUMNS, list(new.values()), "newsletter_id, reader_id")
     # Ours are those with the public id this import gave them (the batch's transaction
     # holds them: no lock to take). A signup of the same address between the SELECT and
     # the INSERT won the others: they are locked and taken as they are.
@@ -215,14 +218,16 @@ def _create_subscriptions(
     return made
 
 
-def _new_subscription(sql: BatchSql, batch: Batch, reader_id: int, row: SourceRow) -> tuple:
+def _new_subscription(
+    sql: BatchSql, batch: Batch, public_id: str, reader_id: int, row: SourceRow
+) -> tuple:
     """The columns of a subscription made by an import (``SUBSCRIPTION_COLUMNS``): the
     source's evidence, where it has some; the import's time where it has none."""
     signed_up = sql.time(row.signup_at or batch.now)
     evidence = {"confirmed_at": None, "confirmed_ip": None, "unsubscribed_at": None}
     evidence |= _status_evidence(row, batch.now)
     return (
-        new_public_id(),
+        public_id,
         batch.target.id,
         reader_id,
         row.status.value,

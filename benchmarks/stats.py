@@ -61,7 +61,7 @@ class Row:
 
 
 def seconds_against(
-    label: str, values: list[float], base: list[float], baseline: str, target: Target
+    label: str, values: list[float], base: list[float], baseline: str, target: Target | None = None
 ) -> Row:
     """A row of seconds, each repeat's divided by the baseline's of the same repeat."""
     ratios = [value / b for value, b in zip(values, base, strict=True)]

@@ -45,7 +45,7 @@ DEFAULTS = {
     # A pending address gets its confirmation again at most once per this many seconds.
     "CONFIRMATION_RESEND_INTERVAL": 10 * 60,
     # Rows an import applies per transaction: a failure half-way keeps the batches before.
-    "IMPORT_BATCH_SIZE": 1000,
+    "IMPORT_BATCH_SIZE": 5000,
     # The largest file the admin's import page takes, in bytes (a million-row Mailchimp
     # export is about 300 MB); a larger upload is refused with 413 before it is read.
     "IMPORT_MAX_UPLOAD_BYTES": 512 * 1024 * 1024,

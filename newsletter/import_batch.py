@@ -1,14 +1,14 @@
 """One batch of an import's rows applied with a few statements, whatever its length.
 
-Per batch, not per row (a million rows are a thousand batches): one ``SELECT … IN`` finds
-the readers the batch's addresses already have, one ``INSERT … ON CONFLICT DO NOTHING``
-(executemany) makes the others (a concurrent signup of the same address wins, as a
-signup's would), one more ``SELECT … IN`` gives their ids; a locking ``SELECT … IN … FOR
-UPDATE`` finds the subscriptions to the newsletter they have, the same ``INSERT`` makes
-the others and a ``SELECT`` gives their ids (the public id this import gave one says it
-made it), then one ``UPDATE`` statement per kind of move and one ``INSERT`` of the history
-events. No ORM object is made, nor any SQLAlchemy statement: the statements are SQL text
-given to the driver with plain tuples (``newsletter.import_sql``).
+Per batch, not per row (a million rows are two hundred batches): one ``SELECT … IN``
+finds the readers the batch's addresses already have, one ``INSERT … SELECT … ON CONFLICT
+DO NOTHING RETURNING`` makes the others and gives their ids (a concurrent signup of the
+same address wins, as a signup's would: its reader is found by one more ``SELECT``); a
+locking ``SELECT … IN … FOR UPDATE`` finds the subscriptions to the newsletter they have,
+the same ``INSERT`` makes the others, then one ``UPDATE`` statement per kind of move and
+one ``INSERT`` of the history events. No ORM object is made, nor any SQLAlchemy
+statement: the statements are SQL text given to the driver with plain tuples
+(``newsletter.import_sql``).
 
 The rows are then decided in file order against the statuses held in memory, so an
 address twice in a batch ends as it would one row at a time: what each row does is
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from newsletter import addresses
 from newsletter.import_formats import SourceRow
@@ -111,9 +111,10 @@ class Batch:
     now: datetime
 
 
-def apply(session: Session, batch: Batch, report: Report) -> None:
-    """Apply the batch, counting each row in the report."""
-    sql = BatchSql(session.connection())
+def apply(connection: Connection, batch: Batch, report: Report) -> None:
+    """Apply the batch on the connection, in its transaction, counting each row in the
+    report."""
+    sql = BatchSql(connection)
     keys = [addresses.key(email) for email, _row in batch.rows]
     readers = _readers(sql, batch, keys)
     statuses = _locked_subscriptions(sql, batch.target.id, set(readers.values()))
@@ -148,7 +149,7 @@ def apply(session: Session, batch: Batch, report: Report) -> None:
     # confirmation's evidence: confirmations first (an opted-out one is never confirmed).
     for statement, moves in ((CONFIRM, confirms), (OPT_OUT, opt_outs), (SET_LANGUAGE, languages)):
         sql.many(sql.update("subscription", statement), list(moves.values()))
-    sql.insert("subscription_event", EVENT_COLUMNS, events)
+    sql.append("subscription_event", EVENT_COLUMNS, events)
 
 
 def _readers(sql: BatchSql, batch: Batch, keys: list[str]) -> dict[str, int]:
@@ -165,9 +166,10 @@ def _readers(sql: BatchSql, batch: Batch, keys: list[str]) -> dict[str, int]:
         (public_id, email, key, sql.time(row.signup_at or batch.now))
         for public_id, (key, email, row) in zip(new_public_ids(len(new)), new, strict=True)
     ]
-    if missing:
-        sql.insert("reader", READER_COLUMNS, missing, "email_key")
-        ids |= sql.reader_ids([key for _public_id, _email, key, _at in missing])
+    ids |= dict(sql.insert_new("reader", READER_COLUMNS, missing, "email_key", "email_key, id"))
+    # A concurrent signup made the readers of the keys still missing.
+    if taken := [key for key, _email, _row in new if key not in ids]:
+        ids |= sql.reader_ids(taken)
     return ids
 
 
@@ -176,8 +178,8 @@ def _locked_subscriptions(
 ) -> dict[int, tuple[int, SubscriptionStatus]]:
     """The id and status of these readers' subscriptions to the newsletter, by reader id,
     locked until the batch's commit (PostgreSQL; SQLite's writer holds the whole file)."""
-    found = sql.subscriptions(newsletter_id, reader_ids, lock=True)
-    return {reader_id: (id_, SubscriptionStatus(status)) for reader_id, id_, status, _ in found}
+    found = sql.subscriptions(newsletter_id, reader_ids)
+    return {reader_id: (id_, SubscriptionStatus(status)) for reader_id, id_, status in found}
 
 
 def _create_subscriptions(
@@ -199,20 +201,15 @@ def _create_subscriptions(
             new_public_ids(len(first)), first.items(), strict=True
         )
     }
-    if not new:
-        return set()
-    sql.insert("subscription", SUBSCRIPTION_COLUMNS, list(new.values()), "newsletter_id, reader_id")
-    # Ours are those with the public id this import gave them (the batch's transaction
-    # holds them: no lock to take). A signup of the same address between the SELECT and
-    # the INSERT won the others: they are locked and taken as they are.
+    key = "newsletter_id, reader_id"
     made = set()
-    for reader_id, subscription_id, _status, public_id in sql.subscriptions(
-        batch.target.id, new.keys(), lock=False
+    for reader_id, subscription_id in sql.insert_new(
+        "subscription", SUBSCRIPTION_COLUMNS, list(new.values()), key, "reader_id, id"
     ):
-        values = new[reader_id]
-        if public_id == values[0]:
-            made.add(reader_id)
-            statuses[reader_id] = (subscription_id, SubscriptionStatus(values[3]))
+        made.add(reader_id)
+        statuses[reader_id] = (subscription_id, SubscriptionStatus(new[reader_id][3]))
+    # A signup of the same address between the SELECT and the INSERT won the others:
+    # they are locked and taken as they are.
     if lost := new.keys() - made:
         statuses |= _locked_subscriptions(sql, batch.target.id, lost)
     return made

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from newsletter.db import database
 from newsletter.models import EventKind
+from newsletter.models import Newsletter
 from newsletter.models import OutboxMessage
 from newsletter.models import Reader
 from newsletter.models import Subscription
@@ -48,7 +49,10 @@ def statuses(app) -> dict[str, str]:
     """Each address's status in the seeded newsletter."""
     with app.app_context(), database(app).reading_sessions() as session:
         rows = session.execute(
-            select(Reader.email, Subscription.status).join(Subscription.reader)
+            select(Reader.email, Subscription.status)
+            .join(Subscription.reader)
+            .join(Subscription.newsletter)
+            .where(Newsletter.slug == SLUG)
         ).all()
     return {email: status.value for email, status in rows}
 

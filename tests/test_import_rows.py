@@ -2,12 +2,18 @@
 row by row, several batches of existing and new readers, ``--language`` and our export's
 ``language`` column, and a bounce no import undoes."""
 
+from sqlalchemy import event
 from sqlalchemy import select
 
+from newsletter import newsletters
+from newsletter import subscriptions
 from newsletter.db import database
+from newsletter.import_sql import STAGING_PREFIX
 from newsletter.models import Reader
 from newsletter.models import Subscription
 from newsletter.models import SubscriptionEvent
+from newsletter.subscriptions import Evidence
+from tests.conftest import postgresql_only
 from tests.reader import SLUG
 from tests.reader import count
 from tests.test_import import DATA
@@ -139,3 +145,40 @@ def test_the_source_s_ips_are_kept_in_canonical_form_and_garbage_is_not(app, run
         "four@example.com": ("203.0.113.7", None),
         "six@example.com": ("2001:db8::1", None),
     }
+
+
+@postgresql_only
+def test_a_signup_applied_while_a_batch_runs_is_taken_as_it_is(app, runner, tmp_path):
+    # On PostgreSQL another writer can add an address between a batch's lookups and its
+    # inserts (SQLite's writer holds the file). Here the mail worker applies two signups
+    # at those moments: a new reader's, and a known reader's to this newsletter.
+    other = ["newsletters", "create", "--slug", "other", "--name", "Other"]
+    assert runner.invoke(args=other).exit_code == 0
+    db = database(app)
+    with app.app_context(), db.transaction() as session:
+        signup(session, "other", "known@example.com")
+    late = {
+        f"{STAGING_PREFIX}reader": "late@example.com",
+        f"{STAGING_PREFIX}subscription": "known@example.com",
+    }
+
+    def sign_up_first(_conn, _cursor, statement, *_args) -> None:
+        for staged, address in list(late.items()):
+            if statement.startswith(f"CREATE TEMPORARY TABLE IF NOT EXISTS {staged} "):
+                del late[staged]
+                with db.transaction() as session:
+                    signup(session, SLUG, address)
+
+    event.listen(db.engine, "before_cursor_execute", sign_up_first)
+    text = "email,status\nknown@example.com,confirmed\nlate@example.com,confirmed\n"
+    report = imported(runner, write(tmp_path, "list.csv", text), *ANY_CSV)
+    assert not late  # both signups came in the middle of the batch
+    assert (report["created"], report["updated"]) == ("0", "2")  # pending → confirmed
+    assert statuses(app) == {"known@example.com": "confirmed", "late@example.com": "confirmed"}
+    assert count(app, Reader) == 2
+
+
+def signup(session, slug: str, address: str) -> None:
+    """A signup as the mail worker applies it: a pending subscription and its email."""
+    newsletter = newsletters.get_by_slug(session, slug)
+    subscriptions.subscribe(session, newsletter, address, Evidence(source="web"))

@@ -97,13 +97,10 @@ class BatchSql:
         one ``COPY`` on PostgreSQL (a statement per row was nine tenths of an import there)."""
         if not rows:
             return
-        names = ", ".join(columns)
         if not self.postgres:
-            marks = ", ".join(["?"] * len(columns))
-            # Names are this module's and its callers' constants; every value is bound.
-            sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 # nosec B608
-            self.connection.exec_driver_sql(sql, rows)
+            self.connection.exec_driver_sql(_insert_values(table, columns), rows)
             return
+        names = ", ".join(columns)
         psycopg: Any = self.connection.connection.driver_connection
         cursor = psycopg.cursor()
         with cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
@@ -117,20 +114,13 @@ class BatchSql:
         concurrent writer's); the ``returning`` columns of those inserted."""
         if not rows:
             return []
-        names = ", ".join(columns)
-        # Names are this module's and its callers' constants; every value is bound.
         if self.postgres:
             return self._insert_staged(table, columns, rows, key, returning)
         # SQLite's writer holds the whole file from its BEGIN IMMEDIATE: the rows past the
         # table's largest id before the insert are the ones it made. (An executemany was
         # quicker here than staging the rows as on PostgreSQL: SQLite runs in-process.)
         latest = self.rows(f"SELECT coalesce(max(id), 0) FROM {table}", ())[0][0]  # noqa: S608 # nosec B608
-        marks = ", ".join(["?"] * len(columns))
-        self.connection.exec_driver_sql(
-            f"INSERT INTO {table} ({names}) VALUES ({marks}) "  # noqa: S608 # nosec B608
-            f"ON CONFLICT ({key}) DO NOTHING",
-            rows,
-        )
+        self.connection.exec_driver_sql(_insert_values(table, columns, key), rows)
         return self.rows(f"SELECT {returning} FROM {table} WHERE id > ?", (latest,))  # noqa: S608 # nosec B608
 
     def _insert_staged(
@@ -174,6 +164,15 @@ class BatchSql:
             f"WHERE newsletter_id = {self.mark} AND reader_id {self.member}{self.lock}"
         )
         return self.rows(sql, (newsletter_id, self.listed(reader_ids)))
+
+
+def _insert_values(table: str, columns: Sequence[str], key: str = "") -> str:
+    """SQLite's ``INSERT … VALUES (?, …)`` of the columns, skipping a row whose unique
+    ``key`` (if named) is taken. Names are this module's and its callers' constants;
+    every value is bound."""
+    marks = ", ".join(["?"] * len(columns))
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 # nosec B608
+    return f"{sql} ON CONFLICT ({key}) DO NOTHING" if key else sql
 
 
 @contextmanager

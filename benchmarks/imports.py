@@ -5,15 +5,15 @@ The file is a Mailchimp audience export (its "subscribed" file, the header of
 one new to the database, so that each row creates a reader, a subscription and its
 history event. The baseline loads the same file into a bare table of text columns with
 the database's own tool (``sqlite3 .import``, ``psql \\copy``). Both start from a fresh
-database each repeat.
+database each repeat. Seconds are wall-clock time to the process's exit; peak memory is
+the ``VmHWM`` of the ``newsletter import`` process.
 
 A third figure says how much of the distance to that baseline is the schema's: the
 floor, the database making the same rows itself, with no Python in the way. It loads the
 file as the baseline does into the product's (migrated) database, then fills the reader,
 subscription and history tables from it with one ``INSERT … SELECT`` each: their keys,
 indexes and foreign keys, none of the checks an import makes (addresses, statuses,
-times, what is already there). Seconds are wall-clock time to the process's exit; peak memory is
-the ``VmHWM`` of the ``newsletter import`` process.
+times, what is already there).
 """
 
 import csv
@@ -63,7 +63,7 @@ def measure(backend, scale: Scale, folder: Path) -> tuple[list[Row], list[str]]:
         instance.dispose()
         figures["cli"].append(seconds)
         figures["cli_rss"].append(peak)
-        floor = _floor(backend, folder / f"import-floor-{repeat}", path, scale.existing_rows)
+        floor = _floor(backend, folder, path, f"import_floor_{repeat}", scale.existing_rows)
         figures["floor"].append(floor)
         progress.say(
             f"import {repeat + 1}: {backend.import_baseline_name} {figures['base'][-1]:.1f} s, "
@@ -131,21 +131,25 @@ def _write_file(path: Path, count: int) -> None:
 
 def _baseline(backend, path: Path, label: str) -> float:
     """Seconds the database's own tool takes to load the file into a bare table."""
-    url = backend.new_database(label)
+    return _load_bare(backend, backend.new_database(label), path)
+
+
+def _load_bare(backend, url: str, path: Path) -> float:
+    """Make the bare table in the database at ``url`` and load the file into it with the
+    database's own tool; the seconds the load took."""
     backend.run_sql(url, bare_table(HEADER))
     seconds, _peak = run_watched(backend.import_baseline(url, path), {}, quiet=True)
     return seconds
 
 
-def _floor(backend, folder: Path, path: Path, count: int) -> float:
+def _floor(backend, folder: Path, path: Path, label: str, count: int) -> float:
     """Seconds the database takes to load the file (as the baseline does) and make the
     import's ``count`` rows from it in the product's own tables."""
-    instance = Instance(folder, backend.new_database(folder.name.replace("-", "_")))
+    instance = Instance(folder / label, backend.new_database(label))
     instance.prepare(SLUG)
-    url = instance.database_url
-    backend.run_sql(url, bare_table(HEADER))
-    loaded, _peak = run_watched(backend.import_baseline(url, path), {}, quiet=True)
-    made, _peak = run_watched(backend.sql_command(url, _floor_sql(backend)), {}, quiet=True)
+    loaded = _load_bare(backend, instance.database_url, path)
+    floor_sql = backend.sql_command(instance.database_url, _floor_sql(backend))
+    made, _peak = run_watched(floor_sql, {}, quiet=True)
     _check_rows(instance, count)
     instance.dispose()
     return loaded + made

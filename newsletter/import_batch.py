@@ -207,7 +207,7 @@ def _create_subscriptions(
         "subscription", SUBSCRIPTION_COLUMNS, list(new.values()), key, "reader_id, id"
     ):
         made.add(reader_id)
-        statuses[reader_id] = (subscription_id, SubscriptionStatus(new[reader_id][3]))
+        statuses[reader_id] = (subscription_id, first[reader_id].status)
     # A signup of the same address between the SELECT and the INSERT won the others:
     # they are locked and taken as they are.
     if lost := new.keys() - made:

@@ -7,7 +7,7 @@ that processing did is done here once: times are bound as ``UTCDateTime`` binds 
 (naive UTC text in SQLAlchemy's SQLite ``DATETIME`` form, :func:`sqlite_time`; aware
 datetimes on PostgreSQL), statuses and event kinds as their values, and the columns a
 Core ``INSERT`` fills from the model's defaults (``public_id``, ``confirmation_round``,
-``soft_bounces``) are given here. The statements run on the session's connection, inside
+``soft_bounces``) are given here. The statements run on the import's connection, inside
 the batch's transaction.
 
 What differs by backend is the parameter mark (``?`` or ``%s``), how a list is bound

@@ -47,7 +47,8 @@ def _string_enum(enum_class: type[enum.Enum]) -> Enum:
     )
 
 
-PUBLIC_ID_BYTES = 16  # 128 random bits, 22 characters of URL-safe base64
+PUBLIC_ID_BYTES = 16  # 128 random bits…
+PUBLIC_ID_LENGTH = 22  # …in this many characters of URL-safe base64
 
 
 def new_public_id() -> str:
@@ -59,10 +60,10 @@ def new_public_ids(count: int) -> list[str]:
     """``count`` public ids for a bulk insert, from one read of the system's randomness
     (a third of an import's id-making was a read per id). Each is 22 characters of
     URL-safe base64 as :func:`new_public_id`'s, every character random (132 bits)."""
-    length = 22
     pairs = (count + 1) // 2  # 33 bytes encode to 44 characters: two ids, no padding
     text = base64.urlsafe_b64encode(os.urandom(33 * pairs)).decode("ascii")
-    return [text[start : start + length] for start in range(0, count * length, length)]
+    step = PUBLIC_ID_LENGTH
+    return [text[start : start + step] for start in range(0, count * step, step)]
 
 
 class Newsletter(Base):
